@@ -1,0 +1,10 @@
+import { randomBytes } from 'node:crypto';
+
+// The only place tests read the environment: where the shared PostgreSQL and Redis are.
+export const TEST_PG_ADMIN_URL =
+  process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function uniqueName(kind: string): string {
+  return `${kind}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
