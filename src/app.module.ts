@@ -1,0 +1,28 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { Clock, SystemClock } from './contracts/market-time';
+import { MarketTimeModule } from './common/market-time.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { MarketDataModule } from './market-data/market-data.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { RedisModule } from './redis/redis.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, clock: Clock = new SystemClock()): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        MarketTimeModule.forRoot(clock),
+        MetricsModule,
+        DatabaseModule,
+        MarketDataModule,
+        RedisModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,38 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AppConfig } from './app-config';
+import { ConfigFlagsDto } from './dto/config-flags.dto';
+
+@ApiTags('config')
+@Controller('api/v1/config')
+export class ConfigController {
+  constructor(private readonly config: AppConfig) {}
+
+  @Get('flags')
+  @ApiOperation({ summary: 'Effective feature flags and environment (never a secret)' })
+  @ApiOkResponse({ type: ConfigFlagsDto })
+  flags(): ConfigFlagsDto {
+    const c = this.config;
+    return {
+      environment: c.APP_ENV,
+      flags: {
+        subscription_events_enabled: c.SUBSCRIPTION_EVENTS_ENABLED,
+        backfill_enabled: c.BACKFILL_ENABLED,
+        backfill_subscription_aware: c.BACKFILL_SUBSCRIPTION_AWARE,
+        backfill_immediate_on_subscribe: c.BACKFILL_IMMEDIATE_ON_SUBSCRIBE,
+        fo_stream_enabled: c.FO_STREAM_ENABLED,
+        fo_stream_session_gate: c.FO_STREAM_SESSION_GATE,
+      },
+      settings: {
+        redis_channel_prefix: c.REDIS_CHANNEL_PREFIX,
+        backfill_interval_seconds: c.BACKFILL_INTERVAL_SECONDS,
+        backfill_rate_limit_per_second: c.BACKFILL_RATE_LIMIT_PER_SECOND,
+        backfill_concurrency: c.BACKFILL_CONCURRENCY,
+        backfill_lookback_sessions: c.BACKFILL_LOOKBACK_SESSIONS,
+        history_provider: c.HISTORY_PROVIDER,
+        ticker_window_shift_minutes: c.TICKER_WINDOW_SHIFT_MINUTES,
+        api_key_required: c.API_KEY !== undefined,
+      },
+    };
+  }
+}

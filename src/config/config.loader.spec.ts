@@ -1,0 +1,97 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigValidationError, loadConfig } from './config.loader';
+
+const repoRoot = resolve(__dirname, '..', '..');
+
+function problemsOf(env: NodeJS.ProcessEnv, envDir = repoRoot): string[] {
+  try {
+    loadConfig(env, { envDir });
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('loadConfig', () => {
+  it('selects .env.dev by default and lets real variables override it', () => {
+    const config = loadConfig({ BACKFILL_INTERVAL_SECONDS: '60' }, { envDir: repoRoot });
+    expect(config.APP_ENV).toBe('dev');
+    expect(config.SUBSCRIPTION_EVENTS_ENABLED).toBe(true);
+    expect(config.DB_MIGRATE_ON_BOOT).toBe(true);
+    expect(config.BACKFILL_INTERVAL_SECONDS).toBe(60);
+    expect(config.REDIS_CHANNEL_PREFIX).toBe('ticker:nifty');
+  });
+
+  it('starts production with the subscription features off', () => {
+    const config = loadConfig(
+      { APP_ENV: 'production', DATABASE_URL: 'postgres://u:p@db:5432/md' },
+      { envDir: repoRoot },
+    );
+    expect(config.APP_ENV).toBe('production');
+    expect(config.SUBSCRIPTION_EVENTS_ENABLED).toBe(false);
+    expect(config.BACKFILL_SUBSCRIPTION_AWARE).toBe(false);
+    expect(config.BACKFILL_IMMEDIATE_ON_SUBSCRIBE).toBe(false);
+    expect(config.BACKFILL_ENABLED).toBe(true);
+    expect(config.LOG_FORMAT).toBe('json');
+  });
+
+  it('enables the subscription features in staging', () => {
+    const config = loadConfig({ APP_ENV: 'staging' }, { envDir: repoRoot });
+    expect(
+      config.SUBSCRIPTION_EVENTS_ENABLED &&
+        config.BACKFILL_SUBSCRIPTION_AWARE &&
+        config.BACKFILL_IMMEDIATE_ON_SUBSCRIBE,
+    ).toBe(true);
+  });
+
+  it('applies defaults when no file exists', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const config = loadConfig({}, { envDir: empty });
+    expect(config.BACKFILL_INTERVAL_SECONDS).toBe(300);
+    expect(config.REDIS_CHANNEL_PREFIX).toBe('ticker:nifty');
+    expect(config.API_KEY).toBeUndefined();
+    expect(config.MARKET_HOLIDAYS.length).toBeGreaterThan(10);
+  });
+
+  it('rejects an unknown APP_ENV', () => {
+    expect(problemsOf({ APP_ENV: 'prod' })).toEqual([
+      expect.stringContaining('APP_ENV must be one of dev, staging, production'),
+    ]);
+  });
+
+  it('names every bad variable and why, in one message', () => {
+    const problems = problemsOf({
+      SUBSCRIPTION_EVENTS_ENABLED: 'yes',
+      REDIS_URL: 'not a url',
+      BACKFILL_INTERVAL_SECONDS: '-5',
+      PORT: 'eighty',
+      LOG_FORMAT: 'xml',
+      MARKET_HOLIDAYS: '2025-11-05,tomorrow',
+    });
+    const text = problems.join('\n');
+    expect(text).toContain('SUBSCRIPTION_EVENTS_ENABLED must be true or false (got "yes")');
+    expect(text).toMatch(/REDIS_URL: .*URL.*\(got <hidden>\)/);
+    expect(text).toContain('BACKFILL_INTERVAL_SECONDS must not be less than 10 (got "-5")');
+    expect(text).toContain('PORT must be an integer number (got "eighty")');
+    expect(text).toContain('LOG_FORMAT must be one of the following values: json, pretty');
+    expect(text).toContain('MARKET_HOLIDAYS must be a comma-separated list of YYYY-MM-DD dates');
+    expect(new Set(problems.map((p) => p.split(':')[0])).size).toBe(6);
+  });
+
+  it('never echoes a secret', () => {
+    const problems = problemsOf({ API_KEY: 'short', DATABASE_URL: 'mysql://root:hunter2@db/x' });
+    expect(problems.join('\n')).not.toMatch(/short|hunter2/);
+    expect(problems).toHaveLength(2);
+  });
+
+  it('reads the file named by APP_ENV', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, '.env.staging'), 'BACKFILL_CONCURRENCY=7\nFO_STREAM_ENABLED=false\n');
+    const config = loadConfig({ APP_ENV: 'staging' }, { envDir: dir });
+    expect(config.BACKFILL_CONCURRENCY).toBe(7);
+    expect(config.FO_STREAM_ENABLED).toBe(false);
+  });
+});

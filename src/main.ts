@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.factory';
+import { ConfigValidationError, loadConfig } from './config/config.loader';
+
+async function bootstrap(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigValidationError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  const app = await createApp(config);
+  const logger = new Logger('Bootstrap');
+
+  // Nest closes the app on SIGTERM (enableShutdownHooks) and then re-raises the signal. This listener
+  // turns that second delivery into exit code 0, and bounds the whole shutdown.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(0);
+    stopping = true;
+    logger.log(
+      `${signal} received: stopping new work, draining in-flight work (at most ${config.SHUTDOWN_TIMEOUT_MS} ms)`,
+    );
+    setTimeout(() => {
+      logger.error(`shutdown took longer than ${config.SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS + 2000).unref();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  await app.listen(config.PORT);
+  logger.log(`HTTP on port ${config.PORT} (${config.APP_ENV}); docs at /docs`);
+  await app.startAllMicroservices();
+}
+
+bootstrap().catch((error: unknown) => {
+  new Logger('Bootstrap').fatal(`failed to start: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Candle } from './market-data.types';
+
+// Rows are passed as one array per column through unnest(), so a batch of any size binds 14
+// parameters and never approaches PostgreSQL's 65,535-parameter limit.
+const COLUMNS_FROM_ARRAYS = `
+  SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[], $6::float8[],
+                       $7::bigint[], $8::bigint[], $9::float8[], $10::float8[], $11::float8[], $12::float8[],
+                       $13::float8[], $14::float8[])`;
+
+const INSERT_COLUMNS = `instrument_token, time, open, high, low, close, volume, oi, iv, delta, gamma, theta, vega, underlying_close`;
+
+/**
+ * History upsert: a history candle replaces whatever is stored for its minute (a stream-built bar
+ * or an older history value, since the newest minute keeps changing until the next one starts).
+ */
+const UPSERT_HISTORY = `
+  INSERT INTO candles_1m (${INSERT_COLUMNS}, source, updated_at)
+  SELECT c.*, 'history', now() FROM (${COLUMNS_FROM_ARRAYS}) AS c
+  ON CONFLICT (instrument_token, time) DO UPDATE SET
+    open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+    volume = EXCLUDED.volume, oi = EXCLUDED.oi, iv = EXCLUDED.iv, delta = EXCLUDED.delta,
+    gamma = EXCLUDED.gamma, theta = EXCLUDED.theta, vega = EXCLUDED.vega,
+    underlying_close = EXCLUDED.underlying_close, source = 'history', updated_at = now()
+  WHERE candles_1m.source = 'stream'
+     OR (candles_1m.open, candles_1m.high, candles_1m.low, candles_1m.close, candles_1m.volume, candles_1m.oi)
+        IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.oi)`;
+
+/**
+ * Stream merge: a bar built from ticks is stored only where no history candle exists. A second
+ * (late) part of the same minute merges into the stored bar: open kept, high = max, low = min,
+ * close = the later close, volume = sum of the parts' day-volume increases, OI and greeks = the later
+ * known value.
+ */
+const MERGE_STREAM = `
+  INSERT INTO candles_1m (${INSERT_COLUMNS}, source, updated_at)
+  SELECT c.*, 'stream', now() FROM (${COLUMNS_FROM_ARRAYS}) AS c
+  ON CONFLICT (instrument_token, time) DO UPDATE SET
+    high = GREATEST(candles_1m.high, EXCLUDED.high), low = LEAST(candles_1m.low, EXCLUDED.low),
+    close = EXCLUDED.close, volume = candles_1m.volume + EXCLUDED.volume,
+    oi = COALESCE(EXCLUDED.oi, candles_1m.oi), iv = COALESCE(EXCLUDED.iv, candles_1m.iv),
+    delta = COALESCE(EXCLUDED.delta, candles_1m.delta), gamma = COALESCE(EXCLUDED.gamma, candles_1m.gamma),
+    theta = COALESCE(EXCLUDED.theta, candles_1m.theta), vega = COALESCE(EXCLUDED.vega, candles_1m.vega),
+    underlying_close = COALESCE(EXCLUDED.underlying_close, candles_1m.underlying_close), updated_at = now()
+  WHERE candles_1m.source = 'stream'`;
+
+function toColumns(candles: readonly Candle[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 14 }, () => new Array<unknown>(candles.length));
+  candles.forEach((c, i) => {
+    columns[0][i] = c.instrumentToken;
+    columns[1][i] = c.time.toISOString();
+    columns[2][i] = c.open;
+    columns[3][i] = c.high;
+    columns[4][i] = c.low;
+    columns[5][i] = c.close;
+    columns[6][i] = Math.round(c.volume);
+    columns[7][i] = c.oi === null ? null : Math.round(c.oi);
+    columns[8][i] = c.iv;
+    columns[9][i] = c.delta;
+    columns[10][i] = c.gamma;
+    columns[11][i] = c.theta;
+    columns[12][i] = c.vega;
+    columns[13][i] = c.underlyingClose;
+  });
+  return columns;
+}
+
+/** The only writer of `candles_1m`. Pass an EntityManager to write inside a caller's transaction. */
+@Injectable()
+export class CandlesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Upserts history candles; returns the number of rows inserted or changed. */
+  async upsertHistory(candles: readonly Candle[], manager?: EntityManager): Promise<number> {
+    return this.write(UPSERT_HISTORY, candles, manager);
+  }
+
+  /** Merges stream-built bars; minutes that already hold a history candle are left alone. */
+  async mergeStreamBars(bars: readonly Candle[], manager?: EntityManager): Promise<number> {
+    return this.write(MERGE_STREAM, bars, manager);
+  }
+
+  private async write(sql: string, candles: readonly Candle[], manager?: EntityManager): Promise<number> {
+    if (candles.length === 0) return 0;
+    const runner = manager ?? this.dataSource.manager;
+    const result: unknown = await runner.query(sql, toColumns(candles));
+    // TypeORM's postgres driver returns [rows, affectedCount] for INSERT ... without RETURNING.
+    return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : candles.length;
+  }
+}

@@ -1,0 +1,121 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every metric of the service, registered in one place on a registry of this application instance
+ * (so several instances in one process, as in tests, never collide). Names in section 5 of
+ * CONTRACTS.md are promises to dashboards: do not rename them.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly subscriptionEvents = new Counter({
+    name: 'subscription_events_total',
+    help: 'Subscription events by type and outcome (processed, rejected, ignored)',
+    labelNames: ['event_type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly subscriptionsActive = new Gauge({
+    name: 'subscriptions_active',
+    help: 'Instruments whose subscription is active in the service view',
+    registers: [this.registry],
+  });
+
+  readonly reconciliations = new Counter({
+    name: 'subscription_reconciliations_total',
+    help: 'Reconciliations against the ticker subscription list by reason and outcome',
+    labelNames: ['reason', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backfillTriggers = new Counter({
+    name: 'backfill_triggers_total',
+    help: 'Backfill requests by trigger (event, reconcile, sweep, manual) and outcome (succeeded, failed, skipped)',
+    labelNames: ['trigger', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backfillTimeToData = new Histogram({
+    name: 'backfill_time_to_data_seconds',
+    help: 'From the subscription event arrival to its candles committed',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+
+  readonly backfillUpstreamRequests = new Counter({
+    name: 'backfill_upstream_requests_total',
+    help: 'History requests to the upstream by provider and result class',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backfillJobDuration = new Histogram({
+    name: 'backfill_job_duration_seconds',
+    help: 'Duration of one backfill job (fetch and write)',
+    labelNames: ['trigger'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly backfillCandlesWritten = new Counter({
+    name: 'backfill_candles_written_total',
+    help: 'History candles upserted by the backfill',
+    registers: [this.registry],
+  });
+
+  readonly backfillQueueDepth = new Gauge({
+    name: 'backfill_queue_depth',
+    help: 'Backfill jobs by queue state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backfillCircuitOpen = new Gauge({
+    name: 'backfill_upstream_circuit_open',
+    help: '1 while the circuit breaker keeps requests away from a failing upstream',
+    registers: [this.registry],
+  });
+
+  readonly foTicksReceived = new Counter({
+    name: 'fo_ticks_received_total',
+    help: 'Ticks received by channel',
+    labelNames: ['channel'] as const,
+    registers: [this.registry],
+  });
+
+  readonly foTicksRejected = new Counter({
+    name: 'fo_ticks_rejected_total',
+    help: 'Ticks rejected by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly foBarsWritten = new Counter({
+    name: 'fo_bars_written_total',
+    help: 'Stream-built 1-minute bars committed',
+    registers: [this.registry],
+  });
+
+  readonly foFlushLag = new Histogram({
+    name: 'fo_flush_lag_seconds',
+    help: "From a minute's end to its bar being committed",
+    buckets: [0.5, 1, 2, 3, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly foBacklog = new Gauge({
+    name: 'fo_backlog_bars',
+    help: 'Closed bars waiting to be written',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

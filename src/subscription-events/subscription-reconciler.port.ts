@@ -1,0 +1,20 @@
+// Lets the backfill scheduler run a reconciliation at the start of each cycle without depending on
+// the subscription-events module.
+
+export type ReconcileReason = 'boot' | 'reconnect' | 'cycle' | 'manual';
+
+export interface ReconcileResult {
+  reason: ReconcileReason;
+  /** Tokens active upstream that were unknown or inactive here (treated as created). */
+  added: number[];
+  /** Tokens active here that are gone upstream (now inactive). */
+  removed: number[];
+  /** False when the ticker could not be read; nothing was changed then. */
+  complete: boolean;
+}
+
+export interface SubscriptionReconciler {
+  reconcile(reason: ReconcileReason): Promise<ReconcileResult>;
+}
+
+export const SUBSCRIPTION_RECONCILER = Symbol('SUBSCRIPTION_RECONCILER');

@@ -1,0 +1,90 @@
+import { INestApplication, LoggerService } from '@nestjs/common';
+import { createApp } from '../../src/app.factory';
+import { AppConfig } from '../../src/config/app-config';
+import { loadConfig } from '../../src/config/config.loader';
+import { Clock } from '../../src/contracts/market-time';
+import { createTestDatabase, TestDatabase } from './database';
+import { TEST_REDIS_URL, uniqueName } from './env';
+import { deleteKeys, testRedis } from './redis';
+
+export interface TestAppOptions {
+  /** Settings on top of the harness defaults (every optional subsystem off). */
+  env?: Record<string, string>;
+  clock?: Clock;
+  /** Share a database (and prefixes) with another instance, as replicas do. */
+  database?: TestDatabase;
+  channelPrefix?: string;
+  queuePrefix?: string;
+  logger?: LoggerService;
+}
+
+export interface TestApp {
+  app: INestApplication;
+  config: AppConfig;
+  url: string;
+  database: TestDatabase;
+  channelPrefix: string;
+  queuePrefix: string;
+  /** Closes the app; drops the database and the Redis keys only if this instance created them. */
+  close(): Promise<void>;
+}
+
+const quiet: LoggerService = {
+  log: () => undefined,
+  warn: () => undefined,
+  error: (...args: unknown[]) => {
+    if (process.env.TEST_LOG) console.error(...args);
+  },
+  debug: () => undefined,
+  verbose: () => undefined,
+};
+
+/**
+ * Starts the real application in-process against the shared PostgreSQL (a database of its own) and
+ * Redis (channel and queue prefixes of its own), on an ephemeral port.
+ */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const ownsDatabase = !options.database;
+  const database = options.database ?? (await createTestDatabase());
+  const channelPrefix = options.channelPrefix ?? `${uniqueName('t')}:nifty`;
+  const queuePrefix = options.queuePrefix ?? uniqueName('q');
+  const config = loadConfig({
+    APP_ENV: 'dev',
+    PORT: '0',
+    DATABASE_URL: database.url,
+    DB_POOL_SIZE: '5',
+    DB_MIGRATE_ON_BOOT: 'true',
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_CHANNEL_PREFIX: channelPrefix,
+    QUEUE_PREFIX: queuePrefix,
+    SUBSCRIPTION_EVENTS_ENABLED: 'false',
+    BACKFILL_ENABLED: 'false',
+    FO_STREAM_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  });
+  const app = await createApp(config, { clock: options.clock, logger: options.logger ?? quiet });
+  await app.listen(0, '127.0.0.1');
+  await app.startAllMicroservices();
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return {
+    app,
+    config,
+    url,
+    database,
+    channelPrefix,
+    queuePrefix,
+    async close() {
+      await app.close();
+      if (!ownsDatabase) return;
+      await database.drop();
+      const redis = testRedis();
+      try {
+        await deleteKeys(redis, queuePrefix);
+        await deleteKeys(redis, channelPrefix);
+      } finally {
+        redis.disconnect();
+      }
+    },
+  };
+}

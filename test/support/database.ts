@@ -1,0 +1,44 @@
+import { Client } from 'pg';
+import { TEST_PG_ADMIN_URL, uniqueName } from './env';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  /** Runs one query on a short-lived connection. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: TEST_PG_ADMIN_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, empty database of its own for one test file; `drop` removes it even with open sessions. */
+export async function createTestDatabase(kind = 'mds_t'): Promise<TestDatabase> {
+  const name = uniqueName(kind);
+  await admin((client) => client.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(TEST_PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  return {
+    name,
+    url: databaseUrl,
+    async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+      const client = new Client({ connectionString: databaseUrl, options: '-c timezone=UTC' });
+      await client.connect();
+      try {
+        return (await client.query(sql, params)).rows as T[];
+      } finally {
+        await client.end();
+      }
+    },
+    drop: () =>
+      admin(async (client) => void (await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))),
+  };
+}
