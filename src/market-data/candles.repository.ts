@@ -85,8 +85,11 @@ export class CandlesRepository {
   private async write(sql: string, candles: readonly Candle[], manager?: EntityManager): Promise<number> {
     if (candles.length === 0) return 0;
     const runner = manager ?? this.dataSource.manager;
-    const result: unknown = await runner.query(sql, toColumns(candles));
-    // TypeORM's postgres driver returns [rows, affectedCount] for INSERT ... without RETURNING.
-    return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : candles.length;
+    // Counted in SQL: TypeORM's raw query result carries no row count for an INSERT.
+    const rows: { written: number }[] = await runner.query(
+      `WITH w AS (${sql} RETURNING 1) SELECT count(*)::int AS written FROM w`,
+      toColumns(candles),
+    );
+    return rows[0].written;
   }
 }

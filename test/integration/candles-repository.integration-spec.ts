@@ -1,0 +1,155 @@
+import { DataSource } from 'typeorm';
+import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
+import { CandlesRepository } from '../../src/market-data/candles.repository';
+import { InstrumentsRepository } from '../../src/market-data/instruments.repository';
+import { Candle } from '../../src/market-data/market-data.types';
+import { createTestDatabase, TestDatabase } from '../support/database';
+
+const TOKEN = 13660418;
+const T0 = new Date('2025-11-03T03:45:00Z'); // 09:15 IST
+
+function candle(minute: number, patch: Partial<Candle> = {}): Candle {
+  return {
+    instrumentToken: TOKEN,
+    time: new Date(T0.getTime() + minute * 60_000),
+    open: 100,
+    high: 110,
+    low: 95,
+    close: 105,
+    volume: 1500,
+    oi: 120000,
+    iv: 0.15,
+    delta: 0.5,
+    gamma: 0.001,
+    theta: -10,
+    vega: 9,
+    underlyingClose: 24500,
+    ...patch,
+  };
+}
+
+describe('CandlesRepository', () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+  let candles: CandlesRepository;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await runMigrations({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 });
+    dataSource = await new DataSource(
+      dataSourceOptions({ DATABASE_URL: db.url, DB_POOL_SIZE: 2 }),
+    ).initialize();
+    candles = new CandlesRepository(dataSource);
+  });
+
+  afterAll(async () => {
+    await dataSource.destroy();
+    await db.drop();
+  });
+
+  beforeEach(async () => {
+    await db.query('TRUNCATE candles_1m');
+  });
+
+  const stored = (): Promise<Record<string, unknown>[]> =>
+    db.query(
+      `SELECT time, open, high, low, close, volume::int, oi::int, source, delta FROM candles_1m ORDER BY time`,
+    );
+
+  it('upserts history idempotently', async () => {
+    const batch = [candle(0), candle(1, { close: 106 })];
+    expect(await candles.upsertHistory(batch)).toBe(2);
+    expect(await candles.upsertHistory(batch)).toBe(0); // unchanged rows are not rewritten
+    expect(await stored()).toHaveLength(2);
+  });
+
+  it('lets history replace a stream bar but never the other way round', async () => {
+    await candles.mergeStreamBars([candle(0, { close: 101, volume: 10 })]);
+    await candles.upsertHistory([candle(0)]);
+    expect(await stored()).toEqual([
+      expect.objectContaining({ close: 105, volume: 1500, source: 'history' }),
+    ]);
+    expect(await candles.mergeStreamBars([candle(0, { close: 1, high: 999, volume: 5 })])).toBe(0);
+    expect(await stored()).toEqual([
+      expect.objectContaining({ close: 105, high: 110, volume: 1500, source: 'history' }),
+    ]);
+  });
+
+  it('merges a late part of a stream minute instead of overwriting it', async () => {
+    await candles.mergeStreamBars([
+      candle(0, { open: 100, high: 104, low: 99, close: 103, volume: 40, delta: 0.5 }),
+    ]);
+    await candles.mergeStreamBars([
+      candle(0, { open: 103, high: 106, low: 98.5, close: 102, volume: 7, delta: null }),
+    ]);
+    expect(await stored()).toEqual([
+      expect.objectContaining({
+        open: 100,
+        high: 106,
+        low: 98.5,
+        close: 102,
+        volume: 47,
+        delta: 0.5,
+        source: 'stream',
+      }),
+    ]);
+  });
+
+  it('writes a batch far beyond 65,535 bound parameters in one statement', async () => {
+    const batch = Array.from({ length: 20_000 }, (_, i) => candle(i));
+    expect(await candles.upsertHistory(batch)).toBe(20_000);
+    const [{ count }] = await db.query<{ count: string }>('SELECT count(*) FROM candles_1m');
+    expect(Number(count)).toBe(20_000);
+  });
+});
+
+describe('InstrumentsRepository', () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await runMigrations({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 });
+    dataSource = await new DataSource(
+      dataSourceOptions({ DATABASE_URL: db.url, DB_POOL_SIZE: 2 }),
+    ).initialize();
+  });
+
+  afterAll(async () => {
+    await dataSource.destroy();
+    await db.drop();
+  });
+
+  it('merges what each source knows without erasing known fields', async () => {
+    const instruments = new InstrumentsRepository(dataSource);
+    await instruments.upsert([
+      { instrumentToken: TOKEN, tradingsymbol: 'NIFTY25NOV24500CE', segment: 'NFO-OPT' },
+    ]);
+    await instruments.upsert([
+      {
+        instrumentToken: TOKEN,
+        name: 'NIFTY',
+        strike: 24500,
+        expiry: '2025-11-25',
+        instrumentType: 'CE',
+        lotSize: 75,
+        tickSize: 0.05,
+      },
+      { instrumentToken: TOKEN, exchange: 'NFO' },
+    ]);
+    await instruments.upsert([{ instrumentToken: TOKEN, tradingsymbol: null }]);
+    expect(await instruments.findByToken(TOKEN)).toEqual(
+      expect.objectContaining({
+        tradingsymbol: 'NIFTY25NOV24500CE',
+        name: 'NIFTY',
+        segment: 'NFO-OPT',
+        exchange: 'NFO',
+        instrument_type: 'CE',
+        strike: 24500,
+        expiry: '2025-11-25',
+        lot_size: 75,
+        tick_size: 0.05,
+      }),
+    );
+  });
+});
