@@ -4,6 +4,8 @@ const transform = { '^.+\\.ts$': ['@swc/jest'] };
 const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
+  // Integration and end-to-end tests start apps and processes; each still waits on conditions with deadlines.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{src,simulator,scripts}/**/*.spec.ts'] },
     {
