@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from './config/app-config';
+import { BackfillModule } from './backfill/backfill.module';
 import { ConfigModule } from './config/config.module';
 import { Clock, SystemClock } from './contracts/market-time';
 import { MarketTimeModule } from './common/market-time.module';
@@ -22,6 +23,7 @@ export class AppModule {
         MarketDataModule,
         RedisModule,
         HealthModule,
+        BackfillModule.forRoot(config),
       ],
     };
   }

@@ -1,0 +1,48 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { CLOCK, Clock, floorToMinute, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
+import { computeGaps, TimeRange, windowsForGaps } from './backfill-gaps';
+import { MAX_WINDOW_MS } from './backfill.constants';
+import { BackfillRepository } from './backfill.repository';
+
+export interface InstrumentPlan {
+  lookbackFrom: Date;
+  /** Exclusive end: the start of the minute after the one forming now. */
+  lookbackTo: Date;
+  gaps: TimeRange[];
+  windows: TimeRange[];
+}
+
+/** Works out which parts of an instrument's lookback still need the upstream. */
+@Injectable()
+export class BackfillPlanner {
+  constructor(
+    private readonly repository: BackfillRepository,
+    private readonly calendar: MarketCalendar,
+    private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  lookback(): TimeRange {
+    const now = this.clock.now();
+    return {
+      from: this.calendar.lookbackStart(now, this.config.BACKFILL_LOOKBACK_SESSIONS),
+      to: new Date(floorToMinute(now).getTime() + MINUTE_MS),
+    };
+  }
+
+  async plan(instrumentToken: number): Promise<InstrumentPlan> {
+    const { from, to } = this.lookback();
+    const [coverage, stored] = await Promise.all([
+      this.repository.coverage(instrumentToken, from, to),
+      this.repository.storedMinutes(instrumentToken, from, to),
+    ]);
+    const gaps = computeGaps({
+      sessionMinutes: this.calendar.sessionMinutes(from, to).map((minute) => minute.getTime()),
+      stored: new Set(stored),
+      coverage,
+      lastStored: stored.length > 0 ? stored[stored.length - 1] : undefined,
+    });
+    return { lookbackFrom: from, lookbackTo: to, gaps, windows: windowsForGaps(gaps, MAX_WINDOW_MS) };
+  }
+}

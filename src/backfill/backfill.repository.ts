@@ -1,0 +1,301 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { BackfillTrigger } from './backfill.requests';
+
+export type BackfillJobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export const BACKFILL_JOB_STATES: readonly BackfillJobState[] = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+];
+
+export interface BackfillJobRow {
+  id: string;
+  instrument_token: string;
+  trigger: BackfillTrigger;
+  window_from: Date;
+  window_to: Date;
+  state: BackfillJobState;
+  attempts: number;
+  rows_written: number;
+  error: string | null;
+  requested_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  duration_ms: number | null;
+  time_to_data_ms: number | null;
+}
+
+export interface NewJobRecord {
+  id: string;
+  instrumentToken: number;
+  trigger: BackfillTrigger;
+  from: Date;
+  to: Date;
+  requestedAt: Date;
+}
+
+export interface CoverageRange {
+  from: Date;
+  to: Date;
+  candles: number;
+  /** Candles stored in the range now; fewer than `candles` means rows were lost since the fetch. */
+  stored: number;
+}
+
+export interface UnsupportedRow {
+  instrument_token: string;
+  reason: string;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+  failures: number;
+}
+
+export interface JobFilter {
+  instrumentToken?: number;
+  state?: BackfillJobState;
+  trigger?: BackfillTrigger;
+  limit: number;
+  offset: number;
+}
+
+const JOB_COLUMNS = `id, instrument_token, trigger, window_from, window_to, state, attempts, rows_written, error,
+  requested_at, started_at, finished_at, duration_ms, time_to_data_ms`;
+
+/** The only SQL of the backfill: job records, coverage, unsupported instruments, work selection. */
+@Injectable()
+export class BackfillRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  /** Records freshly enqueued jobs; a record that exists (the job ran before or is running) is kept. */
+  async insertQueued(jobs: readonly NewJobRecord[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.dataSource.query(
+      `INSERT INTO backfill_jobs (id, instrument_token, trigger, window_from, window_to, state, requested_at)
+       SELECT id, token, trigger, wfrom, wto, 'queued', requested
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+              AS j(id, token, trigger, wfrom, wto, requested)
+       ON CONFLICT (id) DO NOTHING`,
+      [
+        jobs.map((j) => j.id),
+        jobs.map((j) => j.instrumentToken),
+        jobs.map((j) => j.trigger),
+        jobs.map((j) => j.from.toISOString()),
+        jobs.map((j) => j.to.toISOString()),
+        jobs.map((j) => j.requestedAt.toISOString()),
+      ],
+    );
+  }
+
+  async markRunning(job: NewJobRecord, attempts: number, startedAt: Date): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO backfill_jobs (id, instrument_token, trigger, window_from, window_to, state, attempts, requested_at, started_at)
+       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8)
+       ON CONFLICT (id) DO UPDATE SET state = 'running', attempts = EXCLUDED.attempts, trigger = EXCLUDED.trigger,
+         requested_at = EXCLUDED.requested_at, started_at = EXCLUDED.started_at, finished_at = NULL, error = NULL,
+         updated_at = now()`,
+      [job.id, job.instrumentToken, job.trigger, job.from, job.to, attempts, job.requestedAt, startedAt],
+    );
+  }
+
+  /** Final state of a run; inside the caller's transaction when candles were written with it. */
+  async finishJob(
+    id: string,
+    result: {
+      state: BackfillJobState;
+      rowsWritten?: number;
+      error?: string | null;
+      finishedAt: Date;
+      durationMs?: number | null;
+      timeToDataMs?: number | null;
+      attempts?: number;
+    },
+    manager?: EntityManager,
+  ): Promise<void> {
+    await (manager ?? this.dataSource.manager).query(
+      `UPDATE backfill_jobs SET state = $2, rows_written = COALESCE($3, rows_written), error = $4,
+         finished_at = $5, duration_ms = $6, time_to_data_ms = $7, attempts = COALESCE($8, attempts),
+         updated_at = now()
+       WHERE id = $1`,
+      [
+        id,
+        result.state,
+        result.rowsWritten ?? null,
+        result.error ?? null,
+        result.finishedAt,
+        result.durationMs ?? null,
+        result.timeToDataMs ?? null,
+        result.attempts ?? null,
+      ],
+    );
+  }
+
+  /** A failed attempt that will be retried: the record says why and stays queued. */
+  async recordRetry(id: string, attempts: number, error: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE backfill_jobs SET state = 'queued', attempts = $2, error = $3, updated_at = now() WHERE id = $1`,
+      [id, attempts, error],
+    );
+  }
+
+  async markCancelled(ids: readonly string[], at: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.dataSource.query(
+      `UPDATE backfill_jobs SET state = 'cancelled', finished_at = $2, updated_at = now()
+        WHERE id = ANY($1::text[]) AND state IN ('queued', 'running')`,
+      [ids, at],
+    );
+  }
+
+  async addCoverage(
+    manager: EntityManager,
+    coverage: {
+      instrumentToken: number;
+      from: Date;
+      to: Date;
+      candles: number;
+      jobId: string;
+      fetchedAt: Date;
+    },
+  ): Promise<void> {
+    if (coverage.to.getTime() <= coverage.from.getTime()) return;
+    await manager.query(
+      `INSERT INTO backfill_coverage (instrument_token, covered_from, covered_to, candles, job_id, fetched_at)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        coverage.instrumentToken,
+        coverage.from,
+        coverage.to,
+        coverage.candles,
+        coverage.jobId,
+        coverage.fetchedAt,
+      ],
+    );
+  }
+
+  /** Coverage overlapping `[from, to)`, with how many candles are stored in each range today. */
+  async coverage(instrumentToken: number, from: Date, to: Date): Promise<CoverageRange[]> {
+    const rows: { covered_from: Date; covered_to: Date; candles: number; stored: string }[] =
+      await this.dataSource.query(
+        `SELECT c.covered_from, c.covered_to, c.candles,
+                (SELECT count(*) FROM candles_1m m
+                  WHERE m.instrument_token = c.instrument_token
+                    AND m.time >= c.covered_from AND m.time < c.covered_to) AS stored
+           FROM backfill_coverage c
+          WHERE c.instrument_token = $1 AND c.covered_to > $2 AND c.covered_from < $3
+          ORDER BY c.covered_from`,
+        [instrumentToken, from, to],
+      );
+    return rows.map((row) => ({
+      from: new Date(row.covered_from),
+      to: new Date(row.covered_to),
+      candles: Number(row.candles),
+      stored: Number(row.stored),
+    }));
+  }
+
+  /** Minute starts (ms) of the candles stored in `[from, to)`. */
+  async storedMinutes(instrumentToken: number, from: Date, to: Date): Promise<number[]> {
+    const rows: { time: Date }[] = await this.dataSource.query(
+      `SELECT time FROM candles_1m WHERE instrument_token = $1 AND time >= $2 AND time < $3 ORDER BY time`,
+      [instrumentToken, from, to],
+    );
+    return rows.map((row) => new Date(row.time).getTime());
+  }
+
+  async lastCandleTime(instrumentToken: number): Promise<Date | null> {
+    const rows: { time: Date | null }[] = await this.dataSource.query(
+      `SELECT max(time) AS time FROM candles_1m WHERE instrument_token = $1`,
+      [instrumentToken],
+    );
+    return rows[0]?.time ? new Date(rows[0].time) : null;
+  }
+
+  async markUnsupported(
+    instrumentToken: number,
+    reason: string,
+    now: Date,
+    ttlSeconds: number,
+    manager?: EntityManager,
+  ): Promise<void> {
+    await (manager ?? this.dataSource.manager).query(
+      `INSERT INTO unsupported_instruments (instrument_token, reason, first_seen_at, last_seen_at, expires_at)
+       VALUES ($1, $2, $3, $3, $3::timestamptz + make_interval(secs => $4))
+       ON CONFLICT (instrument_token) DO UPDATE SET reason = EXCLUDED.reason, last_seen_at = EXCLUDED.last_seen_at,
+         expires_at = EXCLUDED.expires_at, failures = unsupported_instruments.failures + 1`,
+      [instrumentToken, reason.slice(0, 500), now, ttlSeconds],
+    );
+  }
+
+  async clearUnsupported(instrumentToken: number, manager?: EntityManager): Promise<void> {
+    await (manager ?? this.dataSource.manager).query(
+      `DELETE FROM unsupported_instruments WHERE instrument_token = $1`,
+      [instrumentToken],
+    );
+  }
+
+  /** The unsupported record, whether or not it has expired (callers compare `expires_at`). */
+  async findUnsupported(instrumentToken: number): Promise<UnsupportedRow | undefined> {
+    const rows: UnsupportedRow[] = await this.dataSource.query(
+      `SELECT instrument_token, reason, first_seen_at, last_seen_at, expires_at, failures
+         FROM unsupported_instruments WHERE instrument_token = $1`,
+      [instrumentToken],
+    );
+    return rows[0];
+  }
+
+  async findJob(id: string): Promise<BackfillJobRow | undefined> {
+    const rows: BackfillJobRow[] = await this.dataSource.query(
+      `SELECT ${JOB_COLUMNS} FROM backfill_jobs WHERE id = $1`,
+      [id],
+    );
+    return rows[0];
+  }
+
+  async listJobs(filter: JobFilter): Promise<{ total: number; jobs: BackfillJobRow[] }> {
+    const where = `($1::bigint IS NULL OR instrument_token = $1) AND ($2::text IS NULL OR state = $2)
+                   AND ($3::text IS NULL OR trigger = $3)`;
+    const params = [filter.instrumentToken ?? null, filter.state ?? null, filter.trigger ?? null];
+    const [count]: { total: string }[] = await this.dataSource.query(
+      `SELECT count(*) AS total FROM backfill_jobs WHERE ${where}`,
+      params,
+    );
+    const jobs: BackfillJobRow[] = await this.dataSource.query(
+      `SELECT ${JOB_COLUMNS} FROM backfill_jobs WHERE ${where}
+        ORDER BY requested_at DESC, id LIMIT $4 OFFSET $5`,
+      [...params, filter.limit, filter.offset],
+    );
+    return { total: Number(count.total), jobs };
+  }
+
+  /**
+   * Instruments the cycle looks after (active subscriptions, or every known instrument), skipping
+   * those marked unsupported until their mark expires, stalest first: never covered, then by how old
+   * their newest coverage is.
+   */
+  async instrumentsByStaleness(subscriptionAware: boolean, now: Date): Promise<number[]> {
+    const source = subscriptionAware
+      ? `SELECT instrument_token FROM subscriptions WHERE status = 'active'`
+      : `SELECT instrument_token FROM instruments`;
+    const rows: { instrument_token: string }[] = await this.dataSource.query(
+      `SELECT s.instrument_token
+         FROM (${source}) s
+         LEFT JOIN backfill_coverage c ON c.instrument_token = s.instrument_token
+        WHERE NOT EXISTS (SELECT 1 FROM unsupported_instruments u
+                           WHERE u.instrument_token = s.instrument_token AND u.expires_at > $1)
+        GROUP BY s.instrument_token
+        ORDER BY max(c.covered_to) ASC NULLS FIRST, s.instrument_token`,
+      [now],
+    );
+    return rows.map((row) => Number(row.instrument_token));
+  }
+}

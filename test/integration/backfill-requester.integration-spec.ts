@@ -1,0 +1,59 @@
+import { Queue } from 'bullmq';
+import { BACKFILL_QUEUE, redisOptionsFromUrl } from '../../src/backfill/backfill.constants';
+import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
+import { FixedClock } from '../../src/contracts/market-time';
+import { startTestApp, TestApp } from '../support/app-harness';
+import { TEST_REDIS_URL } from '../support/env';
+
+// Thursday 2026-11-26, 11:00 IST: inside a session, the day before is a trading day.
+const NOW = '2026-11-26T05:30:00Z';
+
+describe('backfill requester (queue, deterministic ids)', () => {
+  let testApp: TestApp;
+  let queue: Queue;
+
+  beforeAll(async () => {
+    // The queue is paused below, so jobs are inspected while waiting and the upstream is never asked.
+    testApp = await startTestApp({
+      clock: new FixedClock(NOW),
+      env: {
+        BACKFILL_ENABLED: 'true',
+        TICKER_SERVICE_URL: 'http://127.0.0.1:9',
+        BACKFILL_INTERVAL_SECONDS: '86400',
+      },
+    });
+    queue = new Queue(BACKFILL_QUEUE, {
+      connection: redisOptionsFromUrl(TEST_REDIS_URL),
+      prefix: testApp.queuePrefix,
+    });
+    await queue.pause();
+  });
+
+  afterAll(async () => {
+    await queue?.close();
+    await testApp?.close();
+  });
+
+  it('enqueues the lookback once however often it is requested, and cancels pending work', async () => {
+    const requester = testApp.app.get<BackfillRequester>(BACKFILL_REQUESTER);
+    const request = { instrumentToken: 13660418, trigger: 'event' as const, requestedAt: new Date(NOW) };
+    const results = await Promise.all([
+      requester.request(request),
+      requester.request(request),
+      requester.request(request),
+    ]);
+    expect(results[0].jobIds).toHaveLength(1);
+    expect(results[1].jobIds).toEqual(results[0].jobIds);
+    expect(results[2].jobIds).toEqual(results[0].jobIds);
+    const jobs = await queue.getJobs(['waiting', 'prioritized', 'paused']);
+    expect(jobs.map((job) => job.id)).toEqual(results[0].jobIds);
+    // Five sessions back from Thursday 26th (the 24th is a holiday): 19th, 20th, 23rd, 25th, 26th.
+    expect(jobs[0].data.from).toBe('2026-11-19T03:45:00.000Z');
+    expect(jobs[0].data.to).toBe('2026-11-26T05:31:00.000Z');
+
+    expect(await requester.cancelPending(13660418)).toBe(1);
+    expect(await queue.getJobs(['waiting', 'prioritized', 'paused'])).toHaveLength(0);
+    const rows = await testApp.database.query<{ state: string }>(`SELECT state FROM backfill_jobs`);
+    expect(rows).toEqual([{ state: 'cancelled' }]);
+  });
+});
