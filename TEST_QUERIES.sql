@@ -1,0 +1,132 @@
+-- Verification queries for the market-data database.
+--
+-- Run by a person:   psql "$DATABASE_URL" -f TEST_QUERIES.sql
+-- Run by CI:         npm run verify:db -- "$DATABASE_URL"   (fails on any unhealthy check)
+--
+-- Each block starts with a marker line. A "check" returns the offending rows: healthy is ZERO rows.
+-- A "report" shows figures to read; it never fails. The reference instant is the newest stored minute
+-- (the market's "now" as the database knows it), so the checks mean the same during a session, after
+-- the close and on a weekend. Times are UTC in storage; IST appears only to decide session minutes.
+
+-- check: active_subscriptions_have_recent_data
+-- Every active subscription has a candle, or a fetched-and-empty window, within the last two session
+-- minutes before the newest stored minute. Subscriptions younger than two minutes are still being
+-- backfilled and are left out. Healthy: no rows. A row names an instrument whose data stopped.
+WITH ref AS (SELECT max(time) AS newest FROM candles_1m)
+SELECT s.instrument_token, i.tradingsymbol, max(c.time) AS last_candle, ref.newest
+  FROM subscriptions s
+  CROSS JOIN ref
+  LEFT JOIN instruments i USING (instrument_token)
+  LEFT JOIN candles_1m c ON c.instrument_token = s.instrument_token AND c.time > ref.newest - interval '1 day'
+ WHERE s.status = 'active'
+   AND s.first_seen_at < now() - interval '2 minutes'
+   AND ref.newest IS NOT NULL
+ GROUP BY s.instrument_token, i.tradingsymbol, ref.newest
+HAVING coalesce(max(c.time), '-infinity') < ref.newest - interval '2 minutes'
+   AND NOT EXISTS (SELECT 1 FROM backfill_coverage bc
+                    WHERE bc.instrument_token = s.instrument_token
+                      AND bc.covered_to > ref.newest - interval '1 minute');
+
+-- check: no_duplicate_minutes
+-- One candle per instrument and minute, each on a whole UTC minute. The primary key forbids exact
+-- duplicates; a second row inside the same minute (seconds not zero) is the other way to double one.
+-- Healthy: no rows.
+SELECT instrument_token, date_trunc('minute', time) AS minute, count(*) AS rows
+  FROM candles_1m
+ GROUP BY instrument_token, date_trunc('minute', time)
+HAVING count(*) > 1 OR bool_or(time <> date_trunc('minute', time));
+
+-- check: no_candle_outside_session
+-- Every candle starts inside the NSE session, 09:15-15:29 IST, Monday to Friday. A 5h30 shift (IST
+-- stored as UTC or the other way round) puts candles at 03:45-09:59 IST or 14:45-20:59 IST and shows
+-- up here. Healthy: no rows.
+SELECT instrument_token, time, (time AT TIME ZONE 'Asia/Kolkata') AS ist
+  FROM candles_1m
+ WHERE (time AT TIME ZONE 'Asia/Kolkata')::time NOT BETWEEN time '09:15' AND time '15:29'
+    OR extract(isodow FROM time AT TIME ZONE 'Asia/Kolkata') > 5
+ LIMIT 100;
+
+-- check: oi_is_a_level
+-- Open interest is a level carried from minute to minute; between neighbouring minutes of a day it
+-- moves by a few percent. The first implementation summed it over the ticks of each minute, so it
+-- jumped by the ratio of tick counts (a multiple of the true level) from one minute to the next.
+-- Healthy: no rows; a row names a day and instrument with three or more jumps of 2x or more (levels
+-- under 1,000 are left out: a few lots can double honestly).
+WITH seq AS (
+  SELECT instrument_token, time, oi, lag(oi) OVER w AS prev_oi
+    FROM candles_1m
+   WHERE oi IS NOT NULL AND oi > 0
+  WINDOW w AS (PARTITION BY instrument_token, (time AT TIME ZONE 'Asia/Kolkata')::date ORDER BY time)
+)
+SELECT instrument_token, (time AT TIME ZONE 'Asia/Kolkata')::date AS day, count(*) AS jumps,
+       max(greatest(oi::numeric / prev_oi, prev_oi::numeric / oi)) AS largest_ratio
+  FROM seq
+ WHERE least(oi, prev_oi) >= 1000 AND (oi >= 2 * prev_oi OR prev_oi >= 2 * oi)
+ GROUP BY 1, 2
+HAVING count(*) >= 3;
+
+-- check: no_coverage_gaps
+-- For every active subscription: session minutes (weekdays 09:15-15:29 IST) between its first fetched
+-- window and the newest stored minute that hold no candle and lie in no fetched window. Holidays are
+-- inside fetched windows (fetched, nothing there). Healthy: no rows; a row counts missing minutes.
+WITH ref AS (SELECT max(time) AS newest FROM candles_1m),
+bounds AS (
+  SELECT s.instrument_token, min(bc.covered_from) AS first_from
+    FROM subscriptions s JOIN backfill_coverage bc USING (instrument_token)
+   WHERE s.status = 'active'
+   GROUP BY s.instrument_token
+),
+minutes AS (
+  SELECT b.instrument_token, m AS minute
+    FROM bounds b CROSS JOIN ref
+    CROSS JOIN LATERAL generate_series(date_trunc('minute', b.first_from), ref.newest - interval '2 minutes', interval '1 minute') AS m
+   WHERE (m AT TIME ZONE 'Asia/Kolkata')::time BETWEEN time '09:15' AND time '15:29'
+     AND extract(isodow FROM m AT TIME ZONE 'Asia/Kolkata') <= 5
+)
+SELECT mi.instrument_token, count(*) AS missing_minutes, min(mi.minute) AS first_missing, max(mi.minute) AS last_missing
+  FROM minutes mi
+ WHERE NOT EXISTS (SELECT 1 FROM candles_1m c WHERE c.instrument_token = mi.instrument_token AND c.time = mi.minute)
+   AND NOT EXISTS (SELECT 1 FROM backfill_coverage bc
+                    WHERE bc.instrument_token = mi.instrument_token
+                      AND mi.minute >= bc.covered_from AND mi.minute < bc.covered_to)
+ GROUP BY mi.instrument_token;
+
+-- check: backfill_success_rate
+-- Per trigger, the share of finished jobs that succeeded (or were skipped as nothing to do) over the
+-- last day. Target above 99%. Healthy: no rows; a row names a trigger under target.
+SELECT trigger, count(*) FILTER (WHERE state IN ('succeeded', 'skipped')) AS ok, count(*) AS finished,
+       round(100.0 * count(*) FILTER (WHERE state IN ('succeeded', 'skipped')) / count(*), 2) AS success_pct
+  FROM backfill_jobs
+ WHERE state IN ('succeeded', 'skipped', 'failed') AND requested_at > now() - interval '1 day'
+ GROUP BY trigger
+HAVING count(*) FILTER (WHERE state IN ('succeeded', 'skipped')) < 0.99 * count(*);
+
+-- report: backfill_jobs_by_trigger
+-- Jobs by trigger and state with time-to-data percentiles (event arrival to candles committed).
+-- Healthy: event p50 well under 30 s (the design target), p99 under 60 s.
+SELECT trigger, state, count(*) AS jobs,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY time_to_data_ms) / 1000.0)::numeric, 3) AS ttd_p50_s,
+       round((percentile_cont(0.99) WITHIN GROUP (ORDER BY time_to_data_ms) / 1000.0)::numeric, 3) AS ttd_p99_s,
+       sum(rows_written) AS rows_written
+  FROM backfill_jobs
+ GROUP BY trigger, state
+ ORDER BY trigger, state;
+
+-- check: time_to_data_within_target
+-- Event-triggered jobs of the last day whose candles took longer than 60 s (the acceptable bound) to
+-- reach the database. Healthy: no rows.
+SELECT id, instrument_token, time_to_data_ms, requested_at
+  FROM backfill_jobs
+ WHERE trigger = 'event' AND state = 'succeeded' AND time_to_data_ms > 60000
+   AND requested_at > now() - interval '1 day';
+
+-- report: coverage_by_instrument
+-- Stored minutes, source mix and newest candle per active subscription.
+SELECT s.instrument_token, i.tradingsymbol, count(c.*) AS candles,
+       count(c.*) FILTER (WHERE c.source = 'stream') AS stream_bars, max(c.time) AS last_candle
+  FROM subscriptions s
+  LEFT JOIN instruments i USING (instrument_token)
+  LEFT JOIN candles_1m c USING (instrument_token)
+ WHERE s.status = 'active'
+ GROUP BY s.instrument_token, i.tradingsymbol
+ ORDER BY s.instrument_token;

@@ -1,0 +1,125 @@
+import { runMigrations } from '../../src/database/data-source';
+import { MarketCalendar } from '../../src/contracts/market-time';
+import { verifyDatabase, BlockResult } from '../../scripts/verify-database';
+import { createTestDatabase, TestDatabase } from '../support/database';
+
+const calendar = new MarketCalendar([]);
+const SESSION = calendar.sessionOf('2025-11-03'); // a Monday
+const LIQUID = 13660418;
+const GAPPY = 13660419;
+
+function failing(results: BlockResult[]): string[] {
+  return results.filter((r) => !r.healthy).map((r) => r.name);
+}
+
+describe('TEST_QUERIES.sql', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await runMigrations({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 });
+  });
+
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  beforeEach(async () => {
+    await db.query(
+      'TRUNCATE candles_1m, backfill_coverage, backfill_jobs, subscriptions, instruments CASCADE',
+    );
+    await db.query(
+      `INSERT INTO instruments (instrument_token, tradingsymbol) VALUES ($1, 'NIFTY25NOV24500CE'), ($2, 'NIFTY25NOV24550CE')`,
+      [LIQUID, GAPPY],
+    );
+    await db.query(
+      `INSERT INTO subscriptions (instrument_token, status, source, first_seen_at) VALUES ($1, 'active', 'event', now() - interval '1 hour'), ($2, 'active', 'event', now() - interval '1 hour')`,
+      [LIQUID, GAPPY],
+    );
+    // A full session for both; the second one is illiquid: every third minute has no trade.
+    await db.query(
+      `INSERT INTO candles_1m (instrument_token, time, open, high, low, close, volume, oi, source)
+       SELECT t, m, 100, 101, 99, 100.5, 75, 150000 + (extract(epoch FROM m)::bigint % 7) * 75, 'history'
+         FROM unnest($1::bigint[]) AS t, generate_series($2::timestamptz, $3::timestamptz - interval '1 minute', interval '1 minute') AS m
+        WHERE t = $4 OR (extract(epoch FROM m)::bigint / 60) % 3 <> 0`,
+      [[LIQUID, GAPPY], SESSION.open, SESSION.close, LIQUID],
+    );
+    await db.query(
+      `INSERT INTO backfill_coverage (instrument_token, covered_from, covered_to, candles) VALUES ($1, $3, $4, 375), ($2, $3, $4, 250)`,
+      [LIQUID, GAPPY, SESSION.open, SESSION.close],
+    );
+    await db.query(
+      `INSERT INTO backfill_jobs (id, instrument_token, trigger, window_from, window_to, state, time_to_data_ms)
+       VALUES ('a', $1, 'event', $3, $4, 'succeeded', 850), ('b', $2, 'event', $3, $4, 'succeeded', 1200)`,
+      [LIQUID, GAPPY, SESSION.open, SESSION.close],
+    );
+  });
+
+  it('finds a healthy database healthy, illiquid empty minutes included', async () => {
+    const results = await verifyDatabase(db.url);
+    expect(results.filter((r) => r.kind === 'check').length).toBeGreaterThanOrEqual(6);
+    expect(failing(results)).toEqual([]);
+    const report = results.find((r) => r.name === 'backfill_jobs_by_trigger')!;
+    expect(report.rows).toEqual([
+      expect.objectContaining({ trigger: 'event', state: 'succeeded', jobs: '2' }),
+    ]);
+  });
+
+  it('catches a second row inside one minute', async () => {
+    await db.query(
+      `INSERT INTO candles_1m (instrument_token, time, open, high, low, close, source) VALUES ($1, $2::timestamptz + interval '30 seconds', 1, 1, 1, 1, 'stream')`,
+      [LIQUID, SESSION.open],
+    );
+    expect(failing(await verifyDatabase(db.url))).toEqual(['no_duplicate_minutes']);
+  });
+
+  it('catches candles shifted by 5h30', async () => {
+    await db.query(
+      `UPDATE candles_1m SET time = time - interval '5 hours 30 minutes' WHERE instrument_token = $1 AND time < $2::timestamptz + interval '10 minutes'`,
+      [LIQUID, SESSION.open],
+    );
+    // The minutes the shift emptied lie in a fetched window, so they read as "nothing there".
+    expect(failing(await verifyDatabase(db.url))).toEqual(['no_candle_outside_session']);
+  });
+
+  it('catches open interest summed over the ticks of every minute', async () => {
+    await db.query(
+      `UPDATE candles_1m SET oi = oi * (5 + (extract(epoch FROM time)::bigint / 60) % 30) WHERE instrument_token = $1`,
+      [LIQUID],
+    );
+    expect(failing(await verifyDatabase(db.url))).toEqual(['oi_is_a_level']);
+  });
+
+  it('catches open interest spikes that are multiples of the level', async () => {
+    await db.query(
+      `UPDATE candles_1m SET oi = oi * 12 WHERE instrument_token = $1 AND (extract(epoch FROM time)::bigint / 60) % 10 = 0`,
+      [LIQUID],
+    );
+    expect(failing(await verifyDatabase(db.url))).toEqual(['oi_is_a_level']);
+  });
+
+  it('catches minutes that were never fetched, and a subscription whose data stopped', async () => {
+    await db.query(`DELETE FROM backfill_coverage WHERE instrument_token = $1`, [LIQUID]);
+    await db.query(
+      `INSERT INTO backfill_coverage (instrument_token, covered_from, covered_to, candles) VALUES ($1, $2, $2::timestamptz + interval '3 hours', 180)`,
+      [LIQUID, SESSION.open],
+    );
+    await db.query(
+      `DELETE FROM candles_1m WHERE instrument_token = $1 AND time >= $2::timestamptz + interval '4 hours'`,
+      [LIQUID, SESSION.open],
+    );
+    expect(failing(await verifyDatabase(db.url))).toEqual([
+      'active_subscriptions_have_recent_data',
+      'no_coverage_gaps',
+    ]);
+  });
+
+  it('catches a backfill success rate under 99%', async () => {
+    await db.query(
+      `INSERT INTO backfill_jobs (id, instrument_token, trigger, window_from, window_to, state, error)
+       VALUES ('c', $1, 'sweep', $2, $3, 'failed', 'upstream 502'), ('d', $1, 'sweep', $2, $3, 'succeeded', NULL)`,
+      [LIQUID, SESSION.open, SESSION.close],
+    );
+    expect(failing(await verifyDatabase(db.url))).toEqual(['backfill_success_rate']);
+  });
+});
