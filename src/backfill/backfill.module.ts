@@ -2,15 +2,22 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from './backfill.constants';
+import { BackfillController } from './backfill.controller';
+import { BackfillStatusService } from './backfill-status.service';
 import { BackfillPlanner } from './backfill.planner';
+import { BackfillProcessor } from './backfill.processor';
 import { BackfillRepository } from './backfill.repository';
 import { BACKFILL_REQUESTER } from './backfill.requests';
+import { BackfillScheduler } from './backfill.scheduler';
 import { BackfillService, DisabledBackfillRequester } from './backfill.service';
+import { HISTORY_PROVIDER, HistoryProvider } from './history-provider';
+import { KiteHistoryProvider } from './kite-history.provider';
+import { TickerHistoryProvider } from './ticker-history.provider';
 
 /**
  * Backfill: a BullMQ queue shared by every replica, one job per upstream history request. Provides
  * `BACKFILL_REQUESTER` to the whole application; with BACKFILL_ENABLED=false only a requester that
- * declines, and no queue or worker.
+ * declines, and no queue, worker or timer.
  */
 @Global()
 @Module({})
@@ -19,7 +26,13 @@ export class BackfillModule {
     if (!config.BACKFILL_ENABLED) {
       return {
         module: BackfillModule,
-        providers: [{ provide: BACKFILL_REQUESTER, useClass: DisabledBackfillRequester }],
+        controllers: [BackfillController],
+        providers: [
+          BackfillRepository,
+          BackfillPlanner,
+          BackfillStatusService,
+          { provide: BACKFILL_REQUESTER, useClass: DisabledBackfillRequester },
+        ],
         exports: [BACKFILL_REQUESTER],
       };
     }
@@ -33,11 +46,23 @@ export class BackfillModule {
         }),
         BullModule.registerQueue({ name: BACKFILL_QUEUE }),
       ],
+      controllers: [BackfillController],
       providers: [
         BackfillRepository,
         BackfillPlanner,
         BackfillService,
+        BackfillStatusService,
         { provide: BACKFILL_REQUESTER, useExisting: BackfillService },
+        {
+          provide: HISTORY_PROVIDER,
+          inject: [AppConfig],
+          useFactory: (appConfig: AppConfig): HistoryProvider =>
+            appConfig.HISTORY_PROVIDER === 'kite'
+              ? new KiteHistoryProvider(appConfig)
+              : new TickerHistoryProvider(appConfig),
+        },
+        BackfillProcessor,
+        BackfillScheduler,
       ],
       exports: [BACKFILL_REQUESTER, BackfillService],
     };

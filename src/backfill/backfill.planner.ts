@@ -45,4 +45,8 @@ export class BackfillPlanner {
     });
     return { lookbackFrom: from, lookbackTo: to, gaps, windows: windowsForGaps(gaps, MAX_WINDOW_MS) };
   }
+
+  sessionMinuteCount(from: Date, to: Date): number {
+    return this.calendar.sessionMinutes(from, to).length;
+  }
 }

@@ -1,11 +1,15 @@
 import { Global, Module } from '@nestjs/common';
+import { CandlesQueryRepository } from './candles-query.repository';
+import { CandlesController } from './candles.controller';
 import { CandlesRepository } from './candles.repository';
+import { CandlesService } from './candles.service';
 import { InstrumentsRepository } from './instruments.repository';
 
 /** Candle and instrument storage shared by the backfill, the tick stream and the read API. */
 @Global()
 @Module({
-  providers: [CandlesRepository, InstrumentsRepository],
+  controllers: [CandlesController],
+  providers: [CandlesRepository, InstrumentsRepository, CandlesQueryRepository, CandlesService],
   exports: [CandlesRepository, InstrumentsRepository],
 })
 export class MarketDataModule {}

@@ -1,0 +1,62 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ApiKeyGuard } from './api-key.guard';
+import { BackfillStatusService } from './backfill-status.service';
+import {
+  BackfillAcceptedDto,
+  BackfillJobDto,
+  BackfillJobListDto,
+  BackfillJobListQueryDto,
+  CoverageDto,
+  InstrumentTokenParamDto,
+  ManualBackfillDto,
+} from './dto/backfill.dto';
+
+@ApiTags('backfill')
+@Controller('api/v1')
+export class BackfillController {
+  constructor(private readonly status: BackfillStatusService) {}
+
+  @Post('backfill')
+  @HttpCode(202)
+  @UseGuards(ApiKeyGuard)
+  @ApiSecurity('api-key')
+  @ApiOperation({ summary: 'Queue a backfill of one instrument (the uncovered lookback, or a window)' })
+  @ApiAcceptedResponse({ type: BackfillAcceptedDto })
+  @ApiBadRequestResponse({ description: 'Bad token or window' })
+  @ApiUnauthorizedResponse({ description: 'X-API-Key missing or wrong (when API_KEY is set)' })
+  request(@Body() body: ManualBackfillDto): Promise<BackfillAcceptedDto> {
+    return this.status.requestManual(body);
+  }
+
+  @Get('backfill/jobs')
+  @ApiOperation({ summary: 'Backfill job records, newest first' })
+  @ApiOkResponse({ type: BackfillJobListDto })
+  jobs(@Query() query: BackfillJobListQueryDto): Promise<BackfillJobListDto> {
+    return this.status.jobs(query);
+  }
+
+  @Get('backfill/jobs/:id')
+  @ApiOperation({ summary: 'One backfill job: trigger, window, state, attempts, rows, duration, error' })
+  @ApiOkResponse({ type: BackfillJobDto })
+  @ApiNotFoundResponse({ description: 'No such job' })
+  job(@Param('id') id: string): Promise<BackfillJobDto> {
+    return this.status.job(id);
+  }
+
+  @Get('instruments/:token/coverage')
+  @ApiOperation({ summary: 'Covered ranges, gaps, last candle and unsupported state of an instrument' })
+  @ApiOkResponse({ type: CoverageDto })
+  coverage(@Param() params: InstrumentTokenParamDto): Promise<CoverageDto> {
+    return this.status.coverage(params.token);
+  }
+}

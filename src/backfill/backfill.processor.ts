@@ -1,0 +1,361 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HealthIndicatorResult } from '@nestjs/terminus';
+import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { performance } from 'node:perf_hooks';
+import { AppConfig } from '../config/app-config';
+import { CLOCK, Clock, floorToMinute } from '../contracts/market-time';
+import { ReadinessRegistry } from '../health/readiness.registry';
+import { CandlesRepository } from '../market-data/candles.repository';
+import { Candle } from '../market-data/market-data.types';
+import { MetricsService } from '../metrics/metrics.service';
+import { CircuitBreaker } from './circuit-breaker';
+import { BACKFILL_QUEUE, BackfillJobData, redisOptionsFromUrl } from './backfill.constants';
+import { BackfillRepository, NewJobRecord } from './backfill.repository';
+import { HISTORY_PROVIDER, HistoryError, HistoryProvider } from './history-provider';
+
+/** Set while the queue is paused because the upstream refused our credentials; cleared at boot. */
+const PAUSE_REASON_KEY = 'backfill:paused-reason';
+/** How long a job waits before it looks again at a queue paused for credentials. */
+const AUTH_RETRY_DELAY_MS = 60_000;
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_MAX_MS = 60_000;
+
+/**
+ * Exponential backoff with full jitter, never sooner than the upstream's Retry-After. Replicas that
+ * failed together must not all come back in the same instant.
+ */
+export function backoffDelay(
+  attemptsMade: number,
+  error?: Error,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attemptsMade - 1));
+  const jittered = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  const retryAfter = error instanceof HistoryError ? (error.retryAfterMs ?? 0) : 0;
+  return Math.max(jittered, retryAfter);
+}
+
+/** Upstream requests per `duration` for BullMQ's limiter, which wants whole numbers of jobs. */
+export function limiterFor(ratePerSecond: number): { max: number; duration: number } {
+  const max = Math.max(1, Math.round(ratePerSecond));
+  return { max, duration: Math.round((1000 * max) / ratePerSecond) };
+}
+
+/**
+ * The one worker of the backfill queue: one job is one upstream request, written in one transaction
+ * with its coverage and its job record. BullMQ's limiter is kept in Redis, so the rate holds across
+ * every replica.
+ */
+@Injectable()
+export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(BackfillProcessor.name);
+  private worker?: Worker<BackfillJobData>;
+  private readonly stopping = new AbortController();
+  private pausedReason?: string;
+  readonly breaker = new CircuitBreaker();
+
+  constructor(
+    @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
+    @Inject(HISTORY_PROVIDER) private readonly provider: HistoryProvider,
+    private readonly repository: BackfillRepository,
+    private readonly candles: CandlesRepository,
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+    readiness: ReadinessRegistry,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    readiness.register('backfill', () => this.readiness());
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.resumeIfPausedForCredentials();
+    this.worker = new Worker<BackfillJobData>(BACKFILL_QUEUE, (job, token) => this.process(job, token), {
+      connection: { ...redisOptionsFromUrl(this.config.REDIS_URL), maxRetriesPerRequest: null },
+      prefix: this.config.QUEUE_PREFIX,
+      concurrency: this.config.BACKFILL_CONCURRENCY,
+      limiter: limiterFor(this.config.BACKFILL_RATE_LIMIT_PER_SECOND),
+      settings: { backoffStrategy: (attemptsMade, _type, error) => backoffDelay(attemptsMade, error) },
+      // Jobs last seconds; a replica that dies mid-job hands it over within this bound.
+      lockDuration: 15_000,
+      stalledInterval: 15_000,
+      maxStalledCount: 3,
+    });
+    this.worker.on('error', (error) => this.logger.warn(`worker: ${error.message}`));
+    this.logger.log(
+      `backfill worker started: provider ${this.provider.name}, ${this.config.BACKFILL_RATE_LIMIT_PER_SECOND} requests/s, concurrency ${this.config.BACKFILL_CONCURRENCY}`,
+    );
+  }
+
+  /**
+   * SIGTERM: no new job is taken, fetches in flight are aborted and their jobs go back to the queue
+   * (another replica or the next start takes them), jobs already writing finish. Bounded below
+   * SHUTDOWN_TIMEOUT_MS; past the bound the worker is closed hard and its locks expire.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.worker) return;
+    const worker = this.worker;
+    this.stopping.abort();
+    const bound = Math.max(500, this.config.SHUTDOWN_TIMEOUT_MS - 2000);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), bound)),
+    );
+    const outcome = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.logger.warn(`backfill worker did not drain within ${bound} ms; closing hard`);
+      await worker.close(true).catch(() => undefined);
+    }
+  }
+
+  private async process(job: Job<BackfillJobData>, token?: string): Promise<void> {
+    const data = job.data;
+    const record: NewJobRecord = {
+      id: job.id ?? '',
+      instrumentToken: data.instrumentToken,
+      trigger: data.trigger,
+      from: new Date(data.from),
+      to: new Date(data.to),
+      requestedAt: new Date(data.requestedAt),
+    };
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    if (this.stopping.signal.aborted) return this.requeue(job, token);
+
+    const unsupported = await this.repository.findUnsupported(record.instrumentToken);
+    if (unsupported && new Date(unsupported.expires_at).getTime() > this.clock.now().getTime()) {
+      await this.repository.markRunning(record, attempt, this.clock.now());
+      await this.repository.finishJob(record.id, {
+        state: 'skipped',
+        error: `unsupported upstream: ${unsupported.reason}`,
+        finishedAt: this.clock.now(),
+      });
+      this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'skipped' });
+      return;
+    }
+
+    if (!this.breaker.tryAcquire()) {
+      // Not an attempt: the upstream was not asked. The job waits until a trial may go.
+      await job.moveToDelayed(Date.now() + Math.max(250, this.breaker.waitMs()), token);
+      throw new DelayedError();
+    }
+    this.updateCircuitGauge();
+
+    const started = performance.now();
+    let fetched: Candle[];
+    try {
+      await this.repository.markRunning(record, attempt, this.clock.now());
+      fetched = await this.provider.fetch(
+        record.instrumentToken,
+        record.from,
+        record.to,
+        this.stopping.signal,
+      );
+    } catch (error) {
+      if (this.stopping.signal.aborted) {
+        this.breaker.released();
+        return this.requeue(job, token);
+      }
+      return this.onFetchFailure(job, token, record, attempt, maxAttempts, error as Error);
+    }
+    this.breaker.succeeded();
+    this.updateCircuitGauge();
+    this.metrics.backfillUpstreamRequests.inc({
+      provider: this.provider.name,
+      result: fetched.length > 0 ? 'ok' : 'empty',
+    });
+
+    try {
+      await this.write(record, attempt, fetched, started);
+    } catch (error) {
+      // The database refused or failed: nothing of this job was committed; retry it whole.
+      return this.onFailure(record, attempt, maxAttempts, error as Error);
+    }
+  }
+
+  private async write(
+    record: NewJobRecord,
+    attempt: number,
+    candles: Candle[],
+    started: number,
+  ): Promise<void> {
+    const fetchedAt = this.clock.now();
+    // The minute in progress is not final: it is written but not counted as covered.
+    const coveredTo = new Date(Math.min(record.to.getTime(), floorToMinute(fetchedAt).getTime()));
+    const countedCandles = candles.filter((candle) => candle.time.getTime() < coveredTo.getTime()).length;
+    const written = await this.repository.transaction(async (manager) => {
+      const rows = await this.candles.upsertHistory(candles, manager);
+      await this.repository.addCoverage(manager, {
+        instrumentToken: record.instrumentToken,
+        from: record.from,
+        to: coveredTo,
+        candles: countedCandles,
+        jobId: record.id,
+        fetchedAt,
+      });
+      await this.repository.clearUnsupported(record.instrumentToken, manager);
+      const committedAt = this.clock.now();
+      await this.repository.finishJob(
+        record.id,
+        {
+          state: 'succeeded',
+          rowsWritten: candles.length,
+          finishedAt: committedAt,
+          durationMs: Math.round(performance.now() - started),
+          timeToDataMs: Math.max(0, committedAt.getTime() - record.requestedAt.getTime()),
+          attempts: attempt,
+        },
+        manager,
+      );
+      return rows;
+    });
+    const timeToData = Math.max(0, this.clock.now().getTime() - record.requestedAt.getTime()) / 1000;
+    if (record.trigger === 'event') this.metrics.backfillTimeToData.observe(timeToData);
+    this.metrics.backfillJobDuration.observe(
+      { trigger: record.trigger },
+      (performance.now() - started) / 1000,
+    );
+    this.metrics.backfillCandlesWritten.inc(written);
+    this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'succeeded' });
+    this.logger.debug(
+      `job ${record.id} instrument ${record.instrumentToken}: ${candles.length} candles, ${written} rows changed`,
+    );
+  }
+
+  private async onFetchFailure(
+    job: Job<BackfillJobData>,
+    token: string | undefined,
+    record: NewJobRecord,
+    attempt: number,
+    maxAttempts: number,
+    error: Error,
+  ): Promise<void> {
+    const kind = error instanceof HistoryError ? error.kind : 'transient';
+    this.metrics.backfillUpstreamRequests.inc({ provider: this.provider.name, result: kind });
+    switch (kind) {
+      case 'unsupported': {
+        this.breaker.succeeded();
+        this.updateCircuitGauge();
+        const now = this.clock.now();
+        await this.repository.transaction(async (manager) => {
+          await this.repository.markUnsupported(
+            record.instrumentToken,
+            error.message,
+            now,
+            this.config.BACKFILL_UNSUPPORTED_TTL_SECONDS,
+            manager,
+          );
+          await this.repository.finishJob(
+            record.id,
+            { state: 'skipped', error: error.message, finishedAt: now, attempts: attempt },
+            manager,
+          );
+        });
+        this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'skipped' });
+        this.logger.warn(
+          `job ${record.id} instrument ${record.instrumentToken}: unsupported upstream, parked`,
+        );
+        return;
+      }
+      case 'auth': {
+        this.breaker.released();
+        await this.pauseForCredentials(error.message);
+        await this.repository.recordRetry(record.id, attempt - 1, error.message).catch(() => undefined);
+        await job.moveToDelayed(Date.now() + AUTH_RETRY_DELAY_MS, token);
+        throw new DelayedError();
+      }
+      case 'invalid': {
+        this.breaker.succeeded();
+        this.updateCircuitGauge();
+        await this.finishFailed(record, attempt, error.message);
+        throw new UnrecoverableError(error.message);
+      }
+      case 'transient': {
+        this.breaker.failed();
+        this.updateCircuitGauge();
+        return this.onFailure(record, attempt, maxAttempts, error);
+      }
+    }
+  }
+
+  /** A retryable failure: recorded, then rethrown so BullMQ retries it with backoff. */
+  private async onFailure(
+    record: NewJobRecord,
+    attempt: number,
+    maxAttempts: number,
+    error: Error,
+  ): Promise<never> {
+    if (attempt >= maxAttempts) {
+      await this.finishFailed(record, attempt, error.message);
+    } else {
+      await this.repository.recordRetry(record.id, attempt, error.message).catch(() => undefined);
+    }
+    this.logger.warn(
+      `job ${record.id} instrument ${record.instrumentToken}: attempt ${attempt}/${maxAttempts} failed: ${error.message}`,
+    );
+    throw error;
+  }
+
+  private async finishFailed(record: NewJobRecord, attempt: number, message: string): Promise<void> {
+    this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'failed' });
+    await this.repository
+      .finishJob(record.id, {
+        state: 'failed',
+        error: message,
+        finishedAt: this.clock.now(),
+        attempts: attempt,
+      })
+      .catch((error: Error) => this.logger.warn(`job ${record.id}: failure not recorded: ${error.message}`));
+  }
+
+  /** Back to the queue without using an attempt (shutdown). */
+  private async requeue(job: Job<BackfillJobData>, token?: string): Promise<never> {
+    await job.moveToWait(token);
+    throw new WaitingError();
+  }
+
+  private async pauseForCredentials(reason: string): Promise<void> {
+    if (this.pausedReason) return;
+    this.pausedReason = reason;
+    this.logger.error(`pausing the backfill queue: ${reason}`);
+    const client = await this.queue.client;
+    await client.set(`${this.config.QUEUE_PREFIX}:${PAUSE_REASON_KEY}`, reason);
+    await this.queue.pause();
+  }
+
+  /** A restart is how a new access token arrives; a queue paused for the old one starts again. */
+  private async resumeIfPausedForCredentials(): Promise<void> {
+    const client = await this.queue.client;
+    const key = `${this.config.QUEUE_PREFIX}:${PAUSE_REASON_KEY}`;
+    const reason = await client.get(key);
+    if (!reason) return;
+    await this.queue.resume();
+    await client.del(key);
+    this.logger.log(`backfill queue resumed after a restart (it was paused: ${reason})`);
+  }
+
+  private updateCircuitGauge(): void {
+    this.metrics.backfillCircuitOpen.set(this.breaker.state === 'closed' ? 0 : 1);
+  }
+
+  private readiness(): HealthIndicatorResult {
+    // Reported, not failed: a dead upstream must not take the API (which serves stored data) out of
+    // the load balancer.
+    return {
+      backfill: {
+        status: 'up' as const,
+        provider: this.provider.name,
+        circuit: this.breaker.state,
+        consecutive_failures: this.breaker.consecutiveFailures,
+        paused: this.pausedReason ?? null,
+      },
+    };
+  }
+}

@@ -1,0 +1,142 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { CLOCK, Clock } from '../contracts/market-time';
+import { MetricsService } from '../metrics/metrics.service';
+import { REDIS_CLIENT } from '../redis/redis.constants';
+import {
+  SUBSCRIPTION_RECONCILER,
+  SubscriptionReconciler,
+} from '../subscription-events/subscription-reconciler.port';
+import { BACKFILL_QUEUE, BackfillJobData } from './backfill.constants';
+import { BackfillPlanner } from './backfill.planner';
+import { BackfillRepository } from './backfill.repository';
+import { BackfillService } from './backfill.service';
+
+export interface CycleResult {
+  ran: boolean;
+  reason?: string;
+  /** Requests the upstream can serve before the next cycle, minus what is already waiting. */
+  budget: number;
+  instrumentsExamined: number;
+  jobsEnqueued: number;
+}
+
+export const CYCLE_LOCK_KEY = 'backfill:cycle-lock';
+
+/**
+ * The periodic gap fill. Every replica has the timer; a Redis lock held for (almost) one interval lets
+ * one of them run each cycle. The cycle only fans out: it enqueues the same jobs as any other trigger.
+ */
+@Injectable()
+export class BackfillScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(BackfillScheduler.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<CycleResult>;
+
+  constructor(
+    private readonly planner: BackfillPlanner,
+    private readonly repository: BackfillRepository,
+    private readonly service: BackfillService,
+    @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Optional() @Inject(SUBSCRIPTION_RECONCILER) private readonly reconciler?: SubscriptionReconciler,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.runCycle().catch((error: Error) => this.logger.error(`backfill cycle failed: ${error.message}`));
+    }, this.config.BACKFILL_INTERVAL_SECONDS * 1000);
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One cycle, unless another replica (or this one) holds the cycle lock. */
+  runCycle(): Promise<CycleResult> {
+    this.running ??= this.cycle().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async cycle(): Promise<CycleResult> {
+    const intervalMs = this.config.BACKFILL_INTERVAL_SECONDS * 1000;
+    const nothing = { budget: 0, instrumentsExamined: 0, jobsEnqueued: 0 };
+    // Held for most of the interval and never released: replicas whose timers are a few seconds apart
+    // must not run the same cycle one after the other.
+    const locked = await this.redis.set(
+      `${this.config.QUEUE_PREFIX}:${CYCLE_LOCK_KEY}`,
+      String(process.pid),
+      'PX',
+      Math.max(1000, intervalMs - 2000),
+      'NX',
+    );
+    if (locked !== 'OK') return { ran: false, reason: 'another replica runs this cycle', ...nothing };
+
+    if (this.reconciler) {
+      try {
+        await this.reconciler.reconcile('cycle');
+      } catch (error) {
+        this.logger.warn(`reconciliation at the start of the cycle failed: ${(error as Error).message}`);
+      }
+    }
+
+    const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'paused');
+    const pending = Object.values(counts).reduce((sum, count) => sum + count, 0);
+    for (const [state, count] of Object.entries(counts))
+      this.metrics.backfillQueueDepth.set({ state }, count);
+    const capacity = Math.floor(
+      this.config.BACKFILL_RATE_LIMIT_PER_SECOND * this.config.BACKFILL_INTERVAL_SECONDS,
+    );
+    let budget = capacity - pending;
+    const result: CycleResult = {
+      ran: true,
+      budget: Math.max(0, budget),
+      instrumentsExamined: 0,
+      jobsEnqueued: 0,
+    };
+    if (budget <= 0) {
+      this.logger.warn(
+        `backfill cycle: ${pending} jobs still pending, over this cycle's ${capacity}; nothing added`,
+      );
+      return result;
+    }
+
+    const now = this.clock.now();
+    const tokens = await this.repository.instrumentsByStaleness(this.config.BACKFILL_SUBSCRIPTION_AWARE, now);
+    for (const token of tokens) {
+      if (budget <= 0) break;
+      result.instrumentsExamined++;
+      try {
+        const plan = await this.planner.plan(token);
+        const windows = plan.windows.slice(0, budget);
+        if (windows.length === 0) continue;
+        const ids = await this.service.enqueue(
+          token,
+          { instrumentToken: token, trigger: 'sweep', requestedAt: now },
+          windows,
+        );
+        budget -= ids.length;
+        result.jobsEnqueued += ids.length;
+      } catch (error) {
+        this.logger.warn(`backfill cycle: instrument ${token} skipped: ${(error as Error).message}`);
+      }
+    }
+    this.logger.log(
+      `backfill cycle: ${result.jobsEnqueued} jobs for ${result.instrumentsExamined} of ${tokens.length} instruments (budget ${result.budget})`,
+    );
+    return result;
+  }
+}

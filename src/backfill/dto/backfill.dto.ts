@@ -1,0 +1,141 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsISO8601, IsOptional, Max, Min } from 'class-validator';
+import { BACKFILL_JOB_STATES, BackfillJobState } from '../backfill.repository';
+import { BACKFILL_TRIGGERS, BackfillTrigger } from '../backfill.requests';
+
+export class ManualBackfillDto {
+  @ApiProperty({ example: 13660418, description: 'Kite instrument token' })
+  @IsInt()
+  @Min(1)
+  instrument_token!: number;
+
+  @ApiPropertyOptional({
+    example: '2026-11-20T03:45:00Z',
+    description: 'Window start (ISO-8601). Without from and to: the parts of the lookback not yet covered.',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-20T10:00:00Z',
+    description: 'Window end, exclusive (ISO-8601); default now',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+}
+
+export class BackfillAcceptedDto {
+  @ApiProperty({ nullable: true, type: String, example: 'bf-13660418-1763610300000-1763632800000' })
+  job_id!: string | null;
+
+  @ApiProperty({ type: [String], description: 'One job per upstream request (windows of at most 60 days)' })
+  job_ids!: string[];
+
+  @ApiPropertyOptional({ description: 'Why nothing was enqueued', example: 'nothing missing' })
+  skipped?: string;
+}
+
+export class BackfillJobDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() instrument_token!: number;
+  @ApiProperty({ enum: BACKFILL_TRIGGERS }) trigger!: BackfillTrigger;
+  @ApiProperty({ format: 'date-time' }) window_from!: string;
+  @ApiProperty({ format: 'date-time', description: 'exclusive' }) window_to!: string;
+  @ApiProperty({ enum: BACKFILL_JOB_STATES }) state!: BackfillJobState;
+  @ApiProperty() attempts!: number;
+  @ApiProperty() rows_written!: number;
+  @ApiProperty({ nullable: true, type: String }) error!: string | null;
+  @ApiProperty({ format: 'date-time' }) requested_at!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) started_at!: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) finished_at!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) duration_ms!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'From the request to the candles committed' })
+  time_to_data_ms!: number | null;
+}
+
+export class BackfillJobListQueryDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  instrument_token?: number;
+
+  @ApiPropertyOptional({ enum: BACKFILL_JOB_STATES })
+  @IsOptional()
+  @IsIn(BACKFILL_JOB_STATES)
+  state?: BackfillJobState;
+
+  @ApiPropertyOptional({ enum: BACKFILL_TRIGGERS })
+  @IsOptional()
+  @IsIn(BACKFILL_TRIGGERS)
+  trigger?: BackfillTrigger;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit = 50;
+
+  @ApiPropertyOptional({ default: 0, minimum: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset = 0;
+}
+
+export class BackfillJobListDto {
+  @ApiProperty() total!: number;
+  @ApiProperty() limit!: number;
+  @ApiProperty() offset!: number;
+  @ApiProperty({ type: [BackfillJobDto] }) jobs!: BackfillJobDto[];
+}
+
+export class TimeRangeDto {
+  @ApiProperty({ format: 'date-time' }) from!: string;
+  @ApiProperty({ format: 'date-time', description: 'exclusive' }) to!: string;
+}
+
+export class CoveredRangeDto extends TimeRangeDto {
+  @ApiProperty({ description: 'Candles the upstream returned for the range (0: fetched, nothing there)' })
+  candles!: number;
+}
+
+export class GapDto extends TimeRangeDto {
+  @ApiProperty({ description: 'Session minutes missing in the range' }) minutes!: number;
+}
+
+export class UnsupportedDto {
+  @ApiProperty() reason!: string;
+  @ApiProperty({ format: 'date-time' }) first_seen_at!: string;
+  @ApiProperty({ format: 'date-time' }) last_seen_at!: string;
+  @ApiProperty({ format: 'date-time', description: 'Tried again after this instant' }) expires_at!: string;
+  @ApiProperty() failures!: number;
+  @ApiProperty({ description: 'False once expires_at has passed' }) active!: boolean;
+}
+
+export class CoverageDto {
+  @ApiProperty() instrument_token!: number;
+  @ApiProperty({ format: 'date-time' }) lookback_from!: string;
+  @ApiProperty({ format: 'date-time', description: 'exclusive' }) lookback_to!: string;
+  @ApiProperty({ type: [CoveredRangeDto], description: 'Fetched windows in the lookback, merged' })
+  covered!: CoveredRangeDto[];
+  @ApiProperty({ type: [GapDto], description: 'Session minutes neither stored nor covered, plus the tail' })
+  gaps!: GapDto[];
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) last_candle_time!: string | null;
+  @ApiProperty({ type: UnsupportedDto, nullable: true }) unsupported!: UnsupportedDto | null;
+}
+
+export class InstrumentTokenParamDto {
+  @ApiProperty({ example: 13660418 })
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  token!: number;
+}

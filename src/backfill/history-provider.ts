@@ -1,0 +1,89 @@
+import { Candle } from '../market-data/market-data.types';
+
+export type HistoryProviderName = 'ticker' | 'kite';
+
+/** One upstream source of minute history. */
+export interface HistoryProvider {
+  readonly name: HistoryProviderName;
+  /**
+   * Minute candles starting in `[from, to)`, whatever window the upstream actually answered for.
+   * Throws `HistoryError` for every failure.
+   */
+  fetch(instrumentToken: number, from: Date, to: Date, signal?: AbortSignal): Promise<Candle[]>;
+}
+
+export const HISTORY_PROVIDER = Symbol('HISTORY_PROVIDER');
+
+/**
+ * - transient: 429, 502, other 5xx, timeouts, refused connections: retried with backoff.
+ * - unsupported: the upstream does not know the instrument (404): parked with a TTL, never blacklisted.
+ * - auth: the access token was rejected (Kite 403): retrying cannot help until it is replaced.
+ * - invalid: the request itself was refused (400) or the answer cannot be read: not retried.
+ */
+export type HistoryErrorKind = 'transient' | 'unsupported' | 'auth' | 'invalid';
+
+export class HistoryError extends Error {
+  constructor(
+    readonly kind: HistoryErrorKind,
+    message: string,
+    readonly status?: number,
+    /** From the upstream's Retry-After header, when it sent one. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'HistoryError';
+  }
+}
+
+/** Retry-After as seconds or an HTTP date. */
+export function parseRetryAfter(header: string | null, nowMs = Date.now()): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+(\.\d+)?$/.test(header.trim())) return Math.round(Number(header) * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+export function classifyStatus(status: number): HistoryErrorKind {
+  if (status === 404) return 'unsupported';
+  if (status === 403) return 'auth';
+  if (status === 429 || status === 408 || status >= 500) return 'transient';
+  return 'invalid';
+}
+
+/** GET with a deadline; network failures and timeouts become transient `HistoryError`s. */
+export async function fetchWithDeadline(
+  url: string,
+  init: { headers?: Record<string, string>; timeoutMs: number; signal?: AbortSignal },
+): Promise<Response> {
+  const timeout = AbortSignal.timeout(init.timeoutMs);
+  const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
+  try {
+    return await fetch(url, { headers: init.headers, signal });
+  } catch (error) {
+    if (init.signal?.aborted) throw new HistoryError('transient', 'request aborted: shutting down');
+    if (timeout.aborted) throw new HistoryError('transient', `no answer within ${init.timeoutMs} ms`);
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new HistoryError(
+      'transient',
+      `connection failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+    );
+  }
+}
+
+/** Reads a JSON body; an unreadable one is a transient failure (a proxy's HTML error page, a cut). */
+export async function readJson<T>(response: Response): Promise<T> {
+  try {
+    return (await response.json()) as T;
+  } catch (error) {
+    throw new HistoryError(
+      'transient',
+      `unreadable answer (HTTP ${response.status}): ${(error as Error).message}`,
+    );
+  }
+}
+
+export function clipToWindow(candles: Candle[], from: Date, to: Date): Candle[] {
+  const start = from.getTime();
+  const end = to.getTime();
+  return candles.filter((candle) => candle.time.getTime() >= start && candle.time.getTime() < end);
+}

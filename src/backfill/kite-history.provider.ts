@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { MINUTE_MS, parseUpstreamTime, toIstWallClock } from '../contracts/market-time';
+import { KiteCandle, KiteHistoricalResponse } from '../contracts/ticker.contracts';
+import { Candle } from '../market-data/market-data.types';
+import {
+  classifyStatus,
+  clipToWindow,
+  fetchWithDeadline,
+  HistoryError,
+  HistoryProvider,
+  parseRetryAfter,
+  readJson,
+} from './history-provider';
+
+export function kiteCandle(instrumentToken: number, raw: KiteCandle): Candle {
+  const [date, open, high, low, close, volume, oi] = raw;
+  return {
+    instrumentToken,
+    time: parseUpstreamTime(date),
+    open,
+    high,
+    low,
+    close,
+    volume: volume ?? 0,
+    oi: typeof oi === 'number' ? oi : null,
+    iv: null,
+    delta: null,
+    gamma: null,
+    theta: null,
+    vega: null,
+    underlyingClose: null,
+  };
+}
+
+/** Kite Connect's historical API, for deployments without the ticker's `/history`. */
+@Injectable()
+export class KiteHistoryProvider implements HistoryProvider {
+  readonly name = 'kite' as const;
+
+  constructor(private readonly config: AppConfig) {}
+
+  async fetch(instrumentToken: number, from: Date, to: Date, signal?: AbortSignal): Promise<Candle[]> {
+    if (!this.config.KITE_API_KEY || !this.config.KITE_ACCESS_TOKEN) {
+      throw new HistoryError('auth', 'HISTORY_PROVIDER=kite needs KITE_API_KEY and KITE_ACCESS_TOKEN');
+    }
+    // `from`/`to` are IST wall clock and both inclusive; the last minute asked for starts at to - 1 min.
+    const url = new URL(`/instruments/historical/${instrumentToken}/minute`, this.config.KITE_BASE_URL);
+    url.searchParams.set('from', toIstWallClock(from));
+    url.searchParams.set('to', toIstWallClock(new Date(to.getTime() - MINUTE_MS)));
+    url.searchParams.set('oi', '1');
+    const response = await fetchWithDeadline(url.toString(), {
+      timeoutMs: this.config.HISTORY_TIMEOUT_MS,
+      signal,
+      headers: {
+        'X-Kite-Version': '3',
+        Authorization: `token ${this.config.KITE_API_KEY}:${this.config.KITE_ACCESS_TOKEN}`,
+      },
+    });
+    const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+    if (!response.ok) {
+      const body = await response.text().catch(() => '');
+      const kind = classifyStatus(response.status);
+      const message =
+        kind === 'auth'
+          ? `Kite rejected the access token (403${body.includes('TokenException') ? ' TokenException' : ''}): replace KITE_ACCESS_TOKEN`
+          : `Kite historical answered ${response.status}: ${body.slice(0, 200)}`;
+      throw new HistoryError(kind, message, response.status, retryAfter);
+    }
+    const body = await readJson<KiteHistoricalResponse>(response);
+    if (body.status !== 'success') {
+      // Kite sometimes reports its rate limit as 200 with an error body.
+      const tooMany = /too many requests/i.test(body.message ?? '');
+      throw new HistoryError(
+        tooMany ? 'transient' : 'invalid',
+        `Kite historical: ${body.message ?? 'error'}`,
+        response.status,
+        retryAfter,
+      );
+    }
+    let candles: Candle[];
+    try {
+      candles = (body.data?.candles ?? []).map((raw) => kiteCandle(instrumentToken, raw));
+    } catch (error) {
+      throw new HistoryError('invalid', `Kite historical: ${(error as Error).message}`);
+    }
+    return clipToWindow(candles, from, to);
+  }
+}

@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+export interface AggregatedCandleRow {
+  time: Date;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: string;
+  oi: string | null;
+  iv: number | null;
+  delta: number | null;
+  gamma: number | null;
+  theta: number | null;
+  vega: number | null;
+}
+
+export interface Bucketing {
+  widthSeconds: number;
+  /** Epoch seconds of one bucket start: 09:15 IST for intraday buckets, IST midnight for days. */
+  originSeconds: number;
+}
+
+const LAST = (column: string): string => `(array_agg(${column} ORDER BY time DESC))[1] AS ${column}`;
+const AGGREGATES = `(array_agg(open ORDER BY time))[1] AS open, max(high) AS high, min(low) AS low,
+  ${LAST('close')}, sum(volume)::bigint AS volume, ${LAST('oi')}, ${LAST('iv')}, ${LAST('delta')},
+  ${LAST('gamma')}, ${LAST('theta')}, ${LAST('vega')}`;
+
+/** Reads of `candles_1m` for the API; every interval is aggregated from the minutes in SQL. */
+@Injectable()
+export class CandlesQueryRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async minutes(instrumentToken: number, from: Date, to: Date): Promise<AggregatedCandleRow[]> {
+    return this.dataSource.query(
+      `SELECT time, open, high, low, close, volume, oi, iv, delta, gamma, theta, vega FROM candles_1m
+        WHERE instrument_token = $1 AND time >= $2 AND time < $3 ORDER BY time`,
+      [instrumentToken, from, to],
+    );
+  }
+
+  /**
+   * Buckets of `widthSeconds` aligned on `originSeconds`. TimescaleDB's time_bucket where present;
+   * elsewhere the same arithmetic on epoch seconds, which gives identical buckets.
+   */
+  async buckets(
+    instrumentToken: number,
+    from: Date,
+    to: Date,
+    bucketing: Bucketing,
+    timescaledb: boolean,
+  ): Promise<AggregatedCandleRow[]> {
+    const bucket = timescaledb
+      ? `time_bucket(make_interval(secs => $4), time, to_timestamp($5))`
+      : `to_timestamp(floor((extract(epoch FROM time)::float8 - $5) / $4) * $4 + $5)`;
+    return this.dataSource.query(
+      `SELECT ${bucket} AS time, ${AGGREGATES}
+         FROM candles_1m
+        WHERE instrument_token = $1 AND time >= $2 AND time < $3
+        GROUP BY 1 ORDER BY 1`,
+      [instrumentToken, from, to, bucketing.widthSeconds, bucketing.originSeconds],
+    );
+  }
+}
