@@ -28,7 +28,8 @@ export interface GapInput {
  */
 export function computeGaps(input: GapInput): TimeRange[] {
   const trusted = input.coverage.filter((range) => range.stored >= range.candles);
-  const coveredEnd = trusted.reduce<number | undefined>(
+  // The newest fetch ends the tail whether or not its range is still trusted.
+  const coveredEnd = input.coverage.reduce<number | undefined>(
     (max, range) => (max === undefined || range.to.getTime() > max ? range.to.getTime() : max),
     undefined,
   );

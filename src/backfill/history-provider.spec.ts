@@ -1,0 +1,151 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { AppConfig } from '../config/app-config';
+import { HistoryError, parseRetryAfter } from './history-provider';
+import { KiteHistoryProvider } from './kite-history.provider';
+import { TickerHistoryProvider } from './ticker-history.provider';
+
+function serve(
+  handler: (url: URL) => { status: number; body: unknown; headers?: Record<string, string> },
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    const answer = handler(new URL(req.url ?? '/', 'http://x'));
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    res.end(JSON.stringify(answer.body));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+const urlOf = (server: Server): string => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const close = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+
+const from = new Date('2026-11-25T03:45:00Z');
+const to = new Date('2026-11-25T03:48:00Z');
+
+describe('TickerHistoryProvider', () => {
+  it('shifts the window by the configured correction and clips the answer to the window asked', async () => {
+    let asked: URL | undefined;
+    const server = await serve((url) => {
+      asked = url;
+      const candle = (date: string) => ({ date, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10, oi: 5 });
+      return {
+        status: 200,
+        body: {
+          candles: [
+            candle('2026-11-25T09:14:00+05:30'),
+            candle('2026-11-25T09:15:00+05:30'),
+            candle('2026-11-25T09:18:00+05:30'),
+          ],
+        },
+      };
+    });
+    try {
+      const config = Object.assign(new AppConfig(), {
+        TICKER_SERVICE_URL: urlOf(server),
+        TICKER_WINDOW_SHIFT_MINUTES: 330,
+      });
+      const candles = await new TickerHistoryProvider(config).fetch(42, from, to);
+      expect(Number(asked?.searchParams.get('from_ts'))).toBe(from.getTime() / 1000 + 330 * 60);
+      expect(candles.map((c) => c.time.toISOString())).toEqual(['2026-11-25T03:45:00.000Z']);
+      expect(candles[0]).toMatchObject({ instrumentToken: 42, oi: 5, iv: null, underlyingClose: null });
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('classifies 404, 502 with Retry-After, 400, refused connections and timeouts', async () => {
+    let status = 404;
+    const server = await serve(() => ({ status, body: { detail: 'x' }, headers: { 'retry-after': '3' } }));
+    const config = Object.assign(new AppConfig(), {
+      TICKER_SERVICE_URL: urlOf(server),
+      HISTORY_TIMEOUT_MS: 200,
+    });
+    const provider = new TickerHistoryProvider(config);
+    const failure = async (): Promise<HistoryError> =>
+      provider.fetch(1, from, to).then(
+        () => Promise.reject(new Error('resolved')),
+        (e: HistoryError) => e,
+      );
+    try {
+      expect((await failure()).kind).toBe('unsupported');
+      status = 502;
+      expect(await failure()).toMatchObject({ kind: 'transient', retryAfterMs: 3000 });
+      status = 400;
+      expect((await failure()).kind).toBe('invalid');
+    } finally {
+      await close(server);
+    }
+    expect((await failure()).kind).toBe('transient');
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const slow = new TickerHistoryProvider(
+        Object.assign(new AppConfig(), { TICKER_SERVICE_URL: urlOf(silent), HISTORY_TIMEOUT_MS: 150 }),
+      );
+      await expect(slow.fetch(1, from, to)).rejects.toMatchObject({
+        kind: 'transient',
+        message: expect.stringContaining('150 ms'),
+      });
+    } finally {
+      silent.closeAllConnections();
+      await close(silent);
+    }
+  });
+});
+
+describe('KiteHistoryProvider', () => {
+  it('sends IST wall clock, parses +0530 and reports 403 and the 200 rate-limit answer', async () => {
+    let mode: 'ok' | 'expired' | 'throttled' = 'ok';
+    let asked: URL | undefined;
+    const server = await serve((url) => {
+      asked = url;
+      if (mode === 'expired') return { status: 403, body: { status: 'error', error_type: 'TokenException' } };
+      if (mode === 'throttled')
+        return { status: 200, body: { status: 'error', message: 'Too many requests' } };
+      return {
+        status: 200,
+        body: {
+          status: 'success',
+          data: {
+            candles: [
+              ['2026-11-25T09:15:00+0530', 1, 2, 0.5, 1.5, 75, 900],
+              ['2026-11-25T09:18:00+0530', 1, 2, 0.5, 1.5, 75, 900],
+            ],
+          },
+        },
+      };
+    });
+    try {
+      const config = Object.assign(new AppConfig(), {
+        KITE_BASE_URL: urlOf(server),
+        KITE_API_KEY: 'k',
+        KITE_ACCESS_TOKEN: 't',
+      });
+      const provider = new KiteHistoryProvider(config);
+      const candles = await provider.fetch(7, from, to);
+      expect(asked?.pathname).toBe('/instruments/historical/7/minute');
+      expect(asked?.searchParams.get('from')).toBe('2026-11-25 09:15:00');
+      expect(asked?.searchParams.get('to')).toBe('2026-11-25 09:17:00');
+      expect(candles).toHaveLength(1);
+      expect(candles[0]).toMatchObject({
+        time: new Date('2026-11-25T03:45:00Z'),
+        volume: 75,
+        oi: 900,
+        iv: null,
+      });
+      mode = 'expired';
+      await expect(provider.fetch(7, from, to)).rejects.toMatchObject({ kind: 'auth' });
+      mode = 'throttled';
+      await expect(provider.fetch(7, from, to)).rejects.toMatchObject({ kind: 'transient' });
+    } finally {
+      await close(server);
+    }
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds and HTTP dates', () => {
+    expect(parseRetryAfter('2')).toBe(2000);
+    expect(parseRetryAfter('Thu, 01 Jan 1970 00:00:10 GMT', 4000)).toBe(6000);
+    expect(parseRetryAfter(null)).toBeUndefined();
+  });
+});
