@@ -5,7 +5,9 @@ import { ConfigModule } from './config/config.module';
 import { Clock, SystemClock } from './contracts/market-time';
 import { MarketTimeModule } from './common/market-time.module';
 import { DatabaseModule } from './database/database.module';
+import { FoStreamModule } from './fo-stream/fo-stream.module';
 import { HealthModule } from './health/health.module';
+import { OptionChainModule } from './market-data/option-chain.module';
 import { MarketDataModule } from './market-data/market-data.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
@@ -24,6 +26,8 @@ export class AppModule {
         RedisModule,
         HealthModule,
         BackfillModule.forRoot(config),
+        FoStreamModule,
+        OptionChainModule,
       ],
     };
   }

@@ -1,0 +1,237 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { performance } from 'node:perf_hooks';
+import { AppConfig } from '../config/app-config';
+import { CLOCK, Clock, MINUTE_MS } from '../contracts/market-time';
+import { ReadinessRegistry } from '../health/readiness.registry';
+import { CandlesRepository } from '../market-data/candles.repository';
+import { InstrumentsRepository } from '../market-data/instruments.repository';
+import { Candle, InstrumentInfo } from '../market-data/market-data.types';
+import { MetricsService } from '../metrics/metrics.service';
+import { FoBarBuilder, mergeParts } from './fo-bar.builder';
+import {
+  FLUSH_INTERVAL_MS,
+  MAX_PENDING_BARS,
+  RETRY_MAX_MS,
+  RETRY_MIN_MS,
+  WRITE_BATCH_BARS,
+} from './fo-stream.constants';
+
+interface PendingBar {
+  candle: Candle;
+  /** A part of a minute that had already been written: its lag is not the flush lag. */
+  late: boolean;
+}
+
+export type CommitListener = (bars: readonly Candle[], committedAtMs: number) => void;
+
+function keyOf(candle: Candle): string {
+  return `${candle.instrumentToken}:${candle.time.getTime()}`;
+}
+
+/**
+ * Writes closed bars. A minute is closed by the clock, FO_STREAM_FLUSH_GRACE_MS after it ends,
+ * whether or not another tick arrives. Closed bars wait in a map keyed by instrument and minute, so a
+ * slow or absent database makes parts of the same minute coalesce instead of piling up; the write
+ * retries with backoff and the receiving side never waits for it.
+ */
+@Injectable()
+export class FoStreamFlusher {
+  private readonly logger = new Logger('FoStream');
+  private readonly pending = new Map<string, PendingBar>();
+  private readonly inFlight = new Map<string, PendingBar>();
+  private readonly registrations = new Map<number, InstrumentInfo>();
+  private readonly listeners: CommitListener[] = [];
+  private timer?: NodeJS.Timeout;
+  private writing?: Promise<void>;
+  private failures = 0;
+  private retryAt = 0;
+  private lastCutoffMs = Number.NEGATIVE_INFINITY;
+  private dropped = 0;
+  private droppingReported = false;
+  private lastError?: string;
+
+  constructor(
+    private readonly builder: FoBarBuilder,
+    private readonly candles: CandlesRepository,
+    private readonly instruments: InstrumentsRepository,
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    readiness: ReadinessRegistry,
+    private readonly health: HealthIndicatorService,
+  ) {
+    if (config.FO_STREAM_ENABLED) readiness.register('fo_stream', () => this.readiness());
+  }
+
+  /** Closed bars not yet committed (waiting or being written). */
+  get backlog(): number {
+    return this.pending.size + this.inFlight.size;
+  }
+
+  /** Bars dropped because the backlog reached its ceiling (left to the backfill). */
+  get droppedBars(): number {
+    return this.dropped;
+  }
+
+  onCommitted(listener: CommitListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Queues an instrument first seen on the stream; written before the bars of the same pass. */
+  register(info: InstrumentInfo): void {
+    this.registrations.set(info.instrumentToken, info);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.flushDue(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Stops the timer, closes every open minute (the session's last one too) and writes what it can. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.enqueue(this.builder.closeAll());
+    const deadline = performance.now() + timeoutMs;
+    while (this.backlog > 0 && performance.now() < deadline) {
+      this.retryAt = 0;
+      await this.drain();
+      if (this.backlog > 0) await new Promise((resolve) => setTimeout(resolve, RETRY_MIN_MS));
+    }
+    if (this.backlog > 0)
+      this.logger.warn(`shutdown with ${this.backlog} bars unwritten; the backfill will fill those minutes`);
+  }
+
+  /**
+   * Closes every minute whose grace has passed and writes the backlog. The timer calls it; tests
+   * call it with a clock of their own. Resolves when this pass's write has finished (or failed).
+   */
+  async flushDue(): Promise<void> {
+    const cutoffMs = this.clock.now().getTime() - this.config.FO_STREAM_FLUSH_GRACE_MS;
+    this.enqueue(this.builder.closeDue(cutoffMs));
+    if (cutoffMs > this.lastCutoffMs) this.lastCutoffMs = cutoffMs;
+    await this.drain();
+  }
+
+  private enqueue(closed: Candle[]): void {
+    for (const candle of closed) {
+      const key = keyOf(candle);
+      const waiting = this.pending.get(key);
+      if (waiting) {
+        waiting.candle = mergeParts(waiting.candle, candle);
+      } else {
+        const late = candle.time.getTime() + MINUTE_MS <= this.lastCutoffMs;
+        this.pending.set(key, { candle, late });
+      }
+    }
+    this.enforceCeiling();
+    this.metrics.foBacklog.set(this.backlog);
+  }
+
+  private enforceCeiling(): void {
+    let over = this.backlog - MAX_PENDING_BARS;
+    if (over <= 0) {
+      this.droppingReported = false;
+      return;
+    }
+    // Insertion order is oldest first: the oldest minutes go, the backfill has them upstream.
+    for (const key of this.pending.keys()) {
+      if (over-- <= 0) break;
+      this.pending.delete(key);
+      this.dropped++;
+    }
+    if (!this.droppingReported)
+      this.logger.error(
+        `backlog reached ${MAX_PENDING_BARS} bars: dropping the oldest minutes (${this.dropped} so far); the backfill fills them`,
+      );
+    this.droppingReported = true;
+  }
+
+  private drain(): Promise<void> {
+    if (this.writing) return this.writing;
+    if (this.backlog === 0 && this.registrations.size === 0) return Promise.resolve();
+    if (performance.now() < this.retryAt) return Promise.resolve();
+    this.writing = this.writeAll().finally(() => {
+      this.writing = undefined;
+      this.metrics.foBacklog.set(this.backlog);
+    });
+    return this.writing;
+  }
+
+  private async writeAll(): Promise<void> {
+    try {
+      if (this.registrations.size > 0) {
+        const infos = [...this.registrations.values()];
+        await this.instruments.upsert(infos);
+        for (const info of infos)
+          if (this.registrations.get(info.instrumentToken) === info)
+            this.registrations.delete(info.instrumentToken);
+      }
+      while (this.pending.size > 0) {
+        const batch: Candle[] = [];
+        for (const [key, part] of this.pending) {
+          this.pending.delete(key);
+          this.inFlight.set(key, part);
+          batch.push(part.candle);
+          if (batch.length >= WRITE_BATCH_BARS) break;
+        }
+        await this.candles.mergeStreamBars(batch);
+        this.committed(batch);
+      }
+      if (this.failures > 0) this.logger.log(`bar writes recovered after ${this.failures} failed attempts`);
+      this.failures = 0;
+      this.lastError = undefined;
+    } catch (error) {
+      this.returnInFlight();
+      this.failures++;
+      this.lastError = (error as Error).message;
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.failures - 1, 10));
+      this.retryAt = performance.now() + delay;
+      if (this.failures === 1 || this.failures % 20 === 0)
+        this.logger.warn(
+          `bar write failed (attempt ${this.failures}, backlog ${this.backlog}, retry in ${delay} ms): ${this.lastError}`,
+        );
+    }
+  }
+
+  private committed(batch: Candle[]): void {
+    const nowMs = this.clock.now().getTime();
+    for (const [key, part] of this.inFlight) {
+      if (!part.late)
+        this.metrics.foFlushLag.observe((nowMs - part.candle.time.getTime() - MINUTE_MS) / 1000);
+      this.inFlight.delete(key);
+    }
+    this.metrics.foBarsWritten.inc(batch.length);
+    for (const listener of this.listeners) listener(batch, nowMs);
+  }
+
+  /** A failed batch goes back at the front (oldest first), merged under any later part of its minute. */
+  private returnInFlight(): void {
+    const waiting = [...this.pending];
+    this.pending.clear();
+    for (const [key, part] of this.inFlight) this.pending.set(key, part);
+    this.inFlight.clear();
+    for (const [key, part] of waiting) {
+      const earlier = this.pending.get(key);
+      if (earlier) earlier.candle = mergeParts(earlier.candle, part.candle);
+      else this.pending.set(key, part);
+    }
+  }
+
+  private readiness() {
+    const indicator = this.health.check('fo_stream');
+    const details = {
+      backlog_bars: this.backlog,
+      backlog_limit: MAX_PENDING_BARS,
+      open_bars: this.builder.openBars,
+      dropped_bars: this.dropped,
+      write_failures: this.failures,
+      ...(this.lastError ? { last_error: this.lastError } : {}),
+    };
+    // A backlog alone keeps the pod ready (the database check reports the outage itself, and the
+    // REST API still serves stored data); only a full backlog, where minutes are being dropped, is down.
+    return this.backlog >= MAX_PENDING_BARS ? indicator.down(details) : indicator.up(details);
+  }
+}

@@ -1,0 +1,91 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsISO8601, IsOptional, Matches } from 'class-validator';
+
+export class OptionChainParamsDto {
+  @ApiProperty({
+    example: 'NIFTY',
+    description: 'Underlying name as in the ticks (`symbol`): NIFTY, BANKNIFTY, FINNIFTY',
+  })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toUpperCase() : value))
+  @Matches(/^[A-Z][A-Z0-9&_-]{0,29}$/, { message: 'underlying must be a symbol such as NIFTY' })
+  underlying!: string;
+}
+
+export class OptionChainQueryDto {
+  @ApiPropertyOptional({
+    example: '2025-11-25',
+    description: 'Expiry date (YYYY-MM-DD); default: the nearest expiry on or after the day of `at`',
+  })
+  @IsOptional()
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'expiry must be a date YYYY-MM-DD' })
+  @IsISO8601({ strict: true }, { message: 'expiry must be a valid date YYYY-MM-DD' })
+  expiry?: string;
+
+  @ApiPropertyOptional({
+    example: '2025-11-04T05:00:00Z',
+    description: 'Instant (ISO-8601); the chain of the latest minute at or before it. Default: now',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'at must be an ISO-8601 instant' })
+  at?: string;
+}
+
+export class OptionLegDto {
+  @ApiProperty() instrument_token!: number;
+  @ApiProperty() open!: number;
+  @ApiProperty() high!: number;
+  @ApiProperty() low!: number;
+  @ApiProperty() close!: number;
+  @ApiProperty({ description: 'Contracts traded in the minute (units)' }) volume!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'Open interest at the end of the minute' })
+  oi!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) iv!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) delta!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) gamma!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) theta!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) vega!: number | null;
+}
+
+export class OptionChainStrikeDto {
+  @ApiProperty() strike!: number;
+  @ApiProperty({
+    type: OptionLegDto,
+    nullable: true,
+    description: 'Null when the call had no candle this minute',
+  })
+  call!: OptionLegDto | null;
+  @ApiProperty({
+    type: OptionLegDto,
+    nullable: true,
+    description: 'Null when the put had no candle this minute',
+  })
+  put!: OptionLegDto | null;
+}
+
+export class OptionChainSummaryDto {
+  @ApiProperty() total_call_volume!: number;
+  @ApiProperty() total_put_volume!: number;
+  @ApiProperty() total_call_oi!: number;
+  @ApiProperty() total_put_oi!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'Put OI / call OI' }) pcr_oi!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'Put volume / call volume' })
+  pcr_volume!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'Strike at which option holders would be paid least at expiry, by open interest',
+  })
+  max_pain_strike!: number | null;
+}
+
+export class OptionChainDto {
+  @ApiProperty({ example: 'NIFTY' }) underlying!: string;
+  @ApiProperty({ example: '2025-11-25' }) expiry!: string;
+  @ApiProperty({ example: '2025-11-04T05:00:00.000Z', description: 'Minute start (UTC)' }) time!: string;
+  @ApiProperty({ nullable: true, type: Number, description: 'Underlying level at the end of the minute' })
+  underlying_close!: number | null;
+  @ApiProperty({ type: OptionChainSummaryDto }) summary!: OptionChainSummaryDto;
+  @ApiProperty({ type: [OptionChainStrikeDto], description: 'Ascending strike' })
+  strikes!: OptionChainStrikeDto[];
+}

@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+type LegColumn =
+  'token' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'oi' | 'iv' | 'delta' | 'gamma' | 'theta' | 'vega';
+
+export type StrikeBarRow = { strike: number; underlying_close: number | null } & {
+  [K in `call_${LegColumn}` | `put_${LegColumn}`]: number | string | null;
+};
+
+export interface ExpiryMetricsRow {
+  total_call_volume: string;
+  total_put_volume: string;
+  total_call_oi: string;
+  total_put_oi: string;
+  pcr_oi: number | null;
+  pcr_volume: number | null;
+  max_pain_strike: number | null;
+  underlying_close: number | null;
+}
+
+/** Reads of the option chain views (`fo_option_strike_bars`, `fo_expiry_metrics`). */
+@Injectable()
+export class OptionChainRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** The nearest expiry on or after `onOrAfter` (YYYY-MM-DD) with listed options of the underlying. */
+  async nearestExpiry(underlying: string, onOrAfter: string): Promise<string | undefined> {
+    const rows: { expiry: string }[] = await this.dataSource.query(
+      `SELECT to_char(min(expiry), 'YYYY-MM-DD') AS expiry FROM instruments
+        WHERE name = $1 AND instrument_type IN ('CE', 'PE') AND expiry >= $2::date`,
+      [underlying, onOrAfter],
+    );
+    return rows[0]?.expiry ?? undefined;
+  }
+
+  /** Start of the latest minute at or before `at` with a candle of any option of the expiry. */
+  async latestMinute(underlying: string, expiry: string, at: Date): Promise<Date | undefined> {
+    const rows: { time: Date | null }[] = await this.dataSource.query(
+      `SELECT max(c.time) AS time
+         FROM instruments i
+         JOIN LATERAL (SELECT time FROM candles_1m
+                        WHERE instrument_token = i.instrument_token AND time <= $3
+                        ORDER BY time DESC LIMIT 1) c ON true
+        WHERE i.name = $1 AND i.expiry = $2::date AND i.instrument_type IN ('CE', 'PE')`,
+      [underlying, expiry, at.toISOString()],
+    );
+    return rows[0]?.time ?? undefined;
+  }
+
+  async strikes(underlying: string, expiry: string, time: Date): Promise<StrikeBarRow[]> {
+    return this.dataSource.query(
+      `SELECT * FROM fo_option_strike_bars
+        WHERE underlying = $1 AND expiry = $2::date AND time = $3 ORDER BY strike`,
+      [underlying, expiry, time.toISOString()],
+    );
+  }
+
+  async metrics(underlying: string, expiry: string, time: Date): Promise<ExpiryMetricsRow | undefined> {
+    const rows: ExpiryMetricsRow[] = await this.dataSource.query(
+      `SELECT total_call_volume, total_put_volume, total_call_oi, total_put_oi, pcr_oi, pcr_volume,
+              max_pain_strike, underlying_close
+         FROM fo_expiry_metrics WHERE underlying = $1 AND expiry = $2::date AND time = $3`,
+      [underlying, expiry, time.toISOString()],
+    );
+    return rows[0];
+  }
+}
