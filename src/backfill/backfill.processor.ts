@@ -149,9 +149,14 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     this.updateCircuitGauge();
 
     const started = performance.now();
-    let fetched: Candle[];
     try {
       await this.repository.markRunning(record, attempt, this.clock.now());
+    } catch (error) {
+      this.breaker.released();
+      return this.onFailure(record, attempt, maxAttempts, error as Error);
+    }
+    let fetched: Candle[];
+    try {
       fetched = await this.provider.fetch(
         record.instrumentToken,
         record.from,
@@ -173,7 +178,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     });
 
     try {
-      await this.write(record, attempt, fetched, started);
+      await this.write(record, attempt, fetched, started, unsupported !== undefined);
     } catch (error) {
       // The database refused or failed: nothing of this job was committed; retry it whole.
       return this.onFailure(record, attempt, maxAttempts, error as Error);
@@ -185,6 +190,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     attempt: number,
     candles: Candle[],
     started: number,
+    wasUnsupported: boolean,
   ): Promise<void> {
     const fetchedAt = this.clock.now();
     // The minute in progress is not final: it is written but not counted as covered.
@@ -200,7 +206,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
         jobId: record.id,
         fetchedAt,
       });
-      await this.repository.clearUnsupported(record.instrumentToken, manager);
+      if (wasUnsupported) await this.repository.clearUnsupported(record.instrumentToken, manager);
       const committedAt = this.clock.now();
       await this.repository.finishJob(
         record.id,

@@ -39,7 +39,10 @@ export class BackfillService implements BackfillRequester {
   async request(request: BackfillRequest): Promise<BackfillRequestResult> {
     const token = request.instrumentToken;
     const now = this.clock.now();
-    const unsupported = await this.repository.findUnsupported(token);
+    const [unsupported, windows] = await Promise.all([
+      this.repository.findUnsupported(token),
+      this.windowsFor(request, now),
+    ]);
     if (unsupported && new Date(unsupported.expires_at).getTime() > now.getTime()) {
       this.metrics.backfillTriggers.inc({ trigger: request.trigger, outcome: 'skipped' });
       return {
@@ -47,7 +50,6 @@ export class BackfillService implements BackfillRequester {
         skipped: `unsupported upstream until ${new Date(unsupported.expires_at).toISOString()}`,
       };
     }
-    const windows = await this.windowsFor(request, now);
     if (windows.length === 0) {
       this.metrics.backfillTriggers.inc({ trigger: request.trigger, outcome: 'skipped' });
       return { jobIds: [], skipped: 'nothing missing' };

@@ -12,7 +12,7 @@ export class CircuitBreaker {
 
   constructor(
     private readonly threshold = 5,
-    private readonly cooldownMs = 15_000,
+    private readonly cooldownMs = 5_000,
     private readonly now: () => number = Date.now,
   ) {}
 
