@@ -1,12 +1,13 @@
 import { INestApplication, Logger, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { MicroserviceOptions } from '@nestjs/microservices';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { Clock } from './contracts/market-time';
 import { createLogger } from './common/logger';
 import { createValidationPipe } from './common/validation';
+import { SubscriptionEventsTransport } from './subscription-events/subscription-events.transport';
 
 export interface CreateAppOptions {
   clock?: Clock;
@@ -45,21 +46,10 @@ export async function createApp(
 
   const log = new Logger('Bootstrap');
   if (config.SUBSCRIPTION_EVENTS_ENABLED) {
-    const url = new URL(config.REDIS_URL);
+    // A strategy of our own (see SubscriptionEventsTransport): the channel is configuration, a Redis
+    // that is down at boot must not fail the boot, and reconnects must re-subscribe forever.
     app.connectMicroservice<MicroserviceOptions>(
-      {
-        transport: Transport.REDIS,
-        options: {
-          host: url.hostname,
-          port: Number(url.port || 6379),
-          username: url.username || undefined,
-          password: url.password ? decodeURIComponent(url.password) : undefined,
-          db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined,
-          // The transport gives up after a few retries by default; a Redis restart must be survived.
-          retryAttempts: Number.MAX_SAFE_INTEGER,
-          retryDelay: 1000,
-        },
-      },
+      { strategy: app.get(SubscriptionEventsTransport) },
       { inheritAppConfig: true },
     );
   } else {

@@ -11,6 +11,7 @@ import { OptionChainModule } from './market-data/option-chain.module';
 import { MarketDataModule } from './market-data/market-data.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
+import { SubscriptionEventsModule } from './subscription-events/subscription-events.module';
 
 @Module({})
 export class AppModule {
@@ -25,6 +26,7 @@ export class AppModule {
         MarketDataModule,
         RedisModule,
         HealthModule,
+        SubscriptionEventsModule,
         BackfillModule.forRoot(config),
         FoStreamModule,
         OptionChainModule,

@@ -1,0 +1,85 @@
+import { Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsPositive,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { SUBSCRIPTION_EVENT_TYPES, SubscriptionEventType } from '../subscription-events.constants';
+
+/** `metadata` as the ticker publishes it; every field optional, `account_id` often null. */
+export class SubscriptionEventMetadataDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  tradingsymbol?: string | null;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  segment?: string | null;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  requested_mode?: string | null;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  account_id?: string | null;
+}
+
+/**
+ * One message of `<prefix>:events` (CONTRACTS.md section 1), in either shape: `tradingsymbol` at the
+ * top level (the design note) or inside `metadata` (the ticker). Types are checked as sent: a token
+ * given as a string is rejected, not converted.
+ */
+export class SubscriptionEventDto {
+  @IsIn(SUBSCRIPTION_EVENT_TYPES)
+  event_type!: SubscriptionEventType;
+
+  @IsInt()
+  @IsPositive()
+  @Max(Number.MAX_SAFE_INTEGER)
+  instrument_token!: number;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  tradingsymbol?: string | null;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  segment?: string | null;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  requested_mode?: string | null;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  account_id?: string | null;
+
+  /** Epoch seconds, UTC. */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  timestamp?: number | null;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SubscriptionEventMetadataDto)
+  metadata?: SubscriptionEventMetadataDto | null;
+}

@@ -1,0 +1,106 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { SubscriptionEventDto } from './dto/subscription-event.dto';
+import { SUBSCRIPTION_EVENT_TYPES, SubscriptionEventType } from './subscription-events.constants';
+
+/** A validated subscription event, both wire shapes folded into one. */
+export interface SubscriptionEvent {
+  eventType: SubscriptionEventType;
+  action: 'created' | 'removed';
+  instrumentToken: number;
+  tradingsymbol: string | null;
+  segment: string | null;
+  requestedMode: string | null;
+  accountId: string | null;
+  /** The publisher's time, when it sent one. */
+  publishedAt: Date | null;
+}
+
+export type ParseOutcome =
+  | { ok: true; event: SubscriptionEvent }
+  /** `eventType` is the metric label: the declared type when it is a known one, else "unknown". */
+  | { ok: false; reason: string; eventType: SubscriptionEventType | 'unknown'; instrumentToken?: unknown };
+
+// Fields of Nest's own packet: a message carrying them was not published by the ticker, and the stock
+// transport would have unwrapped it and handed the handler something else entirely.
+const NEST_ENVELOPE_FIELDS = ['pattern', 'data'] as const;
+
+function flatten(errors: ValidationError[], parent = ''): string[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {});
+    return [
+      ...own.map((message) => (message.startsWith(field) ? message : `${field}: ${message}`)),
+      ...flatten(error.children ?? [], field),
+    ];
+  });
+}
+
+/**
+ * Turns the raw text of one pub/sub message into an event, or into the reason it is rejected. Never
+ * throws: a bad message must not stop the consumer.
+ */
+export function parseSubscriptionEvent(raw: unknown, maxBytes: number): ParseOutcome {
+  let text: string;
+  if (typeof raw === 'string') text = raw;
+  else if (Buffer.isBuffer(raw)) text = raw.toString('utf8');
+  else return { ok: false, reason: `payload is not text (${typeof raw})`, eventType: 'unknown' };
+
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes)
+    return {
+      ok: false,
+      reason: `payload of ${bytes} bytes exceeds the limit of ${maxBytes}`,
+      eventType: 'unknown',
+    };
+
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'invalid JSON', eventType: 'unknown' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+    return { ok: false, reason: `payload is a JSON ${kind}, not an object`, eventType: 'unknown' };
+  }
+  const body = value as Record<string, unknown>;
+  const declared = body.event_type;
+  const eventType = (SUBSCRIPTION_EVENT_TYPES as readonly unknown[]).includes(declared)
+    ? (declared as SubscriptionEventType)
+    : 'unknown';
+
+  const envelope = NEST_ENVELOPE_FIELDS.filter((field) => field in body);
+  if (envelope.length > 0)
+    return {
+      ok: false,
+      reason: `carries the transport envelope field(s) ${envelope.join(', ')}`,
+      eventType,
+      instrumentToken: body.instrument_token,
+    };
+
+  const dto = plainToInstance(SubscriptionEventDto, body);
+  const errors = validateSync(dto, { forbidUnknownValues: false });
+  if (errors.length > 0)
+    return {
+      ok: false,
+      reason: flatten(errors).join('; '),
+      eventType,
+      instrumentToken: body.instrument_token,
+    };
+
+  const metadata = dto.metadata ?? {};
+  return {
+    ok: true,
+    event: {
+      eventType: dto.event_type,
+      action: dto.event_type === 'subscription_created' ? 'created' : 'removed',
+      instrumentToken: dto.instrument_token,
+      tradingsymbol: dto.tradingsymbol ?? metadata.tradingsymbol ?? null,
+      segment: dto.segment ?? metadata.segment ?? null,
+      requestedMode: dto.requested_mode ?? metadata.requested_mode ?? null,
+      accountId: dto.account_id ?? metadata.account_id ?? null,
+      publishedAt: typeof dto.timestamp === 'number' ? new Date(dto.timestamp * 1000) : null,
+    },
+  };
+}

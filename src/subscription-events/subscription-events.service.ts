@@ -1,0 +1,147 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { CLOCK, Clock } from '../contracts/market-time';
+import { MetricsService } from '../metrics/metrics.service';
+import { parseSubscriptionEvent, SubscriptionEvent } from './subscription-event.parser';
+import { SubscriptionReconcilerService } from './subscription-reconciler.service';
+import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
+
+interface Arrival {
+  event: SubscriptionEvent;
+  arrivedAt: Date;
+  done: () => void;
+}
+
+// Events that arrive while a batch is written wait and go together in the next one; a burst of
+// thousands then costs a few round trips instead of thousands.
+const MAX_BATCH = 1000;
+
+/**
+ * Handles subscription events: validates each message, then applies them in arrival order, in
+ * batches. Within a batch the last event of a token decides (created then removed = removed).
+ */
+@Injectable()
+export class SubscriptionEventsService {
+  private readonly logger = new Logger('SubscriptionEvents');
+  private readonly queue: Arrival[] = [];
+  private draining = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: MetricsService,
+    private readonly subscriptions: SubscriptionsService,
+    private readonly reconciler: SubscriptionReconcilerService,
+  ) {}
+
+  /** Resolves once the event is applied (or rejected); never rejects. */
+  receive(raw: unknown): Promise<void> {
+    const arrivedAt = this.clock.now();
+    const outcome = parseSubscriptionEvent(raw, this.config.SUBSCRIPTION_EVENT_MAX_BYTES);
+    if (!outcome.ok) {
+      this.metrics.subscriptionEvents.inc({ event_type: outcome.eventType, outcome: 'rejected' });
+      this.logger.warn({
+        message: 'subscription event rejected',
+        reason: outcome.reason,
+        event_type: outcome.eventType,
+        instrument_token: typeof outcome.instrumentToken === 'number' ? outcome.instrumentToken : null,
+        payload: preview(raw),
+      });
+      return Promise.resolve();
+    }
+    this.reconciler.noteEvent(outcome.event.instrumentToken, outcome.event.action);
+    return new Promise<void>((done) => {
+      this.queue.push({ event: outcome.event, arrivedAt, done });
+      if (!this.draining) {
+        this.draining = true;
+        // Let the rest of a burst that is already in the socket buffer join the first batch.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  /** Events received and not yet applied. */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  /** True when every event received so far has been applied and counted. */
+  get idle(): boolean {
+    return !this.draining && this.queue.length === 0;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) await this.apply(this.queue.splice(0, MAX_BATCH));
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async apply(batch: Arrival[]): Promise<void> {
+    const last = new Map<number, Arrival>();
+    const firstArrival = new Map<number, Date>();
+    for (const arrival of batch) {
+      const token = arrival.event.instrumentToken;
+      last.delete(token); // keep arrival order of the final events
+      last.set(token, arrival);
+      if (!firstArrival.has(token)) firstArrival.set(token, arrival.arrivedAt);
+    }
+    const created: SubscribedInstrument[] = [];
+    const removed: number[] = [];
+    for (const [token, { event }] of last) {
+      if (event.action === 'created')
+        created.push({
+          instrumentToken: token,
+          tradingsymbol: event.tradingsymbol,
+          segment: event.segment,
+          requestedMode: event.requestedMode,
+          accountId: event.accountId,
+          requestedAt: firstArrival.get(token)!,
+        });
+      else removed.push(token);
+    }
+    const at = batch[batch.length - 1].arrivedAt;
+    const outcome = new Map<number, 'processed' | 'ignored' | 'failed'>();
+    try {
+      await this.subscriptions.subscribe(created, 'event', at);
+      for (const item of created) outcome.set(item.instrumentToken, 'processed');
+    } catch (error) {
+      for (const item of created) outcome.set(item.instrumentToken, 'failed');
+      this.logger.error(
+        `recording ${created.length} subscription(s) failed (tokens ${tokensOf(created.map((c) => c.instrumentToken))}); ` +
+          `the next reconciliation restores them: ${(error as Error).message}`,
+      );
+    }
+    try {
+      const known = new Set(await this.subscriptions.unsubscribe(removed, at, 'event'));
+      for (const token of removed) {
+        outcome.set(token, known.has(token) ? 'processed' : 'ignored');
+        if (!known.has(token)) this.logger.log(`removal of unknown token=${token} ignored`);
+      }
+    } catch (error) {
+      for (const token of removed) outcome.set(token, 'failed');
+      this.logger.error(
+        `recording ${removed.length} removal(s) failed (tokens ${tokensOf(removed)}); ` +
+          `the next reconciliation applies them: ${(error as Error).message}`,
+      );
+    }
+    for (const arrival of batch) {
+      const { event, done } = arrival;
+      // An event overtaken within its batch by a later one of the same token is history: processed.
+      const final = last.get(event.instrumentToken) === arrival;
+      const result = final ? (outcome.get(event.instrumentToken) ?? 'processed') : 'processed';
+      this.metrics.subscriptionEvents.inc({ event_type: event.eventType, outcome: result });
+      done();
+    }
+  }
+}
+
+function tokensOf(tokens: number[]): string {
+  return tokens.length > 10 ? `${tokens.slice(0, 10).join(', ')}, ...` : tokens.join(', ');
+}
+
+function preview(raw: unknown): string {
+  const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw);
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}

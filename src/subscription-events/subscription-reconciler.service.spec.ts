@@ -1,0 +1,159 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { Subject } from 'rxjs';
+import { FixedClock } from '../contracts/market-time';
+import { MetricsService } from '../metrics/metrics.service';
+import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
+import { SubscriptionEventsTransport } from './subscription-events.transport';
+import { SubscriptionReconcilerService } from './subscription-reconciler.service';
+import { SubscriptionsRepository } from './subscriptions.repository';
+import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
+import { TickerReadError, TickerSubscriptionsClient } from './ticker-subscriptions.client';
+
+/** In-memory stand-ins that record what the reconciler asks for. */
+class World {
+  active = new Set<number>();
+  upstream: Array<Partial<TickerSubscriptionDto>> | Error = [];
+  fetches = 0;
+  subscribed: SubscribedInstrument[] = [];
+  unsubscribed: number[] = [];
+  gate?: Promise<void>;
+  status = new Subject<string>();
+}
+
+function build(world: World): { reconciler: SubscriptionReconcilerService; metrics: MetricsService } {
+  const metrics = new MetricsService();
+  const ticker = {
+    fetchActive: async () => {
+      world.fetches++;
+      if (world.gate) await world.gate;
+      if (world.upstream instanceof Error) throw world.upstream;
+      return world.upstream as TickerSubscriptionDto[];
+    },
+  } as unknown as TickerSubscriptionsClient;
+  const repository = { activeTokens: async () => [...world.active] } as unknown as SubscriptionsRepository;
+  const subscriptions = {
+    subscribe: async (items: SubscribedInstrument[]) => {
+      world.subscribed.push(...items);
+      for (const item of items) world.active.add(item.instrumentToken);
+    },
+    unsubscribe: async (tokens: number[]) => {
+      world.unsubscribed.push(...tokens);
+      for (const token of tokens) world.active.delete(token);
+      return tokens;
+    },
+    refreshActiveGauge: () => undefined,
+  } as unknown as SubscriptionsService;
+  const transport = { status: world.status.asObservable() } as unknown as SubscriptionEventsTransport;
+  const reconciler = new SubscriptionReconcilerService(
+    new FixedClock('2025-11-03T04:00:00Z'),
+    metrics,
+    ticker,
+    repository,
+    subscriptions,
+    transport,
+  );
+  return { reconciler, metrics };
+}
+
+describe('SubscriptionReconcilerService', () => {
+  let reconciler: SubscriptionReconcilerService;
+  beforeAll(() => Logger.overrideLogger(false));
+  afterEach(() => reconciler?.onApplicationShutdown());
+
+  it('subscribes what is active upstream only and unsubscribes what is gone upstream', async () => {
+    const world = new World();
+    world.active = new Set([1, 2]);
+    world.upstream = [
+      { instrument_token: 2, tradingsymbol: 'B', status: 'active' },
+      { instrument_token: 3, tradingsymbol: 'C', segment: 'NFO-OPT', requested_mode: 'FULL' },
+    ];
+    ({ reconciler } = build(world));
+    const result = await reconciler.reconcile('cycle');
+    expect(result).toEqual({ reason: 'cycle', added: [3], removed: [1], complete: true });
+    expect(world.subscribed).toEqual([
+      expect.objectContaining({
+        instrumentToken: 3,
+        tradingsymbol: 'C',
+        segment: 'NFO-OPT',
+        requestedMode: 'FULL',
+      }),
+    ]);
+    expect(world.subscribed[0].requestedAt).toEqual(new Date('2025-11-03T04:00:00Z'));
+    expect(world.unsubscribed).toEqual([1]);
+  });
+
+  it('changes nothing when the list cannot be read, after retrying', async () => {
+    const world = new World();
+    world.active = new Set([1, 2, 3]);
+    world.upstream = new TickerReadError('GET /subscriptions answered 500');
+    let metrics: MetricsService;
+    ({ reconciler, metrics } = build(world));
+    reconciler.retryDelaysMs = [1, 5, 10];
+    const result = await reconciler.reconcile('cycle');
+    expect(result).toEqual({ reason: 'cycle', added: [], removed: [], complete: false });
+    expect(world.fetches).toBe(4);
+    expect(world.unsubscribed).toEqual([]);
+    expect([...world.active]).toEqual([1, 2, 3]);
+    expect(reconciler.last).toMatchObject({ complete: false, error: 'GET /subscriptions answered 500' });
+    const text = await metrics.render();
+    expect(text).toContain('subscription_reconciliations_total{reason="cycle",outcome="failed"} 1');
+  });
+
+  it('coalesces concurrent calls into one follow-up run', async () => {
+    const world = new World();
+    world.upstream = [{ instrument_token: 9 }];
+    let open!: () => void;
+    world.gate = new Promise((resolve) => (open = resolve));
+    ({ reconciler } = build(world));
+    const first = reconciler.reconcile('boot');
+    const second = reconciler.reconcile('reconnect');
+    const third = reconciler.reconcile('cycle');
+    expect(second).toBe(third);
+    world.gate = undefined;
+    open();
+    const results = await Promise.all([first, second, third]);
+    expect(world.fetches).toBe(2);
+    expect(results.map((r) => r.reason)).toEqual(['boot', 'reconnect', 'reconnect']);
+    expect(results[0].added).toEqual([9]);
+    expect(results[1].added).toEqual([]);
+  });
+
+  it('lets an event that arrives during a run win over the list it read', async () => {
+    const world = new World();
+    world.active = new Set([5]);
+    world.upstream = [{ instrument_token: 6 }];
+    let open!: () => void;
+    world.gate = new Promise((resolve) => (open = resolve));
+    ({ reconciler } = build(world));
+    const run = reconciler.reconcile('cycle');
+    // Token 5 was (re)created and token 6 removed after the list was produced.
+    reconciler.noteEvent(5, 'created');
+    reconciler.noteEvent(6, 'removed');
+    open();
+    const result = await run;
+    expect(result).toEqual({ reason: 'cycle', added: [], removed: [], complete: true });
+  });
+
+  it('reconciles at boot and after every reconnect of the event connection', async () => {
+    const world = new World();
+    world.upstream = [{ instrument_token: 1 }];
+    ({ reconciler } = build(world));
+    reconciler.onApplicationBootstrap();
+    await waitUntil(() => world.fetches >= 1 && reconciler.last !== undefined);
+    const before = world.fetches;
+    world.status.next('connected'); // first connect: coalesces with the boot run or runs once
+    world.status.next('reconnecting');
+    world.status.next('connected');
+    await waitUntil(() => world.fetches >= before + 1 && reconciler.last?.reason === 'reconnect');
+    expect(world.subscribed.map((s) => s.instrumentToken)).toEqual([1]);
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,0 +1,230 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Subscription } from 'rxjs';
+import { CLOCK, Clock } from '../contracts/market-time';
+import { MetricsService } from '../metrics/metrics.service';
+import { ReconcileReason, ReconcileResult, SubscriptionReconciler } from './subscription-reconciler.port';
+import { SubscriptionEventsTransport } from './subscription-events.transport';
+import { SubscriptionsRepository } from './subscriptions.repository';
+import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
+import { TickerSubscriptionsClient } from './ticker-subscriptions.client';
+import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
+
+/** Attempts within one reconciliation, and the pause before each retry. */
+export const RECONCILE_RETRY_DELAYS_MS = [250, 1000, 3000];
+/** Background re-runs after a failed boot or reconnect reconciliation back off up to this. */
+export const RECONCILE_BACKGROUND_MAX_DELAY_MS = 60_000;
+
+export interface LastReconciliation {
+  reason: ReconcileReason;
+  complete: boolean;
+  at: Date;
+  added: number;
+  removed: number;
+  upstream_active?: number;
+  error?: string;
+}
+
+/**
+ * Brings the service's subscriptions in line with the ticker's list, the truth that events only hint
+ * at: a token active upstream but unknown or inactive here is subscribed (trigger `reconcile`); a
+ * token active here but absent upstream is unsubscribed. Nothing changes unless the whole list was
+ * read. Runs at boot, after every (re)connection of the event channel, and on each backfill cycle.
+ */
+@Injectable()
+export class SubscriptionReconcilerService
+  implements SubscriptionReconciler, OnApplicationBootstrap, OnApplicationShutdown
+{
+  private readonly logger = new Logger('SubscriptionReconciler');
+  private current?: Promise<ReconcileResult>;
+  private next?: Promise<ReconcileResult>;
+  /** Tokens an event touched since the running reconciliation read the ticker's list. */
+  private touched = new Map<number, 'created' | 'removed'>();
+  private readonly abort = new AbortController();
+  private statusSubscription?: Subscription;
+  private retryTimer?: NodeJS.Timeout;
+  private retryDelay = 0;
+  private stopped = false;
+  /** Pauses before each retry within one reconciliation. */
+  retryDelaysMs: readonly number[] = RECONCILE_RETRY_DELAYS_MS;
+  last?: LastReconciliation;
+
+  constructor(
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: MetricsService,
+    private readonly ticker: TickerSubscriptionsClient,
+    private readonly repository: SubscriptionsRepository,
+    private readonly subscriptions: SubscriptionsService,
+    private readonly transport: SubscriptionEventsTransport,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.subscriptions.refreshActiveGauge();
+    // Every `connected` follows a SUBSCRIBE: whatever was published before it is read from the list.
+    let first = true;
+    this.statusSubscription = this.transport.status.subscribe((status) => {
+      if (status !== 'connected') return;
+      this.inBackground(first ? 'boot' : 'reconnect');
+      first = false;
+    });
+    // Never blocks the boot; the ticker may well be down.
+    this.inBackground('boot');
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    this.statusSubscription?.unsubscribe();
+    clearTimeout(this.retryTimer);
+    this.abort.abort();
+  }
+
+  /** True while a reconciliation runs or waits to run. */
+  get running(): boolean {
+    return this.current !== undefined || this.next !== undefined;
+  }
+
+  /** Called by the event listener so that a reconciliation in flight does not undo a newer event. */
+  noteEvent(token: number, action: 'created' | 'removed'): void {
+    if (this.current) this.touched.set(token, action);
+  }
+
+  /** Concurrent calls coalesce: while one runs, all callers share a single follow-up run. */
+  reconcile(reason: ReconcileReason): Promise<ReconcileResult> {
+    if (!this.current) {
+      this.current = this.run(reason).finally(() => (this.current = undefined));
+      return this.current;
+    }
+    this.next ??= this.current.then(
+      () => this.followUp(reason),
+      () => this.followUp(reason),
+    );
+    return this.next;
+  }
+
+  private followUp(reason: ReconcileReason): Promise<ReconcileResult> {
+    this.next = undefined;
+    return this.reconcile(reason);
+  }
+
+  /** Runs a reconciliation without waiting for it; on failure tries again later, backing off. */
+  private inBackground(reason: ReconcileReason): void {
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    void this.reconcile(reason).then((result) => {
+      if (this.stopped) return;
+      if (result.complete) {
+        this.retryDelay = 0;
+        return;
+      }
+      this.retryDelay = Math.min(Math.max(this.retryDelay * 2, 2000), RECONCILE_BACKGROUND_MAX_DELAY_MS);
+      this.logger.warn(`will reconcile again in ${this.retryDelay} ms`);
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.inBackground(reason), this.retryDelay);
+      this.retryTimer.unref();
+    });
+  }
+
+  private async run(reason: ReconcileReason): Promise<ReconcileResult> {
+    this.touched = new Map();
+    let upstream: TickerSubscriptionDto[] | undefined;
+    let lastError = '';
+    for (let attempt = 0; attempt <= this.retryDelaysMs.length && !this.stopped; attempt++) {
+      if (attempt > 0) await this.sleep(this.retryDelaysMs[attempt - 1]);
+      if (this.stopped) break;
+      try {
+        upstream = await this.ticker.fetchActive(this.abort.signal);
+        break;
+      } catch (error) {
+        lastError = (error as Error).message;
+        this.logger.warn(
+          `reconcile (${reason}) attempt ${attempt + 1}: ticker subscription list unreadable: ${lastError}`,
+        );
+      }
+    }
+    if (!upstream) return this.finish(reason, [], [], false, lastError || 'stopped');
+    try {
+      return await this.apply(reason, upstream);
+    } catch (error) {
+      this.logger.error(`reconcile (${reason}) could not be applied: ${(error as Error).message}`);
+      return this.finish(reason, [], [], false, (error as Error).message);
+    }
+  }
+
+  private async apply(reason: ReconcileReason, upstream: TickerSubscriptionDto[]): Promise<ReconcileResult> {
+    const startedAt = this.clock.now();
+    const localActive = new Set(await this.repository.activeTokens());
+    const upstreamTokens = new Set(upstream.map((entry) => entry.instrument_token));
+    // An event newer than the list wins: a removal is not undone, a creation is not removed.
+    const added: SubscribedInstrument[] = upstream
+      .filter(
+        (entry) =>
+          !localActive.has(entry.instrument_token) && this.touched.get(entry.instrument_token) !== 'removed',
+      )
+      .map((entry) => ({
+        instrumentToken: entry.instrument_token,
+        tradingsymbol: entry.tradingsymbol,
+        segment: entry.segment,
+        requestedMode: entry.requested_mode,
+        accountId: entry.account_id,
+        requestedAt: startedAt,
+      }));
+    const removed = [...localActive].filter(
+      (token) => !upstreamTokens.has(token) && this.touched.get(token) !== 'created',
+    );
+    for (const entry of added)
+      this.logger.log(
+        `reconcile (${reason}): token=${entry.instrumentToken} tradingsymbol=${entry.tradingsymbol ?? '?'} active upstream, not here: subscribing`,
+      );
+    for (const token of removed)
+      this.logger.log(`reconcile (${reason}): token=${token} active here, gone upstream: unsubscribing`);
+    // The list also fills in what events leave out (segment, tradingsymbol) for known instruments.
+    await this.subscriptions.subscribe(added, 'reconcile', startedAt);
+    await this.subscriptions.unsubscribe(removed, startedAt, 'reconcile');
+    return this.finish(
+      reason,
+      added.map((entry) => entry.instrumentToken),
+      removed,
+      true,
+      undefined,
+      upstream.length,
+    );
+  }
+
+  private finish(
+    reason: ReconcileReason,
+    added: number[],
+    removed: number[],
+    complete: boolean,
+    error?: string,
+    upstreamActive?: number,
+  ): ReconcileResult {
+    this.metrics.reconciliations.inc({ reason, outcome: complete ? 'succeeded' : 'failed' });
+    this.last = {
+      reason,
+      complete,
+      at: this.clock.now(),
+      added: added.length,
+      removed: removed.length,
+      ...(upstreamActive !== undefined ? { upstream_active: upstreamActive } : {}),
+      ...(error ? { error } : {}),
+    };
+    if (complete)
+      this.logger.log(
+        `reconcile (${reason}) complete: ${upstreamActive ?? 0} active upstream, ${added.length} added, ${removed.length} removed`,
+      );
+    else this.logger.warn(`reconcile (${reason}) incomplete, nothing changed: ${error}`);
+    return { reason, added, removed, complete };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.abort.signal.addEventListener('abort', wake);
+    });
+  }
+}

@@ -1,0 +1,140 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+export type SubscriptionSource = 'event' | 'reconcile' | 'manual' | 'stream';
+export type SubscriptionStatus = 'active' | 'inactive';
+
+export interface ActivateSubscription {
+  instrumentToken: number;
+  requestedMode?: string | null;
+  accountId?: string | null;
+}
+
+export interface SubscriptionViewRow {
+  instrument_token: string;
+  tradingsymbol: string | null;
+  segment: string | null;
+  exchange: string | null;
+  instrument_type: string | null;
+  status: SubscriptionStatus;
+  requested_mode: string | null;
+  account_id: string | null;
+  source: SubscriptionSource;
+  first_seen_at: Date;
+  last_event_at: Date;
+  removed_at: Date | null;
+  last_candle_time: Date | null;
+  last_job_id: string | null;
+  last_job_state: string | null;
+  last_job_trigger: string | null;
+  last_job_requested_at: Date | null;
+  last_job_finished_at: Date | null;
+}
+
+// Re-activation resets `removed_at`; a repeated activation (another replica, a duplicate event) only
+// refreshes what it tells. `source` records what first made the subscription active.
+const ACTIVATE = `
+  INSERT INTO subscriptions (instrument_token, status, requested_mode, account_id, source, first_seen_at, last_event_at, updated_at)
+  SELECT t.token, 'active', t.mode, t.account, $4, $5, $5, now()
+    FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(token, mode, account)
+  ON CONFLICT (instrument_token) DO UPDATE SET
+    status = 'active',
+    requested_mode = COALESCE(EXCLUDED.requested_mode, subscriptions.requested_mode),
+    account_id = COALESCE(EXCLUDED.account_id, subscriptions.account_id),
+    source = CASE WHEN subscriptions.status = 'inactive' THEN EXCLUDED.source ELSE subscriptions.source END,
+    last_event_at = GREATEST(subscriptions.last_event_at, EXCLUDED.last_event_at),
+    removed_at = NULL,
+    updated_at = now()`;
+
+/** The only reader and writer of `subscriptions`. Every write is an idempotent upsert or update. */
+@Injectable()
+export class SubscriptionsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Marks the tokens active (inserting unknown ones); their `instruments` rows must exist. */
+  async activate(rows: readonly ActivateSubscription[], source: SubscriptionSource, at: Date): Promise<void> {
+    if (rows.length === 0) return;
+    const byToken = new Map<number, ActivateSubscription>();
+    for (const row of rows) byToken.set(row.instrumentToken, row);
+    const unique = [...byToken.values()];
+    await this.dataSource.query(ACTIVATE, [
+      unique.map((row) => row.instrumentToken),
+      unique.map((row) => row.requestedMode ?? null),
+      unique.map((row) => row.accountId ?? null),
+      source,
+      at,
+    ]);
+  }
+
+  /** Marks the tokens inactive; returns the tokens that have a subscription row at all. */
+  async deactivate(tokens: readonly number[], at: Date): Promise<number[]> {
+    if (tokens.length === 0) return [];
+    // TypeORM answers an UPDATE ... RETURNING on PostgreSQL with [rows, affected].
+    const [rows]: [Array<{ instrument_token: string }>, number] = await this.dataSource.query(
+      `UPDATE subscriptions
+          SET status = 'inactive',
+              removed_at = CASE WHEN status = 'active' THEN $2::timestamptz ELSE removed_at END,
+              last_event_at = GREATEST(last_event_at, $2::timestamptz),
+              updated_at = now()
+        WHERE instrument_token = ANY($1::bigint[])
+        RETURNING instrument_token`,
+      [[...new Set(tokens)], at],
+    );
+    return rows.map((row) => Number(row.instrument_token));
+  }
+
+  async activeTokens(): Promise<number[]> {
+    const rows: Array<{ instrument_token: string }> = await this.dataSource.query(
+      `SELECT instrument_token FROM subscriptions WHERE status = 'active' ORDER BY instrument_token`,
+    );
+    return rows.map((row) => Number(row.instrument_token));
+  }
+
+  async countActive(): Promise<number> {
+    const rows: Array<{ count: string }> = await this.dataSource.query(
+      `SELECT count(*) AS count FROM subscriptions WHERE status = 'active'`,
+    );
+    return Number(rows[0].count);
+  }
+
+  async count(status?: SubscriptionStatus): Promise<number> {
+    const rows: Array<{ count: string }> = await this.dataSource.query(
+      `SELECT count(*) AS count FROM subscriptions WHERE $1::text IS NULL OR status = $1::text`,
+      [status ?? null],
+    );
+    return Number(rows[0].count);
+  }
+
+  /**
+   * The service's view of each subscribed instrument: the subscription, the instrument, its newest
+   * stored candle and its latest backfill job. Both lookups walk an index (candles' primary key,
+   * backfill_jobs_token_idx) and stop at the first row.
+   */
+  async list(
+    status: SubscriptionStatus | undefined,
+    limit: number,
+    offset: number,
+  ): Promise<SubscriptionViewRow[]> {
+    return this.dataSource.query(
+      `SELECT s.instrument_token, i.tradingsymbol, i.segment, i.exchange, i.instrument_type,
+              s.status, s.requested_mode, s.account_id, s.source, s.first_seen_at, s.last_event_at, s.removed_at,
+              c.time AS last_candle_time,
+              j.id AS last_job_id, j.state AS last_job_state, j.trigger AS last_job_trigger,
+              j.requested_at AS last_job_requested_at, j.finished_at AS last_job_finished_at
+         FROM subscriptions s
+         JOIN instruments i ON i.instrument_token = s.instrument_token
+         LEFT JOIN LATERAL (
+           SELECT time FROM candles_1m WHERE instrument_token = s.instrument_token ORDER BY time DESC LIMIT 1
+         ) c ON true
+         LEFT JOIN LATERAL (
+           SELECT id, state, trigger, requested_at, finished_at FROM backfill_jobs
+            WHERE instrument_token = s.instrument_token ORDER BY requested_at DESC LIMIT 1
+         ) j ON true
+        WHERE $1::text IS NULL OR s.status = $1::text
+        ORDER BY s.instrument_token
+        LIMIT $2 OFFSET $3`,
+      [status ?? null, limit, offset],
+    );
+  }
+}
