@@ -26,8 +26,16 @@ describe('the service process', () => {
     QUEUE_PREFIX: `e2e-${process.pid}`,
   });
 
-  it('boots healthy, logs JSON, and exits 0 on SIGTERM within 10 s', async () => {
-    const service = await startServiceProcess(baseEnv());
+  it('boots healthy with every subsystem on, logs JSON, and exits 0 on SIGTERM within 10 s', async () => {
+    const closedPort = await freePort();
+    const service = await startServiceProcess({
+      ...baseEnv(),
+      SUBSCRIPTION_EVENTS_ENABLED: 'true',
+      BACKFILL_ENABLED: 'true',
+      FO_STREAM_ENABLED: 'true',
+      // No ticker here: reconciliation keeps retrying in the background, which must not block shutdown.
+      TICKER_SERVICE_URL: `http://127.0.0.1:${closedPort}`,
+    });
     try {
       const live = await fetch(`${service.url}/health/live`);
       expect(live.status).toBe(200);
