@@ -19,7 +19,8 @@ export interface StubOptions {
 export class HistoryStub {
   private server?: Server;
   url = '';
-  requests: { token: number; fromTs: number; toTs: number; status: number }[] = [];
+  /** Every request received, with its arrival time (ms). */
+  requests: { token: number; fromTs: number; toTs: number; status: number; at: number }[] = [];
   /** Statuses answered, one per request, before normal answers resume. */
   failures: number[] = [];
   retryAfterSeconds?: number;
@@ -79,13 +80,13 @@ export class HistoryStub {
       req.socket.destroy();
       return;
     }
-    if (this.options.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
     const token = Number(url.searchParams.get('instrument_token'));
     const fromTs = Number(url.searchParams.get('from_ts'));
     const toTs = Number(url.searchParams.get('to_ts'));
     const failure = this.failures.shift();
     const status = failure ?? (this.options.unknownTokens?.includes(token) ? 404 : 200);
-    this.requests.push({ token, fromTs, toTs, status });
+    this.requests.push({ token, fromTs, toTs, status, at: Date.now() });
+    if (this.options.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
     if (status !== 200) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.retryAfterSeconds !== undefined) headers['retry-after'] = String(this.retryAfterSeconds);
