@@ -1,0 +1,146 @@
+import { CYCLE_LOCK_KEY, BackfillScheduler } from '../../src/backfill/backfill.scheduler';
+import {
+  DEFAULT_NSE_HOLIDAYS,
+  FixedClock,
+  MarketCalendar,
+  parseUpstreamTime,
+} from '../../src/contracts/market-time';
+import { startTestApp, TestApp } from '../support/app-harness';
+import { uniqueName } from '../support/env';
+import { deleteKeys, testRedis } from '../support/redis';
+import { waitFor } from '../support/wait-for';
+import { HistoryStub } from './backfill-upstream.stub';
+
+// Thursday 2026-11-26 16:30 IST, after the close: two sessions of lookback (25th and 26th), nothing forming.
+const NOW = '2026-11-26T11:00:00.000Z';
+const FROM = new Date('2026-11-25T03:45:00.000Z');
+const calendar = new MarketCalendar(DEFAULT_NSE_HOLIDAYS);
+
+describe('backfill scheduler', () => {
+  const clock = new FixedClock(NOW);
+  let stub: HistoryStub;
+  let app: TestApp;
+  const redis = testRedis();
+
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    BACKFILL_ENABLED: 'true',
+    TICKER_SERVICE_URL: stub.url,
+    BACKFILL_RATE_LIMIT_PER_SECOND: '20',
+    BACKFILL_CONCURRENCY: '4',
+    BACKFILL_LOOKBACK_SESSIONS: '2',
+    BACKFILL_INTERVAL_SECONDS: '86400',
+    ...extra,
+  });
+
+  async function subscribe(tokens: number[], status: 'active' | 'inactive' = 'active'): Promise<void> {
+    await app.database.query(`INSERT INTO instruments (instrument_token) SELECT unnest($1::bigint[])`, [
+      tokens,
+    ]);
+    await app.database.query(
+      `INSERT INTO subscriptions (instrument_token, status, source) SELECT unnest($1::bigint[]), $2, 'event'`,
+      [tokens, status],
+    );
+  }
+
+  async function settled(): Promise<void> {
+    await waitFor('no job queued or running', async () => {
+      const rows = await app.database.query(
+        `SELECT 1 FROM backfill_jobs WHERE state IN ('queued', 'running')`,
+      );
+      return rows.length === 0;
+    });
+  }
+
+  async function expectComplete(token: number): Promise<void> {
+    const rows = await app.database.query<{ time: Date; close: number }>(
+      `SELECT time, close FROM candles_1m WHERE instrument_token = $1 ORDER BY time`,
+      [token],
+    );
+    expect(rows.map((row) => [new Date(row.time).toISOString(), row.close])).toEqual(
+      stub.expected(token, FROM, clock.now()).map((c) => [parseUpstreamTime(c.date).toISOString(), c.close]),
+    );
+  }
+
+  const nextCycle = (testApp: TestApp): Promise<number> =>
+    redis.del(`${testApp.queuePrefix}:${CYCLE_LOCK_KEY}`);
+
+  beforeAll(async () => {
+    stub = await new HistoryStub({ clock, calendar }).start();
+    app = await startTestApp({ clock, env: env() });
+    await subscribe([701, 702, 703]);
+    await subscribe([704], 'inactive');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await stub?.stop();
+    redis.disconnect();
+  });
+
+  it('fills active subscriptions, refills punched gaps, and leaves empty minutes alone', async () => {
+    const scheduler = app.app.get(BackfillScheduler);
+    const first = await scheduler.runCycle();
+    expect(first).toMatchObject({ ran: true, jobsEnqueued: 3 });
+    await settled();
+    for (const token of [701, 702, 703]) await expectComplete(token);
+    expect(stub.requests.map((r) => r.token).sort()).toEqual([701, 702, 703]);
+
+    await app.database.query(
+      `DELETE FROM candles_1m WHERE instrument_token = 702 AND time >= '2026-11-26T05:00:00Z' AND time < '2026-11-26T05:20:00Z'`,
+    );
+    await nextCycle(app);
+    const second = await scheduler.runCycle();
+    expect(second).toMatchObject({ ran: true, jobsEnqueued: 1 });
+    await settled();
+    await expectComplete(702);
+    expect(stub.requests.filter((r) => r.token === 702)).toHaveLength(2);
+
+    // Every minute is stored or covered as empty (1 in 13 minutes has no trade): nothing to fetch.
+    await nextCycle(app);
+    const third = await scheduler.runCycle();
+    expect(third).toMatchObject({ ran: true, jobsEnqueued: 0 });
+    expect(stub.requests).toHaveLength(4);
+  });
+
+  it('runs one cycle across two replicas', async () => {
+    const replica = await startTestApp({
+      clock,
+      env: env(),
+      database: app.database,
+      queuePrefix: app.queuePrefix,
+    });
+    try {
+      await nextCycle(app);
+      const results = await Promise.all([
+        app.app.get(BackfillScheduler).runCycle(),
+        replica.app.get(BackfillScheduler).runCycle(),
+      ]);
+      expect(results.map((r) => r.ran).sort()).toEqual([false, true]);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('enqueues no more than rate x interval per cycle, stalest instruments first', async () => {
+    await subscribe([705, 706, 707]);
+    const queuePrefix = uniqueName('q');
+    // 0.2 requests/s for 10 s: two requests per cycle.
+    const small = await startTestApp({
+      clock,
+      database: app.database,
+      queuePrefix,
+      env: env({ BACKFILL_RATE_LIMIT_PER_SECOND: '0.2', BACKFILL_INTERVAL_SECONDS: '10' }),
+    });
+    try {
+      const result = await small.app.get(BackfillScheduler).runCycle();
+      expect(result).toMatchObject({ ran: true, budget: 2, jobsEnqueued: 2 });
+      const rows = await app.database.query<{ instrument_token: string }>(
+        `SELECT instrument_token FROM backfill_jobs WHERE trigger = 'sweep' AND instrument_token >= 705 ORDER BY 1`,
+      );
+      expect(rows.map((row) => Number(row.instrument_token))).toEqual([705, 706]);
+    } finally {
+      await small.close();
+      await deleteKeys(redis, queuePrefix);
+    }
+  });
+});
