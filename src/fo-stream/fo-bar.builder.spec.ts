@@ -18,7 +18,7 @@ function tick(
     oi: 1000,
     greeks: { ...NO_GREEKS },
     symbol: 'NIFTY',
-    instrument: { instrumentToken: 101 },
+    instrument: () => ({ instrumentToken: 101 }),
     ...extra,
   };
 }

@@ -54,7 +54,7 @@ export class FoStreamService {
     if (this.config.FO_STREAM_SESSION_GATE && !this.inSession(tick.timeMs)) return this.reject('off_session');
     if (!this.known.has(tick.token)) {
       this.known.add(tick.token);
-      this.flusher.register(tick.instrument);
+      this.flusher.register(tick.instrument());
     }
     this.builder.add(tick, kind === 'underlying');
   }

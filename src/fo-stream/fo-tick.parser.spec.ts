@@ -36,7 +36,7 @@ describe('parseOptionTick', () => {
       symbol: 'NIFTY',
       greeks: { iv: 0.1432, delta: null, gamma: 0.0011, theta: -12.3, vega: 9.8 },
     });
-    expect(result.tick.instrument).toEqual({
+    expect(result.tick.instrument()).toEqual({
       instrumentToken: 13660418,
       tradingsymbol: 'NIFTY25NOV24500CE',
       name: 'NIFTY',
@@ -52,7 +52,7 @@ describe('parseOptionTick', () => {
 
   it('keeps futures', () => {
     const result = parseOptionTick(JSON.stringify({ ...OPTION, type: 'FUT', strike: 0, segment: 'NFO-FUT' }));
-    expect(result.ok && result.tick.instrument.instrumentType).toBe('FUT');
+    expect(result.ok && result.tick.instrument().instrumentType).toBe('FUT');
   });
 
   it.each([

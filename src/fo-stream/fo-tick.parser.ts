@@ -21,7 +21,8 @@ export interface FoTick {
   greeks: GreekValues;
   /** Underlying name (`symbol`), used to attach the underlying's level to option bars. */
   symbol: string | null;
-  instrument: InstrumentInfo;
+  /** What the tick tells of its instrument; built only when the instrument is first seen. */
+  instrument: () => InstrumentInfo;
 }
 
 export type FoParseResult =
@@ -127,7 +128,7 @@ export function parseOptionTick(raw: string): FoParseResult {
       oi,
       greeks: greeksOf(m),
       symbol: optionalText(m.symbol),
-      instrument: {
+      instrument: () => ({
         instrumentToken: token,
         tradingsymbol: optionalText(m.tradingsymbol),
         name: optionalText(m.symbol),
@@ -138,7 +139,7 @@ export function parseOptionTick(raw: string): FoParseResult {
         expiry,
         lotSize: positiveInteger(m.lot_size) ?? null,
         tickSize: isFiniteNumber(m.tick_size) && m.tick_size > 0 ? m.tick_size : null,
-      },
+      }),
     },
   };
 }
@@ -178,7 +179,7 @@ export function parseUnderlyingTick(raw: string): FoParseResult {
       oi: null,
       greeks: { ...NO_GREEKS },
       symbol,
-      instrument: { instrumentToken: token, name: symbol, segment: 'INDICES', exchange: 'NSE' },
+      instrument: () => ({ instrumentToken: token, name: symbol, segment: 'INDICES', exchange: 'NSE' }),
     },
   };
 }
