@@ -1,0 +1,143 @@
+import { Logger } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { AppConfig } from '../config/app-config';
+import { FixedClock, MINUTE_MS } from '../contracts/market-time';
+import { ReadinessRegistry } from '../health/readiness.registry';
+import { CandlesRepository } from '../market-data/candles.repository';
+import { InstrumentsRepository } from '../market-data/instruments.repository';
+import { Candle } from '../market-data/market-data.types';
+import { MetricsService } from '../metrics/metrics.service';
+import { FoBarBuilder } from './fo-bar.builder';
+import { MAX_PENDING_BARS } from './fo-stream.constants';
+import { FoStreamFlusher } from './fo-stream.flusher';
+import { FoTick } from './fo-tick.parser';
+
+const MINUTE = Date.parse('2025-11-03T04:00:00Z');
+
+function tick(token: number, atMs: number, price: number, dayVolume: number): FoTick {
+  return {
+    token,
+    timeMs: atMs,
+    price,
+    dayVolume,
+    oi: 100,
+    greeks: { iv: null, delta: null, gamma: null, theta: null, vega: null },
+    symbol: 'NIFTY',
+    instrument: () => ({ instrumentToken: token }),
+  };
+}
+
+/** A candles repository whose writes fail until `up` is set, recording what it committed. */
+class FlakyCandles {
+  up = false;
+  attempts = 0;
+  readonly committed: Candle[] = [];
+  mergeStreamBars(bars: readonly Candle[]): Promise<number> {
+    this.attempts++;
+    if (!this.up) return Promise.reject(new Error('connection refused'));
+    this.committed.push(...bars);
+    return Promise.resolve(bars.length);
+  }
+}
+
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('FoStreamFlusher', () => {
+  const config = Object.assign(new AppConfig(), { FO_STREAM_ENABLED: true, FO_STREAM_FLUSH_GRACE_MS: 2000 });
+  let clock: FixedClock;
+  let builder: FoBarBuilder;
+  let candles: FlakyCandles;
+  let readiness: ReadinessRegistry;
+  let flusher: FoStreamFlusher;
+
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']));
+
+  beforeEach(() => {
+    clock = new FixedClock(new Date(MINUTE + 30_000));
+    builder = new FoBarBuilder();
+    candles = new FlakyCandles();
+    readiness = new ReadinessRegistry();
+    const instruments = { upsert: () => Promise.resolve() } as unknown as InstrumentsRepository;
+    flusher = new FoStreamFlusher(
+      builder,
+      candles as unknown as CandlesRepository,
+      instruments,
+      new MetricsService(),
+      config,
+      clock,
+      readiness,
+      new HealthIndicatorService(),
+    );
+  });
+
+  it('writes a minute only once its grace has passed', async () => {
+    builder.add(tick(1, MINUTE + 1000, 100, 0), false);
+    clock.set(new Date(MINUTE + MINUTE_MS + 1999));
+    await flusher.flushDue();
+    expect(candles.attempts).toBe(0);
+    clock.set(new Date(MINUTE + MINUTE_MS + 2000));
+    candles.up = true;
+    await flusher.flushDue();
+    expect(candles.committed.map((c) => c.time.getTime())).toEqual([MINUTE]);
+  });
+
+  it('coalesces parts of a minute while the database is down and writes each minute once on return', async () => {
+    for (const token of [1, 2, 3]) builder.add(tick(token, MINUTE + 1000, 100, 1000), false);
+    clock.set(new Date(MINUTE + MINUTE_MS + 2000));
+    await flusher.flushDue();
+    expect(candles.attempts).toBe(1);
+    expect(flusher.backlog).toBe(3);
+    // A late part of token 1's minute: merged into the waiting bar, not a fourth entry.
+    builder.add(tick(1, MINUTE + 59_000, 120, 1300), false);
+    await flusher.flushDue();
+    expect(flusher.backlog).toBe(3);
+    const [check] = await readiness.all().map((c) => c());
+    expect(check).toMatchObject({ fo_stream: { status: 'up', backlog_bars: 3, write_failures: 1 } });
+
+    candles.up = true;
+    await until('the backlog written', async () => {
+      await flusher.flushDue();
+      return flusher.backlog === 0;
+    });
+    expect(candles.committed).toHaveLength(3);
+    const first = candles.committed.find((c) => c.instrumentToken === 1)!;
+    expect(first).toMatchObject({ open: 100, high: 120, close: 120, volume: 300 });
+  });
+
+  it('never holds more than its ceiling: the oldest minutes go, and readiness says so', async () => {
+    const instruments = 4500;
+    const minutes = Math.ceil(MAX_PENDING_BARS / instruments) + 2;
+    for (let m = 0; m < minutes; m++) {
+      for (let token = 1; token <= instruments; token++)
+        builder.add(tick(token, MINUTE + m * MINUTE_MS + 1000, 100, m), false);
+      clock.set(new Date(MINUTE + (m + 1) * MINUTE_MS + 2000));
+      await flusher.flushDue();
+      expect(flusher.backlog).toBeLessThanOrEqual(MAX_PENDING_BARS);
+      expect(builder.openBars).toBeLessThanOrEqual(instruments);
+    }
+    expect(flusher.droppedBars).toBe(instruments * minutes - MAX_PENDING_BARS);
+    const [check] = await readiness.all().map((c) => c());
+    expect(check).toMatchObject({ fo_stream: { status: 'down', backlog_bars: MAX_PENDING_BARS } });
+
+    // What survives is the newest minutes.
+    candles.up = true;
+    await until(
+      'the backlog written',
+      async () => {
+        await flusher.flushDue();
+        return flusher.backlog === 0;
+      },
+      20_000,
+    );
+    const oldest = candles.committed.reduce((min, c) => Math.min(min, c.time.getTime()), Infinity);
+    expect(oldest).toBeGreaterThan(MINUTE);
+    expect(candles.committed).toHaveLength(MAX_PENDING_BARS);
+  });
+});
