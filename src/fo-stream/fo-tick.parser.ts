@@ -166,16 +166,16 @@ export function parseUnderlyingTick(raw: string): FoParseResult {
   const timeMs = timeOf(m.ts ?? m.timestamp);
   if (timeMs === undefined)
     return reject('invalid_time', `token ${token}: ts=${JSON.stringify(m.ts ?? m.timestamp ?? null)}`);
-  const dayVolume = optionalLevel(m.volume);
-  if (dayVolume === undefined)
-    return reject('invalid_field', `token ${token}: volume is not a non-negative number`);
   return {
     ok: true,
     tick: {
       token,
       timeMs,
       price,
-      dayVolume,
+      // An index has no traded volume. The shapes disagree on what `volume` holds (0 in the index
+      // tick, a day figure in the quote poll, a bar figure off hours), and mixing them on one
+      // instrument would read as resets and jumps, so the underlying's bars carry volume 0.
+      dayVolume: null,
       oi: null,
       greeks: { ...NO_GREEKS },
       symbol,
