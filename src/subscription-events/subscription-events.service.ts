@@ -34,7 +34,7 @@ export class SubscriptionEventsService {
     private readonly reconciler: SubscriptionReconcilerService,
   ) {}
 
-  /** Resolves once the event is applied (or rejected); never rejects. */
+  /** Resolves once the event is applied and its backfill requested (or it is rejected); never rejects. */
   receive(raw: unknown): Promise<void> {
     const arrivedAt = this.clock.now();
     const outcome = parseSubscriptionEvent(raw, this.config.SUBSCRIPTION_EVENT_MAX_BYTES);
@@ -65,9 +65,9 @@ export class SubscriptionEventsService {
     return this.queue.length;
   }
 
-  /** True when every event received so far has been applied and counted. */
+  /** True when every event received so far has been applied, counted and its backfill requested. */
   get idle(): boolean {
-    return !this.draining && this.queue.length === 0;
+    return !this.draining && this.queue.length === 0 && this.subscriptions.pendingRequests === 0;
   }
 
   private async drain(): Promise<void> {
@@ -103,8 +103,9 @@ export class SubscriptionEventsService {
     }
     const at = batch[batch.length - 1].arrivedAt;
     const outcome = new Map<number, 'processed' | 'ignored' | 'failed'>();
+    let requested = new Map<number, Promise<void>>();
     try {
-      await this.subscriptions.subscribe(created, 'event', at);
+      ({ requested } = await this.subscriptions.subscribe(created, 'event', at));
       for (const item of created) outcome.set(item.instrumentToken, 'processed');
     } catch (error) {
       for (const item of created) outcome.set(item.instrumentToken, 'failed');
@@ -132,7 +133,10 @@ export class SubscriptionEventsService {
       const final = last.get(event.instrumentToken) === arrival;
       const result = final ? (outcome.get(event.instrumentToken) ?? 'processed') : 'processed';
       this.metrics.subscriptionEvents.inc({ event_type: event.eventType, outcome: result });
-      done();
+      // The next batch is recorded meanwhile; the caller learns when the backfill was requested.
+      const request = final ? requested.get(event.instrumentToken) : undefined;
+      if (request) void request.then(done);
+      else done();
     }
   }
 }

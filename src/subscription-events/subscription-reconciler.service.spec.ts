@@ -36,6 +36,7 @@ function build(world: World): { reconciler: SubscriptionReconcilerService; metri
     subscribe: async (items: SubscribedInstrument[]) => {
       world.subscribed.push(...items);
       for (const item of items) world.active.add(item.instrumentToken);
+      return { requested: new Map() };
     },
     unsubscribe: async (tokens: number[]) => {
       world.unsubscribed.push(...tokens);

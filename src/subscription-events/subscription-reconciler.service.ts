@@ -178,7 +178,8 @@ export class SubscriptionReconcilerService
     for (const token of removed)
       this.logger.log(`reconcile (${reason}): token=${token} active here, gone upstream: unsubscribing`);
     // The list also fills in what events leave out (segment, tradingsymbol) for known instruments.
-    await this.subscriptions.subscribe(added, 'reconcile', startedAt);
+    const { requested } = await this.subscriptions.subscribe(added, 'reconcile', startedAt);
+    await Promise.all(requested.values());
     await this.subscriptions.unsubscribe(removed, startedAt, 'reconcile');
     return this.finish(
       reason,

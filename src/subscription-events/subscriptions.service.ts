@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../backfill/backfill.requests';
 import { InstrumentsRepository } from '../market-data/instruments.repository';
@@ -15,21 +15,44 @@ export interface SubscribedInstrument {
   requestedAt: Date;
 }
 
-// Requests in flight at once: the requester talks to Redis and the database per call.
+export interface SubscribeResult {
+  /** Per token, settles when its immediate backfill has been requested (or was not needed). */
+  requested: Map<number, Promise<void>>;
+}
+
+interface RequestTask {
+  item: SubscribedInstrument;
+  trigger: 'event' | 'reconcile';
+  /** Set when the token is unsubscribed before its request started. */
+  cancelled: boolean;
+  done: Promise<void>;
+  settle: () => void;
+}
+
+// Requests in flight at once: each costs the requester a few queries and one queue call.
 const REQUEST_CONCURRENCY = 32;
+const SHUTDOWN_DRAIN_MS = 5000;
 
 /**
  * What "subscribed" and "unsubscribed" mean here, for the event listener and the reconciler alike:
  * record the instrument and the subscription, ask for an immediate backfill; or mark the
  * subscription inactive and drop its waiting jobs, keeping its data. Idempotent, so every replica can
  * apply every event.
+ *
+ * Backfill requests run in a pipeline of their own, so recording the next events never waits for
+ * the requests of the previous ones. An unsubscription first withdraws the token's requests that
+ * have not started and waits for the one running, then drops the waiting jobs: a removal that
+ * follows a creation never leaves a job behind.
  */
 @Injectable()
-export class SubscriptionsService {
+export class SubscriptionsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Subscriptions');
   private gaugeRun?: Promise<void>;
   private gaugeAgain = false;
   private saidNoRequester = false;
+  private readonly waiting: RequestTask[] = [];
+  private readonly byToken = new Map<number, Set<RequestTask>>();
+  private running = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -39,12 +62,18 @@ export class SubscriptionsService {
     @Optional() @Inject(BACKFILL_REQUESTER) private readonly backfill?: BackfillRequester,
   ) {}
 
+  /** Backfill requests queued or running. */
+  get pendingRequests(): number {
+    return this.waiting.length + this.running;
+  }
+
   async subscribe(
     items: readonly SubscribedInstrument[],
     source: 'event' | 'reconcile',
     at: Date,
-  ): Promise<void> {
-    if (items.length === 0) return;
+  ): Promise<SubscribeResult> {
+    const requested = new Map<number, Promise<void>>();
+    if (items.length === 0) return { requested };
     await this.instruments.upsert(
       items.map((item) => ({
         instrumentToken: item.instrumentToken,
@@ -59,7 +88,9 @@ export class SubscriptionsService {
         `subscribed token=${item.instrumentToken} tradingsymbol=${item.tradingsymbol ?? '?'} source=${source}`,
       );
     this.refreshActiveGauge();
-    if (this.config.BACKFILL_IMMEDIATE_ON_SUBSCRIBE) await this.requestBackfill(items, source);
+    if (this.config.BACKFILL_IMMEDIATE_ON_SUBSCRIBE)
+      for (const item of items) requested.set(item.instrumentToken, this.enqueueRequest(item, source));
+    return { requested };
   }
 
   /** Returns the tokens that had a subscription row (the others were never known here). */
@@ -67,6 +98,7 @@ export class SubscriptionsService {
     if (tokens.length === 0) return [];
     const known = await this.subscriptions.deactivate(tokens, at);
     await forEachLimited(known, REQUEST_CONCURRENCY, async (token) => {
+      await this.withdrawRequests(token);
       let dropped = 0;
       try {
         dropped = this.backfill ? await this.backfill.cancelPending(token) : 0;
@@ -100,10 +132,55 @@ export class SubscriptionsService {
       });
   }
 
-  private async requestBackfill(
-    items: readonly SubscribedInstrument[],
-    trigger: 'event' | 'reconcile',
-  ): Promise<void> {
+  /** Lets requests already accepted reach the queue before it closes (bounded). */
+  async beforeApplicationShutdown(): Promise<void> {
+    const all = [...this.byToken.values()].flatMap((tasks) => [...tasks].map((task) => task.done));
+    if (all.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(all),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_DRAIN_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private enqueueRequest(item: SubscribedInstrument, trigger: 'event' | 'reconcile'): Promise<void> {
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    const task: RequestTask = { item, trigger, cancelled: false, done, settle };
+    const tasks = this.byToken.get(item.instrumentToken) ?? new Set<RequestTask>();
+    tasks.add(task);
+    this.byToken.set(item.instrumentToken, tasks);
+    this.waiting.push(task);
+    this.pump();
+    return done;
+  }
+
+  private async withdrawRequests(token: number): Promise<void> {
+    const tasks = this.byToken.get(token);
+    if (!tasks) return;
+    for (const task of tasks) task.cancelled = true;
+    await Promise.all([...tasks].map((task) => task.done));
+  }
+
+  private pump(): void {
+    while (this.running < REQUEST_CONCURRENCY && this.waiting.length > 0) {
+      const task = this.waiting.shift()!;
+      this.running++;
+      void this.run(task).finally(() => {
+        this.running--;
+        const tasks = this.byToken.get(task.item.instrumentToken);
+        tasks?.delete(task);
+        if (tasks?.size === 0) this.byToken.delete(task.item.instrumentToken);
+        task.settle();
+        this.pump();
+      });
+    }
+  }
+
+  private async run(task: RequestTask): Promise<void> {
+    if (task.cancelled) return;
+    const { item, trigger } = task;
     const backfill = this.backfill;
     if (!backfill) {
       if (!this.saidNoRequester)
@@ -111,24 +188,22 @@ export class SubscriptionsService {
       this.saidNoRequester = true;
       return;
     }
-    await forEachLimited(items, REQUEST_CONCURRENCY, async (item) => {
-      try {
-        const result = await backfill.request({
-          instrumentToken: item.instrumentToken,
-          trigger,
-          requestedAt: item.requestedAt,
-        });
-        if (result.skipped)
-          this.logger.log(
-            `token=${item.instrumentToken} tradingsymbol=${item.tradingsymbol ?? '?'}: backfill not needed (${result.skipped})`,
-          );
-      } catch (error) {
-        // The scheduled sweep catches up whatever an immediate request could not queue.
-        this.logger.warn(
-          `token=${item.instrumentToken} tradingsymbol=${item.tradingsymbol ?? '?'}: ${trigger} backfill request failed: ${(error as Error).message}`,
+    try {
+      const result = await backfill.request({
+        instrumentToken: item.instrumentToken,
+        trigger,
+        requestedAt: item.requestedAt,
+      });
+      if (result.skipped)
+        this.logger.log(
+          `token=${item.instrumentToken} tradingsymbol=${item.tradingsymbol ?? '?'}: backfill not needed (${result.skipped})`,
         );
-      }
-    });
+    } catch (error) {
+      // The scheduled sweep catches up whatever an immediate request could not queue.
+      this.logger.warn(
+        `token=${item.instrumentToken} tradingsymbol=${item.tradingsymbol ?? '?'}: ${trigger} backfill request failed: ${(error as Error).message}`,
+      );
+    }
   }
 }
 
