@@ -51,20 +51,72 @@ const MERGE_HISTORY_FROM_STAGING = UPSERT_HISTORY.replace(
   `(SELECT * FROM ${STAGING_TABLE})`,
 );
 
-const csvValue = (value: number | null): string => (value === null ? '' : String(value));
+// COPY's binary format: printing a million floats as text costs more than the database's share of
+// the work, while writing their eight bytes costs next to nothing.
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+const FIELDS = 14;
+const ROW_BYTES = 2 + FIELDS * (4 + 8);
+const ROWS_PER_CHUNK = 2000;
 
-function* csvChunks(candles: readonly Candle[]): Generator<string> {
-  for (let start = 0; start < candles.length; start += 2000) {
-    let chunk = '';
-    for (const c of candles.slice(start, start + 2000)) {
-      chunk += `${c.instrumentToken},${c.time.toISOString()},${c.open},${c.high},${c.low},${c.close},${Math.round(
-        c.volume,
-      )},${c.oi === null ? '' : Math.round(c.oi)},${csvValue(c.iv)},${csvValue(c.delta)},${csvValue(c.gamma)},${csvValue(
-        c.theta,
-      )},${csvValue(c.vega)},${csvValue(c.underlyingClose)}\n`;
-    }
-    yield chunk;
+class BinaryRows {
+  private offset = 0;
+  constructor(readonly buffer: Buffer) {}
+  int16(value: number): void {
+    this.offset = this.buffer.writeInt16BE(value, this.offset);
   }
+  int64(value: number): void {
+    const high = Math.floor(value / 4294967296);
+    this.offset = this.buffer.writeInt32BE(8, this.offset);
+    this.offset = this.buffer.writeInt32BE(high, this.offset);
+    this.offset = this.buffer.writeUInt32BE(value - high * 4294967296, this.offset);
+  }
+  float8(value: number | null): void {
+    if (value === null) {
+      this.offset = this.buffer.writeInt32BE(-1, this.offset);
+      return;
+    }
+    this.offset = this.buffer.writeInt32BE(8, this.offset);
+    this.offset = this.buffer.writeDoubleBE(value, this.offset);
+  }
+  nullableInt64(value: number | null): void {
+    if (value === null) this.offset = this.buffer.writeInt32BE(-1, this.offset);
+    else this.int64(value);
+  }
+  get bytes(): Buffer {
+    return this.buffer.subarray(0, this.offset);
+  }
+}
+
+function* binaryChunks(candles: readonly Candle[]): Generator<Buffer> {
+  const header = Buffer.alloc(COPY_SIGNATURE.length + 8);
+  COPY_SIGNATURE.copy(header);
+  yield header;
+  for (let start = 0; start < candles.length; start += ROWS_PER_CHUNK) {
+    const slice = candles.slice(start, start + ROWS_PER_CHUNK);
+    const rows = new BinaryRows(Buffer.allocUnsafe(slice.length * ROW_BYTES));
+    for (const c of slice) {
+      rows.int16(FIELDS);
+      rows.int64(c.instrumentToken);
+      rows.int64((c.time.getTime() - POSTGRES_EPOCH_MS) * 1000);
+      rows.float8(c.open);
+      rows.float8(c.high);
+      rows.float8(c.low);
+      rows.float8(c.close);
+      rows.int64(Math.round(c.volume));
+      rows.nullableInt64(c.oi === null ? null : Math.round(c.oi));
+      rows.float8(c.iv);
+      rows.float8(c.delta);
+      rows.float8(c.gamma);
+      rows.float8(c.theta);
+      rows.float8(c.vega);
+      rows.float8(c.underlyingClose);
+    }
+    yield rows.bytes;
+  }
+  const trailer = Buffer.alloc(2);
+  trailer.writeInt16BE(-1);
+  yield trailer;
 }
 
 /**
@@ -106,6 +158,9 @@ function toColumns(candles: readonly Candle[]): unknown[][] {
   return columns;
 }
 
+/** Pooled connections that already hold the staging table (it lives as long as the session). */
+const stagedClients = new WeakSet<PoolClient>();
+
 /** The only writer of `candles_1m`. Pass an EntityManager to write inside a caller's transaction. */
 @Injectable()
 export class CandlesRepository {
@@ -130,12 +185,15 @@ export class CandlesRepository {
     const client = (manager.queryRunner as unknown as { databaseConnection?: PoolClient } | undefined)
       ?.databaseConnection;
     if (!client) return this.write(UPSERT_HISTORY, candles, manager);
-    await manager.query(CREATE_STAGING);
-    // A second batch in the same transaction must not see the first one's rows.
-    await manager.query(`TRUNCATE ${STAGING_TABLE}`);
+    if (!stagedClients.has(client)) {
+      await client.query(CREATE_STAGING);
+      stagedClients.add(client);
+    }
+    // A second batch in the same transaction must not see the first one's rows (empty otherwise).
+    await client.query(`DELETE FROM ${STAGING_TABLE}`);
     await pipeline(
-      Readable.from(csvChunks(candles)),
-      client.query(copyFrom(`COPY ${STAGING_TABLE} FROM STDIN WITH (FORMAT csv)`)),
+      Readable.from(binaryChunks(candles)),
+      client.query(copyFrom(`COPY ${STAGING_TABLE} FROM STDIN WITH (FORMAT binary)`)),
     );
     // On the pool client itself: its result carries the row count without a RETURNING pass.
     const result = await client.query(MERGE_HISTORY_FROM_STAGING);
