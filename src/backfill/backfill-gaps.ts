@@ -34,12 +34,28 @@ export function computeGaps(input: GapInput): TimeRange[] {
     undefined,
   );
   const tailStart = coveredEnd ?? input.lastStored;
-  const isCovered = (minute: number): boolean =>
-    trusted.some((range) => range.from.getTime() <= minute && minute < range.to.getTime());
+  const minutes = input.sessionMinutes;
+  if (minutes.length === 0) return [];
+  // Nothing known yet (a new subscription): the whole lookback in one range, without the walk.
+  if (input.coverage.length === 0 && input.stored.size === 0)
+    return [{ from: new Date(minutes[0]), to: new Date(minutes[minutes.length - 1] + MINUTE_MS) }];
+  // Ranges as sorted [from, to) pairs walked alongside the ascending minutes: linear, not minutes x ranges.
+  const spans = trusted
+    .map((range) => [range.from.getTime(), range.to.getTime()] as const)
+    .sort((a, b) => a[0] - b[0]);
+  let spanIndex = 0;
+  let coveredUntil = -Infinity;
+  const isCovered = (minute: number): boolean => {
+    while (spanIndex < spans.length && spans[spanIndex][0] <= minute) {
+      coveredUntil = Math.max(coveredUntil, spans[spanIndex][1]);
+      spanIndex++;
+    }
+    return minute < coveredUntil;
+  };
 
   const ranges: TimeRange[] = [];
   let open: { from: number; to: number } | undefined;
-  for (const minute of input.sessionMinutes) {
+  for (const minute of minutes) {
     const missing =
       !isCovered(minute) && (!input.stored.has(minute) || (tailStart !== undefined && minute >= tailStart));
     if (missing) {

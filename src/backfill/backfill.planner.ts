@@ -16,6 +16,8 @@ export interface InstrumentPlan {
 /** Works out which parts of an instrument's lookback still need the upstream. */
 @Injectable()
 export class BackfillPlanner {
+  private minutesCache?: { key: string; minutes: number[] };
+
   constructor(
     private readonly repository: BackfillRepository,
     private readonly calendar: MarketCalendar,
@@ -38,12 +40,23 @@ export class BackfillPlanner {
       this.repository.storedMinutes(instrumentToken, from, to),
     ]);
     const gaps = computeGaps({
-      sessionMinutes: this.calendar.sessionMinutes(from, to).map((minute) => minute.getTime()),
+      sessionMinutes: this.sessionMinutesOf(from, to),
       stored: new Set(stored),
       coverage,
       lastStored: stored.length > 0 ? stored[stored.length - 1] : undefined,
     });
     return { lookbackFrom: from, lookbackTo: to, gaps, windows: windowsForGaps(gaps, MAX_WINDOW_MS) };
+  }
+
+  /** The lookback's minutes change once a minute; every request in that minute shares them. */
+  private sessionMinutesOf(from: Date, to: Date): number[] {
+    const key = `${from.getTime()}-${to.getTime()}`;
+    if (this.minutesCache?.key !== key)
+      this.minutesCache = {
+        key,
+        minutes: this.calendar.sessionMinutes(from, to).map((minute) => minute.getTime()),
+      };
+    return this.minutesCache.minutes;
   }
 
   sessionMinuteCount(from: Date, to: Date): number {
