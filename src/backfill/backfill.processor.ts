@@ -343,6 +343,8 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     const reason = await client.get(key);
     if (!reason) return;
     await this.queue.resume();
+    // Jobs parked while the token was refused come back now rather than at their delay's end.
+    await this.queue.promoteJobs();
     await client.del(key);
     this.logger.log(`backfill queue resumed after a restart (it was paused: ${reason})`);
   }
