@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { parseSubscriptionEvent, SubscriptionEvent } from './subscription-event.parser';
+import { SubscriptionEventsTransport } from './subscription-events.transport';
 import { SubscriptionReconcilerService } from './subscription-reconciler.service';
 import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
 
@@ -15,13 +16,14 @@ interface Arrival {
 // Events that arrive while a batch is written wait and go together in the next one; a burst of
 // thousands then costs a few round trips instead of thousands.
 const MAX_BATCH = 1000;
+const SHUTDOWN_DRAIN_MS = 5000;
 
 /**
  * Handles subscription events: validates each message, then applies them in arrival order, in
  * batches. Within a batch the last event of a token decides (created then removed = removed).
  */
 @Injectable()
-export class SubscriptionEventsService {
+export class SubscriptionEventsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('SubscriptionEvents');
   private readonly queue: Arrival[] = [];
   private draining = false;
@@ -32,7 +34,19 @@ export class SubscriptionEventsService {
     private readonly metrics: MetricsService,
     private readonly subscriptions: SubscriptionsService,
     private readonly reconciler: SubscriptionReconcilerService,
+    private readonly transport: SubscriptionEventsTransport,
   ) {}
+
+  /** Stops listening, then lets the events already received be applied (bounded). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.transport.close();
+    const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
+    while (!this.idle && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (!this.idle)
+      this.logger.warn(
+        `shutting down with ${this.queue.length} event(s) not applied; the next start reconciles`,
+      );
+  }
 
   /** Resolves once the event is applied and its backfill requested (or it is rejected); never rejects. */
   receive(raw: unknown): Promise<void> {
@@ -109,6 +123,7 @@ export class SubscriptionEventsService {
       for (const item of created) outcome.set(item.instrumentToken, 'processed');
     } catch (error) {
       for (const item of created) outcome.set(item.instrumentToken, 'failed');
+      this.reconciler.scheduleRecovery();
       this.logger.error(
         `recording ${created.length} subscription(s) failed (tokens ${tokensOf(created.map((c) => c.instrumentToken))}); ` +
           `the next reconciliation restores them: ${(error as Error).message}`,
@@ -122,6 +137,7 @@ export class SubscriptionEventsService {
       }
     } catch (error) {
       for (const token of removed) outcome.set(token, 'failed');
+      this.reconciler.scheduleRecovery();
       this.logger.error(
         `recording ${removed.length} removal(s) failed (tokens ${tokensOf(removed)}); ` +
           `the next reconciliation applies them: ${(error as Error).message}`,

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { RedisContext, ServerRedis } from '@nestjs/microservices';
 import Redis from 'ioredis';
+import { withTimeout } from '../common/with-timeout';
 import { reconnectForever } from '../redis/redis.constants';
 import {
   SUBSCRIPTION_EVENTS_CONNECTION_NAME,
@@ -88,7 +89,12 @@ export class SubscriptionEventsTransport extends ServerRedis {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    await client.quit().catch(() => client.disconnect());
+    // QUIT waits for a reply, which a dead connection never sends.
+    if (client.status !== 'ready') {
+      client.disconnect();
+      return;
+    }
+    await withTimeout(client.quit(), 1000, 'QUIT').catch(() => client.disconnect());
   }
 
   override unwrap<T>(): T {

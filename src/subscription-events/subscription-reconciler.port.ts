@@ -1,7 +1,8 @@
 // Lets the backfill scheduler run a reconciliation at the start of each cycle without depending on
 // the subscription-events module.
 
-export type ReconcileReason = 'boot' | 'reconnect' | 'cycle' | 'manual';
+/** `recovery`: after events that could not be applied (the database was unreachable). */
+export type ReconcileReason = 'boot' | 'reconnect' | 'cycle' | 'manual' | 'recovery';
 
 export interface ReconcileResult {
   reason: ReconcileReason;

@@ -151,6 +151,25 @@ describe('SubscriptionReconcilerService', () => {
   });
 });
 
+describe('SubscriptionReconcilerService recovery', () => {
+  it('reconciles shortly after events could not be applied, and retries until it completes', async () => {
+    Logger.overrideLogger(false);
+    const world = new World();
+    world.upstream = new TickerReadError('down');
+    const { reconciler } = build(world);
+    reconciler.retryDelaysMs = [];
+    try {
+      reconciler.scheduleRecovery();
+      reconciler.scheduleRecovery(); // one pending recovery, not two
+      await waitUntil(() => reconciler.last?.reason === 'recovery', 3000);
+      expect(reconciler.last?.complete).toBe(false);
+      expect(world.fetches).toBe(1);
+    } finally {
+      reconciler.onApplicationShutdown();
+    }
+  });
+});
+
 async function waitUntil(condition: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {

@@ -11,6 +11,8 @@ import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
 
 /** Attempts within one reconciliation, and the pause before each retry. */
 export const RECONCILE_RETRY_DELAYS_MS = [250, 1000, 3000];
+/** Pause before the reconciliation that recovers events which could not be applied. */
+export const RECOVERY_DELAY_MS = 1000;
 /** Background re-runs after a failed boot or reconnect reconciliation back off up to this. */
 export const RECONCILE_BACKGROUND_MAX_DELAY_MS = 60_000;
 
@@ -85,6 +87,16 @@ export class SubscriptionReconcilerService
   /** Called by the event listener so that a reconciliation in flight does not undo a newer event. */
   noteEvent(token: number, action: 'created' | 'removed'): void {
     if (this.current) this.touched.set(token, action);
+  }
+
+  /**
+   * Events were lost on our side (their changes could not be written): reconcile shortly, and keep
+   * trying with backoff until a reconciliation completes.
+   */
+  scheduleRecovery(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => this.inBackground('recovery'), RECOVERY_DELAY_MS);
+    this.retryTimer.unref();
   }
 
   /** Concurrent calls coalesce: while one runs, all callers share a single follow-up run. */
