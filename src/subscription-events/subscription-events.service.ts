@@ -54,13 +54,20 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
     const outcome = parseSubscriptionEvent(raw, this.config.SUBSCRIPTION_EVENT_MAX_BYTES);
     if (!outcome.ok) {
       this.metrics.subscriptionEvents.inc({ event_type: outcome.eventType, outcome: 'rejected' });
-      this.logger.warn({
-        message: 'subscription event rejected',
+      const fields = {
         reason: outcome.reason,
         event_type: outcome.eventType,
         instrument_token: typeof outcome.instrumentToken === 'number' ? outcome.instrumentToken : null,
         payload: preview(raw),
-      });
+      };
+      // One line either way: fields of the JSON line in production, key=value text in dev.
+      this.logger.warn(
+        this.config.LOG_FORMAT === 'json'
+          ? { message: 'subscription event rejected', ...fields }
+          : `subscription event rejected: ${Object.entries(fields)
+              .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
+              .join(' ')}`,
+      );
       return Promise.resolve();
     }
     this.reconciler.noteEvent(outcome.event.instrumentToken, outcome.event.action);
