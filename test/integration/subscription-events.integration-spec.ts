@@ -340,6 +340,11 @@ describe('subscription events (real Redis, database and queue)', () => {
     );
     expect(active.body.total).toBe(Number(counted.count));
     expect(all.body.total).toBeGreaterThan(active.body.total);
+    // The gauge follows the table.
+    await waitFor('subscriptions_active gauge', async () => {
+      const metrics = await request(app.url).get('/metrics').expect(200);
+      return metrics.text.includes(`\nsubscriptions_active ${counted.count}\n`);
+    });
     for (const query of ['status=paused', 'limit=0', 'limit=1001', 'offset=-1', 'limit=abc', 'color=red']) {
       const response = await request(app.url).get(`/api/v1/subscriptions?${query}`).expect(400);
       expect(response.body.errors[0].field).toBe(query.split('=')[0]);
