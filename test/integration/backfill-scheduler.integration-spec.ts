@@ -79,7 +79,10 @@ describe('backfill scheduler', () => {
 
   it('fills active subscriptions, refills punched gaps, and leaves empty minutes alone', async () => {
     const scheduler = app.app.get(BackfillScheduler);
+    const reconciliations = stub.subscriptionRequests;
     const first = await scheduler.runCycle();
+    // The cycle starts with a reconciliation against the ticker's list (here unavailable: no change).
+    expect(stub.subscriptionRequests).toBeGreaterThan(reconciliations);
     expect(first).toMatchObject({ ran: true, jobsEnqueued: 3 });
     await settled();
     for (const token of [701, 702, 703]) await expectComplete(token);

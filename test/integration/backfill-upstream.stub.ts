@@ -25,6 +25,12 @@ export class HistoryStub {
   failures: number[] = [];
   retryAfterSeconds?: number;
   down = false;
+  /**
+   * `GET /subscriptions` (the reconciler's source). Unavailable by default, so the reconciler changes
+   * nothing and the tests' own subscription rows stay as they are.
+   */
+  subscriptionsStatus = 503;
+  subscriptionRequests = 0;
 
   constructor(readonly options: StubOptions) {}
 
@@ -78,6 +84,15 @@ export class HistoryStub {
     const url = new URL(req.url ?? '/', 'http://stub');
     if (this.down) {
       req.socket.destroy();
+      return;
+    }
+    if (url.pathname === '/subscriptions') {
+      this.subscriptionRequests++;
+      res.writeHead(this.subscriptionsStatus, { 'content-type': 'application/json' }).end('[]');
+      return;
+    }
+    if (url.pathname !== '/history') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"not found"}');
       return;
     }
     const token = Number(url.searchParams.get('instrument_token'));
