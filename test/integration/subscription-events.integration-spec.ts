@@ -198,7 +198,10 @@ describe('subscription events (real Redis, database and queue)', () => {
     }
     const kept = await app.database.query('SELECT 1 FROM candles_1m WHERE instrument_token = 20011');
     expect(kept).toHaveLength(1);
-    expect(await eventCount(app, 'subscription_deleted', 'processed')).toBe(1);
+    await waitFor(
+      'deletion counted',
+      async () => (await eventCount(app, 'subscription_deleted', 'processed')) === 1,
+    );
     // A removal of a token never seen is counted as ignored, not recorded.
     await redis.publish(
       channel,
