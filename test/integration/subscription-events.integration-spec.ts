@@ -343,6 +343,17 @@ describe('subscription events (real Redis, database and queue)', () => {
     );
     expect(active.body.total).toBe(Number(counted.count));
     expect(all.body.total).toBeGreaterThan(active.body.total);
+    // Documented in the OpenAPI document with its parameters and response shape.
+    const docs = await request(app.url).get('/docs-json').expect(200);
+    const operation = docs.body.paths['/api/v1/subscriptions'].get;
+    expect(operation.parameters.map((p: { name: string }) => p.name).sort()).toEqual([
+      'limit',
+      'offset',
+      'status',
+    ]);
+    expect(Object.keys(docs.body.components.schemas.SubscriptionViewDto.properties)).toEqual(
+      expect.arrayContaining(['instrument_token', 'status', 'last_candle_time', 'backfill']),
+    );
     // The gauge follows the table.
     await waitFor('subscriptions_active gauge', async () => {
       const metrics = await request(app.url).get('/metrics').expect(200);
