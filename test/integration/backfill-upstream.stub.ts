@@ -25,11 +25,8 @@ export class HistoryStub {
   failures: number[] = [];
   retryAfterSeconds?: number;
   down = false;
-  /**
-   * `GET /subscriptions` (the reconciler's source). Unavailable by default, so the reconciler changes
-   * nothing and the tests' own subscription rows stay as they are.
-   */
-  subscriptionsStatus = 503;
+  /** Tokens `GET /subscriptions` (the reconciler's source) lists as active. */
+  subscriptions: number[] = [];
   subscriptionRequests = 0;
 
   constructor(readonly options: StubOptions) {}
@@ -88,7 +85,19 @@ export class HistoryStub {
     }
     if (url.pathname === '/subscriptions') {
       this.subscriptionRequests++;
-      res.writeHead(this.subscriptionsStatus, { 'content-type': 'application/json' }).end('[]');
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? 100);
+      const page = this.subscriptions.slice(offset, offset + limit).map((token) => ({
+        instrument_token: token,
+        tradingsymbol: `SIM${token}`,
+        segment: 'NFO-OPT',
+        status: 'active',
+        requested_mode: 'FULL',
+        account_id: null,
+        created_at: '2026-11-20T00:00:00Z',
+        updated_at: '2026-11-20T00:00:00Z',
+      }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(page));
       return;
     }
     if (url.pathname !== '/history') {
