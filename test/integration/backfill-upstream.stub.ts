@@ -110,7 +110,10 @@ export class HistoryStub {
     const failure = this.failures.shift();
     const status = failure ?? (this.options.unknownTokens?.includes(token) ? 404 : 200);
     this.requests.push({ token, fromTs, toTs, status, at: Date.now() });
-    if (this.options.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
+    // Unref'd: an answer nobody waits for any more must not keep the test process alive.
+    if (this.options.latencyMs)
+      await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs).unref());
+    if (res.destroyed) return;
     if (status !== 200) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.retryAfterSeconds !== undefined) headers['retry-after'] = String(this.retryAfterSeconds);
