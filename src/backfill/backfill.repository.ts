@@ -64,6 +64,12 @@ export interface JobFilter {
   offset: number;
 }
 
+/**
+ * A job record queued or running for longer than this no longer keeps its instrument out of the
+ * cycle: its queue entry may have been lost (a Redis flush), and a duplicate request is harmless.
+ */
+const PENDING_HORIZON_SECONDS = 3600;
+
 const JOB_COLUMNS = `id, instrument_token, trigger, window_from, window_to, state, attempts, rows_written, error,
   requested_at, started_at, finished_at, duration_ms, time_to_data_ms`;
 
@@ -279,10 +285,14 @@ export class BackfillRepository {
 
   /**
    * Instruments the cycle looks after (active subscriptions, or every known instrument), skipping
-   * those marked unsupported until their mark expires, stalest first: never covered, then by how old
-   * their newest coverage is.
+   * those marked unsupported until their mark expires and those with work already queued or running,
+   * stalest first: never covered, then by how old their newest coverage is.
    */
-  async instrumentsByStaleness(subscriptionAware: boolean, now: Date): Promise<number[]> {
+  async instrumentsByStaleness(
+    subscriptionAware: boolean,
+    now: Date,
+    pendingHorizonSeconds = PENDING_HORIZON_SECONDS,
+  ): Promise<number[]> {
     const source = subscriptionAware
       ? `SELECT instrument_token FROM subscriptions WHERE status = 'active'`
       : `SELECT instrument_token FROM instruments`;
@@ -292,9 +302,12 @@ export class BackfillRepository {
          LEFT JOIN backfill_coverage c ON c.instrument_token = s.instrument_token
         WHERE NOT EXISTS (SELECT 1 FROM unsupported_instruments u
                            WHERE u.instrument_token = s.instrument_token AND u.expires_at > $1)
+          AND NOT EXISTS (SELECT 1 FROM backfill_jobs j
+                           WHERE j.instrument_token = s.instrument_token AND j.state IN ('queued', 'running')
+                             AND j.requested_at > $1::timestamptz - make_interval(secs => $2))
         GROUP BY s.instrument_token
         ORDER BY max(c.covered_to) ASC NULLS FIRST, s.instrument_token`,
-      [now],
+      [now, pendingHorizonSeconds],
     );
     return rows.map((row) => Number(row.instrument_token));
   }

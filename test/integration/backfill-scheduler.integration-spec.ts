@@ -144,6 +144,17 @@ describe('backfill scheduler', () => {
         `SELECT instrument_token FROM backfill_jobs WHERE trigger = 'sweep' AND instrument_token >= 705 ORDER BY 1`,
       );
       expect(rows.map((row) => Number(row.instrument_token))).toEqual([705, 706]);
+      // Instruments with work pending are left to it: the next cycle may add 707, never 705 or 706 again.
+      await redis.del(`${queuePrefix}:${CYCLE_LOCK_KEY}`);
+      expect(await small.app.get(BackfillScheduler).runCycle()).toMatchObject({ ran: true });
+      const after = await app.database.query<{ instrument_token: string; n: string }>(
+        `SELECT instrument_token, count(*) AS n FROM backfill_jobs
+          WHERE trigger = 'sweep' AND instrument_token >= 705 GROUP BY 1 ORDER BY 1`,
+      );
+      expect(after.filter((row) => Number(row.instrument_token) !== 707)).toEqual([
+        { instrument_token: '705', n: '1' },
+        { instrument_token: '706', n: '1' },
+      ]);
     } finally {
       await small.close();
       await deleteKeys(redis, queuePrefix);
