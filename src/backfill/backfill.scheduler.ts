@@ -32,6 +32,7 @@ export interface CycleResult {
 }
 
 export const CYCLE_LOCK_KEY = 'backfill:cycle-lock';
+const QUEUE_DEPTH_PERIOD_MS = 15_000;
 
 /**
  * The periodic gap fill. Every replica has the timer; a Redis lock held for (almost) one interval lets
@@ -41,6 +42,7 @@ export const CYCLE_LOCK_KEY = 'backfill:cycle-lock';
 export class BackfillScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(BackfillScheduler.name);
   private timer?: NodeJS.Timeout;
+  private depthTimer?: NodeJS.Timeout;
   private running?: Promise<CycleResult>;
 
   constructor(
@@ -59,10 +61,30 @@ export class BackfillScheduler implements OnApplicationBootstrap, OnApplicationS
     this.timer = setInterval(() => {
       this.runCycle().catch((error: Error) => this.logger.error(`backfill cycle failed: ${error.message}`));
     }, this.config.BACKFILL_INTERVAL_SECONDS * 1000);
+    this.depthTimer = setInterval(() => {
+      this.pendingJobs().catch(() => undefined);
+    }, QUEUE_DEPTH_PERIOD_MS);
+    this.depthTimer.unref();
   }
 
   onApplicationShutdown(): void {
     clearInterval(this.timer);
+    clearInterval(this.depthTimer);
+  }
+
+  /** Jobs waiting (in any waiting state); refreshes the `backfill_queue_depth` gauge on the way. */
+  private async pendingJobs(): Promise<number> {
+    const counts = await this.queue.getJobCounts(
+      'waiting',
+      'prioritized',
+      'delayed',
+      'paused',
+      'active',
+      'failed',
+    );
+    for (const [state, count] of Object.entries(counts))
+      this.metrics.backfillQueueDepth.set({ state }, count);
+    return counts.waiting + counts.prioritized + counts.delayed + counts.paused;
   }
 
   /** One cycle, unless another replica (or this one) holds the cycle lock. */
@@ -93,10 +115,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, OnApplicationS
       }
     }
 
-    const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'paused');
-    const pending = Object.values(counts).reduce((sum, count) => sum + count, 0);
-    for (const [state, count] of Object.entries(counts))
-      this.metrics.backfillQueueDepth.set({ state }, count);
+    const pending = await this.pendingJobs();
     const capacity = Math.floor(
       this.config.BACKFILL_RATE_LIMIT_PER_SECOND * this.config.BACKFILL_INTERVAL_SECONDS,
     );
