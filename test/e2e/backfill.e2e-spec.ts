@@ -132,6 +132,26 @@ describe('backfill end to end (event to data, API)', () => {
     // Only the minute forming now is still open.
     expect(coverage.body.gaps).toEqual([{ from: NOW, to: '2026-11-26T05:31:00.000Z', minutes: 1 }]);
     expect(coverage.body.unsupported).toBeNull();
+
+    const metrics = await request(testApp.url).get('/metrics').expect(200);
+    expect(metrics.text).toContain('backfill_triggers_total{trigger="event",outcome="succeeded"} 1');
+    expect(metrics.text).toContain('backfill_time_to_data_seconds_count 1');
+    expect(metrics.text).toContain(`backfill_candles_written_total ${expected.length}`);
+  });
+
+  it('documents every backfill and candles route in the OpenAPI document', async () => {
+    const doc = await request(testApp.url).get('/docs-json').expect(200);
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/backfill',
+        '/api/v1/backfill/jobs',
+        '/api/v1/backfill/jobs/{id}',
+        '/api/v1/instruments/{token}/coverage',
+        '/api/v1/instruments/{token}/candles',
+      ]),
+    );
+    expect(Object.keys(doc.body.components.schemas.BackfillJobDto.properties)).toContain('time_to_data_ms');
+    expect(doc.body.components.schemas.CandlesResponseDto.properties.instrument_token).toBeDefined();
   });
 
   it('answers bad parameters with 400 and guards the manual route with the API key', async () => {
