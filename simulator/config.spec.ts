@@ -6,7 +6,7 @@ describe('loadSimulatorConfig', () => {
     const config = loadSimulatorConfig({});
     expect(config).toMatchObject({
       port: 8081,
-      host: '127.0.0.1',
+      host: '0.0.0.0',
       redisUrl: 'redis://127.0.0.1:6379',
       channelPrefix: 'ticker:nifty',
     });

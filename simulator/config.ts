@@ -116,7 +116,8 @@ export function loadSimulatorConfig(env: Env = process.env): SimulatorConfig {
   };
   const config: SimulatorConfig = {
     port: number('SIM_PORT', 0, 65_535, true) ?? 8081,
-    host: text('SIM_HOST') ?? '127.0.0.1',
+    // All interfaces, like the service: in a container the other services reach it by name.
+    host: text('SIM_HOST') ?? '0.0.0.0',
     redisUrl,
     channelPrefix: text('REDIS_CHANNEL_PREFIX') ?? DEFAULT_CHANNEL_PREFIX,
     seed: number('SIM_SEED', 0, 0xffffffff, true),

@@ -76,13 +76,3 @@ export function valueNoise(seed: number, stream: number, key: number, x: number)
   const v1 = (hash(seed, stream, key, i + 1) / TWO_32 - 0.5) * 3.4641016151377544;
   return v0 + (v1 - v0) * f;
 }
-
-/** Stable 32-bit number for a label, so streams can be named. */
-export function labelHash(label: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < label.length; i++) {
-    h ^= label.charCodeAt(i);
-    h = imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
