@@ -1,27 +1,36 @@
+import { RunningSimulator, startSimulator } from '../../simulator/simulator';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
-import { DEFAULT_NSE_HOLIDAYS, FixedClock, MarketCalendar } from '../../src/contracts/market-time';
+import { FixedClock } from '../../src/contracts/market-time';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { waitFor } from '../support/wait-for';
-import { HistoryStub } from './backfill-upstream.stub';
 
-// Thursday 2026-11-26 10:00 IST, one session of lookback: 45 finished minutes per instrument.
-const NOW = '2026-11-26T04:30:00.000Z';
-const SESSION_OPEN = new Date('2026-11-26T03:45:00.000Z');
+// Thursday 2025-11-06 10:00 IST, one session of lookback: 45 finished minutes per instrument.
+const NOW = '2025-11-06T04:30:00.000Z';
+const SESSION_OPEN = '2025-11-06T03:45:00.000Z';
+const LAST_FINISHED_MINUTE = '2025-11-06T04:29:00.000Z';
 const SUBSCRIPTIONS = 500;
-const RATE = 50;
+const RATE = 25;
 
-describe('backfill under a burst of 500 subscriptions', () => {
+describe('backfill under a burst of 500 subscriptions (the simulator as upstream)', () => {
   const clock = new FixedClock(NOW);
-  let stub: HistoryStub;
+  let sim: RunningSimulator;
   let testApp: TestApp;
 
   beforeAll(async () => {
-    stub = await new HistoryStub({ clock, calendar: new MarketCalendar(DEFAULT_NSE_HOLIDAYS) }).start();
+    // 50 strikes each side: enough instruments for the burst. The simulator's own limit is set above
+    // ours, so the service's limiter is the one measured.
+    sim = await startSimulator({
+      redisUrl: null,
+      clock,
+      strikesEachSide: 50,
+      liveTickIntervalMs: 0,
+      knobs: { historyRatePerSec: RATE * 2, liveTicks: false },
+    });
     testApp = await startTestApp({
       clock,
       env: {
         BACKFILL_ENABLED: 'true',
-        TICKER_SERVICE_URL: stub.url,
+        TICKER_SERVICE_URL: sim.url,
         BACKFILL_RATE_LIMIT_PER_SECOND: String(RATE),
         BACKFILL_CONCURRENCY: '16',
         BACKFILL_LOOKBACK_SESSIONS: '1',
@@ -33,14 +42,19 @@ describe('backfill under a burst of 500 subscriptions', () => {
 
   afterAll(async () => {
     await testApp?.close();
-    await stub?.stop();
+    await sim?.stop();
   });
 
   it('backfills every instrument exactly once, at the rate limit', async () => {
     const requester = testApp.app.get<BackfillRequester>(BACKFILL_REQUESTER);
+    const instruments = sim.universe.instruments.filter((i) => i.segment !== 'INDICES');
+    expect(instruments.length).toBeGreaterThan(SUBSCRIPTIONS);
+    const [warmUp, ...rest] = instruments.map((i) => i.instrument_token);
+    const tokens = rest.slice(0, SUBSCRIPTIONS);
+
     // A running service: connections open before the burst arrives.
     const warm = await requester.request({
-      instrumentToken: 999,
+      instrumentToken: warmUp,
       trigger: 'event',
       requestedAt: clock.now(),
     });
@@ -53,9 +67,8 @@ describe('backfill under a burst of 500 subscriptions', () => {
           ])
         )[0]?.state === 'succeeded',
     );
-    stub.requests = [];
+    sim.resetStats();
 
-    const tokens = Array.from({ length: SUBSCRIPTIONS }, (_, i) => 1_000_001 + i);
     const started = Date.now();
     const results = await Promise.all(
       tokens.map((instrumentToken) =>
@@ -68,26 +81,30 @@ describe('backfill under a burst of 500 subscriptions', () => {
       'every job succeeded',
       async () => {
         const [row] = await testApp.database.query<{ n: string }>(
-          `SELECT count(*) AS n FROM backfill_jobs WHERE state = 'succeeded' AND instrument_token <> 999`,
+          `SELECT count(*) AS n FROM backfill_jobs WHERE state = 'succeeded' AND instrument_token = ANY($1::bigint[])`,
+          [tokens],
         );
         return Number(row.n) === SUBSCRIPTIONS;
       },
-      { timeoutMs: 30_000, intervalMs: 20 },
+      { timeoutMs: 40_000, intervalMs: 20 },
     );
     const drainSeconds = (Date.now() - started) / 1000;
     const limitSeconds = SUBSCRIPTIONS / RATE;
 
-    // Exactly once upstream; none lost.
-    expect(stub.requests).toHaveLength(SUBSCRIPTIONS);
-    expect(new Set(stub.requests.map((r) => r.token)).size).toBe(SUBSCRIPTIONS);
-    const counts = await testApp.database.query<{ instrument_token: string; n: string }>(
-      `SELECT instrument_token, count(*) AS n FROM candles_1m WHERE instrument_token <> 999 GROUP BY instrument_token`,
+    // Exactly once upstream; none lost; every minute equal to the simulator's.
+    expect(sim.stats().history).toMatchObject({ requests: SUBSCRIPTIONS, ok: SUBSCRIPTIONS });
+    const counts = await testApp.database.query<{ instrument_token: string; n: string; volume: string }>(
+      `SELECT instrument_token, count(*) AS n, sum(volume) AS volume FROM candles_1m
+        WHERE instrument_token = ANY($1::bigint[]) GROUP BY instrument_token`,
+      [tokens],
     );
     expect(counts).toHaveLength(SUBSCRIPTIONS);
     for (const row of counts) {
-      expect(Number(row.n)).toBe(
-        stub.expected(Number(row.instrument_token), SESSION_OPEN, clock.now()).length,
-      );
+      const expected = sim.history(Number(row.instrument_token), SESSION_OPEN, LAST_FINISHED_MINUTE);
+      expect([Number(row.n), Number(row.volume)]).toEqual([
+        expected.length,
+        expected.reduce((sum, c) => sum + c.volume, 0),
+      ]);
     }
     // Never faster than the limiter allows (the first window's requests go at once), at most 10% slower.
     expect(drainSeconds).toBeGreaterThanOrEqual((SUBSCRIPTIONS - RATE) / RATE);
