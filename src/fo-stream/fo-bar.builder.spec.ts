@@ -1,4 +1,5 @@
-import { FoBarBuilder, mergeParts } from './fo-bar.builder';
+import { FoBarBuilder } from './fo-bar.builder';
+import { FO_LATE_RETENTION_MS } from './fo-stream.constants';
 import { FoTick, GreekValues } from './fo-tick.parser';
 
 const MINUTE = Date.parse('2025-11-03T04:00:00Z');
@@ -91,19 +92,94 @@ describe('FoBarBuilder', () => {
     expect(bars.find((c) => c.instrumentToken === 256265)?.underlyingClose).toBeNull();
   });
 
-  it('merges a late part like the database does', () => {
+  it('keeps a closed minute, and a late tick revises it into a new full bar', () => {
+    const builder = new FoBarBuilder();
+    builder.add(tick(-5, 99, 1000), false);
+    builder.add(tick(10, 100, 1100, { greeks: { ...NO_GREEKS, delta: 0.5 } }), false);
+    builder.add(tick(40, 104, 1250), false);
+    const [first] = builder.closeDue(MINUTE + 62_000).filter((c) => c.time.getTime() === MINUTE);
+    expect(first).toMatchObject({ open: 100, high: 104, low: 100, close: 104, volume: 250 });
+    expect(builder.openBars).toBe(0);
+    expect(builder.retainedBars).toBe(2);
+    expect(builder.takeRevised()).toEqual([]);
+
+    // Late: the minute is closed, but the tick is the newest of its instrument.
+    expect(builder.add(tick(58, 97, 1400, { oi: 1200 }), false)).toBe(true);
+    expect(builder.add(tick(59, 103, 1450, { oi: null }), false)).toBe(true);
+    const revised = builder.takeRevised();
+    expect(revised).toHaveLength(1);
+    expect(revised[0]).toMatchObject({
+      time: new Date(MINUTE),
+      open: 100,
+      high: 104,
+      low: 97,
+      close: 103,
+      volume: 450,
+      oi: 1200,
+      delta: 0.5,
+    });
+    // Handed out once; closing further minutes does not repeat the revised bar.
+    expect(builder.takeRevised()).toEqual([]);
+    expect(builder.closeDue(MINUTE + 63_000)).toEqual([]);
+    expect(builder.openBars).toBe(0);
+  });
+
+  it('opens a retained bar for an instrument first seen late in a closed minute', () => {
     const builder = new FoBarBuilder();
     builder.add(tick(1, 100, 0), false);
-    const [first] = builder.closeAll();
-    const merged = mergeParts(first, {
-      ...first,
-      open: 90,
-      high: 120,
-      low: 95,
-      close: 110,
-      volume: 75,
-      oi: null,
-    });
-    expect(merged).toMatchObject({ open: 100, high: 120, low: 95, close: 110, volume: 75, oi: 1000 });
+    builder.closeDue(MINUTE + 62_000);
+    expect(builder.add(tick(30, 50, 0, { token: 202 }), false)).toBe(true);
+    expect(builder.openBars).toBe(0);
+    expect(builder.takeRevised()).toEqual([
+      expect.objectContaining({ instrumentToken: 202, open: 50, close: 50 }),
+    ]);
+  });
+
+  it("refuses a tick for a minute past the retention ('too_late') without folding it", () => {
+    const builder = new FoBarBuilder();
+    builder.add(tick(1, 100, 1000), false);
+    const minuteEnd = MINUTE + 60_000;
+    builder.closeDue(minuteEnd + FO_LATE_RETENTION_MS - 1);
+    expect(builder.retainedBars).toBe(1);
+    expect(builder.add(tick(59, 90, 1100), false)).toBe(true); // still retained
+    expect(builder.closeDue(minuteEnd + FO_LATE_RETENTION_MS)).toEqual([
+      // Dropping the minute hands out the revision not yet taken.
+      expect.objectContaining({ low: 90, volume: 100 }),
+    ]);
+    expect(builder.retainedBars).toBe(0);
+    expect(builder.add(tick(59, 80, 1200), false)).toBe(false);
+    expect(builder.takeRevised()).toEqual([]);
+    expect(builder.closeAll()).toEqual([]);
+    // The refused tick did not move the volume base: the next minute counts from 1100.
+    builder.add(tick(0, 100, 1300, { timeMs: minuteEnd + FO_LATE_RETENTION_MS + 1000 }), false);
+    expect(builder.closeAll()).toEqual([expect.objectContaining({ volume: 200 })]);
+  });
+
+  it('holds at most the open and retained minutes of each instrument', () => {
+    const builder = new FoBarBuilder();
+    const instruments = 50;
+    const keptMinutes = Math.ceil(FO_LATE_RETENTION_MS / 60_000) + 2;
+    for (let m = 0; m < 30; m++) {
+      for (let token = 1; token <= instruments; token++)
+        builder.add(tick(m * 60 + 1, 100, m, { token }), false);
+      builder.closeDue(MINUTE + (m + 1) * 60_000 + 2000);
+      expect(builder.openBars + builder.retainedBars).toBeLessThanOrEqual(instruments * keptMinutes);
+    }
+    expect(builder.retainedBars).toBeGreaterThan(0);
+  });
+
+  it('hands out open bars and revised retained bars at shutdown', () => {
+    const builder = new FoBarBuilder();
+    builder.add(tick(1, 100, 1000), false);
+    builder.add(tick(1, 50, 0, { token: 202 }), false);
+    builder.closeDue(MINUTE + 62_000);
+    builder.add(tick(59, 101, 1010), false); // revises token 101's closed minute
+    builder.add(tick(61, 102, 1020), false); // opens the next minute
+    const bars = builder.closeAll();
+    expect(bars.map((c) => [c.instrumentToken, c.time.getTime(), c.volume])).toEqual([
+      [101, MINUTE, 10],
+      [101, MINUTE + 60_000, 10],
+    ]);
+    expect(builder.openBars).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { Candle } from '../market-data/market-data.types';
 import { DAY_MS, IST_OFFSET_MS, MINUTE_MS } from '../contracts/market-time';
+import { FO_LATE_RETENTION_MS } from './fo-stream.constants';
 import { FoTick, GREEKS, GreekValues } from './fo-tick.parser';
 
 interface OpenBar {
@@ -28,40 +29,68 @@ function istDayNumber(ms: number): number {
   return Math.floor((ms + IST_OFFSET_MS) / DAY_MS);
 }
 
+/** One minute's bars. A closed minute stays (retained) for FO_LATE_RETENTION_MS so a late tick can revise it. */
+interface MinuteBars {
+  bars: Map<number, OpenBar>;
+  closed: boolean;
+  /** Tokens of retained bars changed since they were last handed out. */
+  revised: Set<number>;
+}
+
 /**
- * Folds ticks into one bar per instrument per open minute (minute = floor of the tick time, UTC).
+ * Folds ticks into one bar per instrument per minute (minute = floor of the tick time, UTC).
  * Synchronous and allocation-light: it runs inside the Redis message handler.
+ *
+ * Every bar handed out is the full state of its minute as this process knows it, never a part: the
+ * database merge is then idempotent, so a retried write and the same minute written by each replica
+ * never count volume twice. A closed minute is kept for FO_LATE_RETENTION_MS after its cutoff; a late
+ * tick revises the kept bar and `takeRevised()` hands out its new full state. A tick for a minute past
+ * the retention is refused (`add` returns false): the history backfill owns that minute.
  */
 export class FoBarBuilder {
-  /** minute start (ms) -> token -> bar. Few minutes are open at once; closing one is a single delete. */
-  private readonly minutes = new Map<number, Map<number, OpenBar>>();
+  /** minute start (ms) -> bars. Few minutes are open or retained at once; dropping one is a single delete. */
+  private readonly minutes = new Map<number, MinuteBars>();
   private readonly instruments = new Map<number, InstrumentState>();
   private readonly underlyingLevels = new Map<string, number>();
   private open = 0;
+  private retained = 0;
+  private revisedCount = 0;
+  /** The latest cutoff passed to closeDue: minutes ending at or before it are closed. */
+  private cutoffMs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly retentionMs = FO_LATE_RETENTION_MS) {}
 
   get openBars(): number {
     return this.open;
+  }
+
+  /** Bars of closed minutes kept for late ticks. */
+  get retainedBars(): number {
+    return this.retained;
   }
 
   get instrumentCount(): number {
     return this.instruments.size;
   }
 
-  add(tick: FoTick, isUnderlying: boolean): void {
-    const delta = this.volumeDelta(tick);
+  /** Folds a tick; false (and nothing folded) when its minute closed longer ago than the retention. */
+  add(tick: FoTick, isUnderlying: boolean): boolean {
     const minuteMs = Math.floor(tick.timeMs / MINUTE_MS) * MINUTE_MS;
+    if (minuteMs + MINUTE_MS + this.retentionMs <= this.cutoffMs) return false;
+    const delta = this.volumeDelta(tick);
     const underlyingClose =
       isUnderlying || !tick.symbol ? null : (this.underlyingLevels.get(tick.symbol) ?? null);
     if (isUnderlying && tick.symbol) this.underlyingLevels.set(tick.symbol, tick.price);
 
-    let bars = this.minutes.get(minuteMs);
-    if (!bars) {
-      bars = new Map();
-      this.minutes.set(minuteMs, bars);
+    let minute = this.minutes.get(minuteMs);
+    if (!minute) {
+      // A minute first seen after its cutoff (the only ticks of it are late) is born closed.
+      minute = { bars: new Map(), closed: minuteMs + MINUTE_MS <= this.cutoffMs, revised: new Set() };
+      this.minutes.set(minuteMs, minute);
     }
-    const bar = bars.get(tick.token);
+    const bar = minute.bars.get(tick.token);
     if (!bar) {
-      bars.set(tick.token, {
+      minute.bars.set(tick.token, {
         token: tick.token,
         minuteMs,
         open: tick.price,
@@ -75,45 +104,62 @@ export class FoBarBuilder {
         greeks: { ...tick.greeks },
         underlyingClose,
       });
-      this.open++;
-      return;
+      if (minute.closed) this.retained++;
+      else this.open++;
+    } else {
+      fold(bar, tick, delta, underlyingClose);
     }
-    if (tick.price > bar.high) bar.high = tick.price;
-    if (tick.price < bar.low) bar.low = tick.price;
-    bar.volume += delta;
-    if (tick.timeMs < bar.openAtMs) {
-      bar.open = tick.price;
-      bar.openAtMs = tick.timeMs;
+    if (minute.closed && !minute.revised.has(tick.token)) {
+      minute.revised.add(tick.token);
+      this.revisedCount++;
     }
-    // Ticks of one second arrive in order, so ">=" lets the later of two same-second ticks win.
-    const latest = tick.timeMs >= bar.closeAtMs;
-    if (latest) {
-      bar.close = tick.price;
-      bar.closeAtMs = tick.timeMs;
-      if (underlyingClose !== null) bar.underlyingClose = underlyingClose;
-    }
-    if (tick.oi !== null && (latest || bar.oi === null)) bar.oi = tick.oi;
-    for (const name of GREEKS) {
-      const value = tick.greeks[name];
-      if (value !== null && (latest || bar.greeks[name] === null)) bar.greeks[name] = value;
-    }
+    return true;
   }
 
-  /** Removes and returns the bars of every minute that ended at or before `cutoffMs`. */
+  /**
+   * Returns the full bars of every minute that ended at or before `cutoffMs` and keeps them for late
+   * ticks; drops retained minutes past the retention (handing out any revision not yet taken).
+   */
   closeDue(cutoffMs: number): Candle[] {
+    if (cutoffMs > this.cutoffMs) this.cutoffMs = cutoffMs;
     const closed: Candle[] = [];
-    for (const [minuteMs, bars] of this.minutes) {
-      if (minuteMs + MINUTE_MS > cutoffMs) continue;
-      this.minutes.delete(minuteMs);
-      this.open -= bars.size;
-      for (const bar of bars.values()) closed.push(toCandle(bar));
+    for (const [minuteMs, minute] of this.minutes) {
+      const endMs = minuteMs + MINUTE_MS;
+      if (!minute.closed) {
+        if (endMs > cutoffMs) continue;
+        minute.closed = true;
+        this.open -= minute.bars.size;
+        this.retained += minute.bars.size;
+        for (const bar of minute.bars.values()) closed.push(toCandle(bar));
+      }
+      if (endMs + this.retentionMs <= this.cutoffMs) {
+        this.takeRevisedOf(minute, closed);
+        this.minutes.delete(minuteMs);
+        this.retained -= minute.bars.size;
+      }
     }
     return closed;
   }
 
-  /** Removes and returns every open bar (shutdown: the session's last minute is not left behind). */
+  /** The full state of every retained bar a late tick changed since the last call. */
+  takeRevised(): Candle[] {
+    const revised: Candle[] = [];
+    if (this.revisedCount === 0) return revised;
+    for (const minute of this.minutes.values()) this.takeRevisedOf(minute, revised);
+    return revised;
+  }
+
+  /** Every open bar and every revised retained bar (shutdown: the session's last minute is not left behind). */
   closeAll(): Candle[] {
-    return this.closeDue(Number.POSITIVE_INFINITY);
+    const bars = this.takeRevised();
+    for (const minute of this.minutes.values()) {
+      if (minute.closed) continue;
+      minute.closed = true;
+      this.open -= minute.bars.size;
+      this.retained += minute.bars.size;
+      for (const bar of minute.bars.values()) bars.push(toCandle(bar));
+    }
+    return bars;
   }
 
   /** Instruments whose latest tick is at or after `sinceMs`. */
@@ -121,6 +167,13 @@ export class FoBarBuilder {
     const tokens: number[] = [];
     for (const [token, state] of this.instruments) if (state.lastTimeMs >= sinceMs) tokens.push(token);
     return tokens;
+  }
+
+  private takeRevisedOf(minute: MinuteBars, into: Candle[]): void {
+    if (minute.revised.size === 0) return;
+    for (const token of minute.revised) into.push(toCandle(minute.bars.get(token)!));
+    this.revisedCount -= minute.revised.size;
+    minute.revised.clear();
   }
 
   /**
@@ -151,6 +204,29 @@ export class FoBarBuilder {
   }
 }
 
+/** Folds a further tick into a bar: high = max, low = min, open/close by tick time, levels = latest known. */
+function fold(bar: OpenBar, tick: FoTick, delta: number, underlyingClose: number | null): void {
+  if (tick.price > bar.high) bar.high = tick.price;
+  if (tick.price < bar.low) bar.low = tick.price;
+  bar.volume += delta;
+  if (tick.timeMs < bar.openAtMs) {
+    bar.open = tick.price;
+    bar.openAtMs = tick.timeMs;
+  }
+  // Ticks of one second arrive in order, so ">=" lets the later of two same-second ticks win.
+  const latest = tick.timeMs >= bar.closeAtMs;
+  if (latest) {
+    bar.close = tick.price;
+    bar.closeAtMs = tick.timeMs;
+    if (underlyingClose !== null) bar.underlyingClose = underlyingClose;
+  }
+  if (tick.oi !== null && (latest || bar.oi === null)) bar.oi = tick.oi;
+  for (const name of GREEKS) {
+    const value = tick.greeks[name];
+    if (value !== null && (latest || bar.greeks[name] === null)) bar.greeks[name] = value;
+  }
+}
+
 function toCandle(bar: OpenBar): Candle {
   return {
     instrumentToken: bar.token,
@@ -167,28 +243,5 @@ function toCandle(bar: OpenBar): Candle {
     theta: bar.greeks.theta,
     vega: bar.greeks.vega,
     underlyingClose: bar.underlyingClose,
-  };
-}
-
-/**
- * Coalesces a later part of a minute into an earlier one with the rule the database applies to a
- * late part (open kept, high = max, low = min, close = later, volume = sum, levels = later known).
- */
-export function mergeParts(earlier: Candle, later: Candle): Candle {
-  return {
-    instrumentToken: earlier.instrumentToken,
-    time: earlier.time,
-    open: earlier.open,
-    high: Math.max(earlier.high, later.high),
-    low: Math.min(earlier.low, later.low),
-    close: later.close,
-    volume: earlier.volume + later.volume,
-    oi: later.oi ?? earlier.oi,
-    iv: later.iv ?? earlier.iv,
-    delta: later.delta ?? earlier.delta,
-    gamma: later.gamma ?? earlier.gamma,
-    theta: later.theta ?? earlier.theta,
-    vega: later.vega ?? earlier.vega,
-    underlyingClose: later.underlyingClose ?? earlier.underlyingClose,
   };
 }

@@ -28,6 +28,13 @@ export const RETRY_MAX_MS = 5_000;
  */
 export const MAX_PENDING_BARS = 200_000;
 
+/**
+ * How long a closed minute stays in memory after its cutoff so a late tick can still revise it (the
+ * revised full bar is written again). A tick for a minute older than this is refused as 'too_late':
+ * the history backfill owns that minute. Memory stays instruments x (open + retained minutes).
+ */
+export const FO_LATE_RETENTION_MS = 3 * 60_000;
+
 /** An instrument that ticked this long before a disconnect is "ticking": the gap is requested for it. */
 export const TICKING_WINDOW_MS = 5 * 60_000;
 
@@ -43,4 +50,5 @@ export type FoRejectReason =
   | 'invalid_time'
   | 'invalid_field'
   | 'unknown_symbol'
-  | 'off_session';
+  | 'off_session'
+  | 'too_late';

@@ -30,10 +30,16 @@ function tick(token: number, atMs: number, price: number, dayVolume: number): Fo
 /** A candles repository whose writes fail until `up` is set, recording what it committed. */
 class FlakyCandles {
   up = false;
+  /** Commits the write but fails its reply (the connection drops after COMMIT). */
+  loseReply = false;
   attempts = 0;
   readonly committed: Candle[] = [];
   mergeStreamBars(bars: readonly Candle[]): Promise<number> {
     this.attempts++;
+    if (this.loseReply) {
+      this.committed.push(...bars);
+      return Promise.reject(new Error('connection terminated unexpectedly'));
+    }
     if (!this.up) return Promise.reject(new Error('connection refused'));
     this.committed.push(...bars);
     return Promise.resolve(bars.length);
@@ -94,7 +100,7 @@ describe('FoStreamFlusher', () => {
     await flusher.flushDue();
     expect(candles.attempts).toBe(1);
     expect(flusher.backlog).toBe(3);
-    // A late part of token 1's minute: merged into the waiting bar, not a fourth entry.
+    // A late tick revises token 1's retained minute: its full state replaces the waiting bar.
     builder.add(tick(1, MINUTE + 59_000, 120, 1300), false);
     await flusher.flushDue();
     expect(flusher.backlog).toBe(3);
@@ -109,6 +115,31 @@ describe('FoStreamFlusher', () => {
     expect(candles.committed).toHaveLength(3);
     const first = candles.committed.find((c) => c.instrumentToken === 1)!;
     expect(first).toMatchObject({ open: 100, high: 120, close: 120, volume: 300 });
+  });
+
+  it('retries a write whose reply was lost with the full bar, replaced by any newer state of the minute', async () => {
+    builder.add(tick(1, MINUTE + 1000, 100, 1000), false);
+    builder.add(tick(1, MINUTE + 20_000, 104, 1100), false);
+    clock.set(new Date(MINUTE + MINUTE_MS + 2000));
+    candles.loseReply = true;
+    await flusher.flushDue();
+    expect(flusher.backlog).toBe(1);
+    // The minute is still retained: a late tick makes a newer full state, which replaces the retry.
+    builder.add(tick(1, MINUTE + 59_000, 98, 1150), false);
+    candles.loseReply = false;
+    candles.up = true;
+    await until('the backlog written', async () => {
+      await flusher.flushDue();
+      return flusher.backlog === 0;
+    });
+    // Both writes carry the whole minute (volume 100, then 150), never the late part alone.
+    expect(candles.committed.map((c) => [c.open, c.high, c.low, c.close, c.volume])).toEqual([
+      [100, 104, 100, 104, 100],
+      [100, 104, 98, 98, 150],
+    ]);
+    // Nothing more to write: the revision was taken once.
+    await flusher.flushDue();
+    expect(candles.committed).toHaveLength(2);
   });
 
   it('never holds more than its ceiling: the oldest minutes go, and readiness says so', async () => {

@@ -8,7 +8,7 @@ import { CandlesRepository } from '../market-data/candles.repository';
 import { InstrumentsRepository } from '../market-data/instruments.repository';
 import { Candle, InstrumentInfo } from '../market-data/market-data.types';
 import { MetricsService } from '../metrics/metrics.service';
-import { FoBarBuilder, mergeParts } from './fo-bar.builder';
+import { FoBarBuilder } from './fo-bar.builder';
 import {
   FLUSH_INTERVAL_MS,
   MAX_PENDING_BARS,
@@ -19,7 +19,7 @@ import {
 
 interface PendingBar {
   candle: Candle;
-  /** A part of a minute that had already been written: its lag is not the flush lag. */
+  /** A revision of a minute that had already been closed: its lag is not the flush lag. */
   late: boolean;
 }
 
@@ -31,9 +31,11 @@ function keyOf(candle: Candle): string {
 
 /**
  * Writes closed bars. A minute is closed by the clock, FO_STREAM_FLUSH_GRACE_MS after it ends,
- * whether or not another tick arrives. Closed bars wait in a map keyed by instrument and minute, so a
- * slow or absent database makes parts of the same minute coalesce instead of piling up; the write
- * retries with backoff and the receiving side never waits for it.
+ * whether or not another tick arrives; a late tick's revision of a retained minute is written again
+ * at the next pass. Every bar is the minute's full state, so the write is idempotent (a retry or
+ * another replica writing the same minute never adds volume twice). Bars wait in a map keyed by
+ * instrument and minute, where a newer state of a minute replaces the older one, so a slow or absent
+ * database cannot pile them up; the write retries with backoff and the receiving side never waits.
  */
 @Injectable()
 export class FoStreamFlusher {
@@ -111,6 +113,7 @@ export class FoStreamFlusher {
   async flushDue(): Promise<void> {
     const cutoffMs = this.clock.now().getTime() - this.config.FO_STREAM_FLUSH_GRACE_MS;
     this.enqueue(this.builder.closeDue(cutoffMs));
+    this.enqueue(this.builder.takeRevised());
     if (cutoffMs > this.lastCutoffMs) this.lastCutoffMs = cutoffMs;
     await this.drain();
   }
@@ -120,7 +123,8 @@ export class FoStreamFlusher {
       const key = keyOf(candle);
       const waiting = this.pending.get(key);
       if (waiting) {
-        waiting.candle = mergeParts(waiting.candle, candle);
+        // Full states, never parts: the newer one already holds everything the older one did.
+        waiting.candle = candle;
       } else {
         const late = candle.time.getTime() + MINUTE_MS <= this.lastCutoffMs;
         this.pending.set(key, { candle, late });
@@ -207,15 +211,19 @@ export class FoStreamFlusher {
     for (const listener of this.listeners) listener(batch, nowMs);
   }
 
-  /** A failed batch goes back at the front (oldest first), merged under any later part of its minute. */
+  /**
+   * A failed batch goes back at the front (oldest first); a newer state of the same minute that was
+   * enqueued meanwhile replaces it. Retrying is safe even if the failed write did commit (the reply
+   * was lost): writing the same full bar again changes nothing.
+   */
   private returnInFlight(): void {
     const waiting = [...this.pending];
     this.pending.clear();
     for (const [key, part] of this.inFlight) this.pending.set(key, part);
     this.inFlight.clear();
     for (const [key, part] of waiting) {
-      const earlier = this.pending.get(key);
-      if (earlier) earlier.candle = mergeParts(earlier.candle, part.candle);
+      const older = this.pending.get(key);
+      if (older) older.candle = part.candle;
       else this.pending.set(key, part);
     }
   }
@@ -226,6 +234,7 @@ export class FoStreamFlusher {
       backlog_bars: this.backlog,
       backlog_limit: MAX_PENDING_BARS,
       open_bars: this.builder.openBars,
+      retained_bars: this.builder.retainedBars,
       dropped_bars: this.dropped,
       write_failures: this.failures,
       ...(this.lastError ? { last_error: this.lastError } : {}),

@@ -52,11 +52,15 @@ export class FoStreamService {
         `${kind}: token ${tick.token} stamped in the future (${tick.timeMs})`,
       );
     if (this.config.FO_STREAM_SESSION_GATE && !this.inSession(tick.timeMs)) return this.reject('off_session');
+    if (!this.builder.add(tick, kind === 'underlying'))
+      return this.reject(
+        'too_late',
+        `${kind}: token ${tick.token} at ${new Date(tick.timeMs).toISOString()} is past the late-tick retention`,
+      );
     if (!this.known.has(tick.token)) {
       this.known.add(tick.token);
       this.flusher.register(tick.instrument());
     }
-    this.builder.add(tick, kind === 'underlying');
   }
 
   /**

@@ -120,17 +120,20 @@ function* binaryChunks(candles: readonly Candle[]): Generator<Buffer> {
 }
 
 /**
- * Stream merge: a bar built from ticks is stored only where no history candle exists. A second
- * (late) part of the same minute merges into the stored bar: open kept, high = max, low = min,
- * close = the later close, volume = sum of the parts' day-volume increases, OI and greeks = the later
- * known value.
+ * Stream merge: a bar built from ticks is stored only where no history candle exists. Every stream
+ * write carries the minute's full bar as the writing replica knows it (never a part of it), so the
+ * merge is idempotent: a retried write, or the same minute written by each replica, changes nothing,
+ * and a fuller state of the minute (a late tick folded in) replaces the stored one. high = max,
+ * low = min, volume = the larger total (never summed), open = the open of the more complete bar,
+ * close = the newest write's close, OI, greeks and underlying level = the newest known value.
  */
 const MERGE_STREAM = `
   INSERT INTO candles_1m (${INSERT_COLUMNS}, source, updated_at)
   SELECT c.*, 'stream', now() FROM (${COLUMNS_FROM_ARRAYS}) AS c
   ON CONFLICT (instrument_token, time) DO UPDATE SET
+    open = CASE WHEN EXCLUDED.volume > candles_1m.volume THEN EXCLUDED.open ELSE candles_1m.open END,
     high = GREATEST(candles_1m.high, EXCLUDED.high), low = LEAST(candles_1m.low, EXCLUDED.low),
-    close = EXCLUDED.close, volume = candles_1m.volume + EXCLUDED.volume,
+    close = EXCLUDED.close, volume = GREATEST(candles_1m.volume, EXCLUDED.volume),
     oi = COALESCE(EXCLUDED.oi, candles_1m.oi), iv = COALESCE(EXCLUDED.iv, candles_1m.iv),
     delta = COALESCE(EXCLUDED.delta, candles_1m.delta), gamma = COALESCE(EXCLUDED.gamma, candles_1m.gamma),
     theta = COALESCE(EXCLUDED.theta, candles_1m.theta), vega = COALESCE(EXCLUDED.vega, candles_1m.vega),
@@ -161,7 +164,10 @@ function toColumns(candles: readonly Candle[]): unknown[][] {
 /** Pooled connections that already hold the staging table (it lives as long as the session). */
 const stagedClients = new WeakSet<PoolClient>();
 
-/** The only writer of `candles_1m`. Pass an EntityManager to write inside a caller's transaction. */
+/**
+ * The only writer of `candles_1m`. Pass an EntityManager to write inside a caller's transaction.
+ * Both writes are idempotent: history replaces stream bars, and stream bars are full-state merges.
+ */
 @Injectable()
 export class CandlesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -175,7 +181,10 @@ export class CandlesRepository {
     return this.copyAndMerge(candles, manager);
   }
 
-  /** Merges stream-built bars; minutes that already hold a history candle are left alone. */
+  /**
+   * Merges stream-built bars, each the full bar of its minute as this replica knows it (the write is
+   * idempotent: retries and replicas never add volume twice); history minutes are left alone.
+   */
   async mergeStreamBars(bars: readonly Candle[], manager?: EntityManager): Promise<number> {
     return this.write(MERGE_STREAM, bars, manager);
   }

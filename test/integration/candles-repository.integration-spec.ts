@@ -75,12 +75,33 @@ describe('CandlesRepository', () => {
     ]);
   });
 
-  it('merges a late part of a stream minute instead of overwriting it', async () => {
+  it('writes the same full stream bar twice without change, so a retry or a replica never adds volume', async () => {
+    const bar = candle(0, { open: 100, high: 104, low: 99, close: 103, volume: 40, delta: 0.5 });
+    await candles.mergeStreamBars([bar]);
+    const once = await stored();
+    await candles.mergeStreamBars([bar]);
+    await candles.mergeStreamBars([bar]);
+    expect(await stored()).toEqual(once);
+    expect(once).toEqual([
+      expect.objectContaining({
+        open: 100,
+        high: 104,
+        low: 99,
+        close: 103,
+        volume: 40,
+        delta: 0.5,
+        source: 'stream',
+      }),
+    ]);
+  });
+
+  it('replaces a stream minute with a later, fuller state of it', async () => {
     await candles.mergeStreamBars([
       candle(0, { open: 100, high: 104, low: 99, close: 103, volume: 40, delta: 0.5 }),
     ]);
+    // The same minute after a late tick: the whole bar again, with the late tick folded in.
     await candles.mergeStreamBars([
-      candle(0, { open: 103, high: 106, low: 98.5, close: 102, volume: 7, delta: null }),
+      candle(0, { open: 100, high: 106, low: 98.5, close: 102, volume: 47, delta: null }),
     ]);
     expect(await stored()).toEqual([
       expect.objectContaining({
@@ -93,6 +114,15 @@ describe('CandlesRepository', () => {
         source: 'stream',
       }),
     ]);
+    // A replica that saw less of the minute (it connected late) neither lowers the volume nor
+    // replaces the open of the more complete bar.
+    await candles.mergeStreamBars([candle(0, { open: 103, high: 105, low: 101, close: 102, volume: 12 })]);
+    expect(await stored()).toEqual([
+      expect.objectContaining({ open: 100, high: 106, low: 98.5, close: 102, volume: 47 }),
+    ]);
+    // A fuller bar from a replica that saw the minute's first tick brings its open along.
+    await candles.mergeStreamBars([candle(0, { open: 99, high: 106, low: 98.5, close: 102, volume: 52 })]);
+    expect(await stored()).toEqual([expect.objectContaining({ open: 99, volume: 52, source: 'stream' })]);
   });
 
   it('writes a batch far beyond 65,535 bound parameters in one statement', async () => {
