@@ -5,7 +5,7 @@ import { BackfillRequest, BackfillRequester } from '../backfill/backfill.request
 import { InstrumentsRepository } from '../market-data/instruments.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { SubscriptionsRepository } from './subscriptions.repository';
-import { SubscriptionsService } from './subscriptions.service';
+import { requestConcurrency, SubscriptionsService } from './subscriptions.service';
 
 /** Records the order of requester calls; each request waits until the test releases it. */
 class RecordingRequester implements BackfillRequester {
@@ -84,8 +84,11 @@ describe('SubscriptionsService', () => {
   it('a removal withdraws a request that has not started', async () => {
     const requester = new RecordingRequester();
     const service = build(requester);
-    // 32 requests occupy the pipeline; the 33rd waits.
-    const busy = Array.from({ length: 32 }, (_, i) => ({ instrumentToken: 100 + i, requestedAt: AT }));
+    // Enough requests to occupy the pipeline; the next one waits.
+    const busy = Array.from({ length: requestConcurrency(new AppConfig()) }, (_, i) => ({
+      instrumentToken: 100 + i,
+      requestedAt: AT,
+    }));
     await service.subscribe(busy, 'reconcile', AT);
     await service.subscribe([{ instrumentToken: 7, requestedAt: AT }], 'event', AT);
     await flush();

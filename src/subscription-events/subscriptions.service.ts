@@ -29,8 +29,14 @@ interface RequestTask {
   settle: () => void;
 }
 
-// Requests in flight at once: each costs the requester a few queries and one queue call.
-const REQUEST_CONCURRENCY = 32;
+/**
+ * Requests in flight at once. Each costs the requester a few queries and one queue call, and its
+ * cost is mostly CPU (gap planning), so more in flight adds no throughput; it only queues the
+ * recording of new events and the API behind them in the connection pool. Half the pool it is.
+ */
+export function requestConcurrency(config: Pick<AppConfig, 'DB_POOL_SIZE'>): number {
+  return Math.max(2, Math.floor(config.DB_POOL_SIZE / 2));
+}
 const SHUTDOWN_DRAIN_MS = 5000;
 
 /**
@@ -53,6 +59,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
   private readonly waiting: RequestTask[] = [];
   private readonly byToken = new Map<number, Set<RequestTask>>();
   private running = 0;
+  private readonly concurrency: number;
 
   constructor(
     private readonly config: AppConfig,
@@ -60,7 +67,9 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
     private readonly instruments: InstrumentsRepository,
     private readonly metrics: MetricsService,
     @Optional() @Inject(BACKFILL_REQUESTER) private readonly backfill?: BackfillRequester,
-  ) {}
+  ) {
+    this.concurrency = requestConcurrency(config);
+  }
 
   /** Backfill requests queued or running. */
   get pendingRequests(): number {
@@ -97,7 +106,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
   async unsubscribe(tokens: readonly number[], at: Date, source: 'event' | 'reconcile'): Promise<number[]> {
     if (tokens.length === 0) return [];
     const known = await this.subscriptions.deactivate(tokens, at);
-    await forEachLimited(known, REQUEST_CONCURRENCY, async (token) => {
+    await forEachLimited(known, this.concurrency, async (token) => {
       await this.withdrawRequests(token);
       let dropped = 0;
       try {
@@ -164,7 +173,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
   }
 
   private pump(): void {
-    while (this.running < REQUEST_CONCURRENCY && this.waiting.length > 0) {
+    while (this.running < this.concurrency && this.waiting.length > 0) {
       const task = this.waiting.shift()!;
       this.running++;
       void this.run(task).finally(() => {
