@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { RunningSimulator, startSimulator } from '../../simulator/simulator';
+import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
 import { FixedClock, parseUpstreamTime } from '../../src/contracts/market-time';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
@@ -158,4 +159,50 @@ describe('backfill against the simulator: subscription event to data', () => {
     }
     for (const token of tokens) expectEqualToSimulator(await stored(token), token);
   }, 60_000);
+
+  it('is complete against the 5h30 window quirk with TICKER_WINDOW_SHIFT_MINUTES=330, and stores nothing misplaced without it', async () => {
+    sim.setKnobs({ windowQuirk: true });
+    const token = 587533826; // NIFTY25N0424800CE
+    try {
+      for (const shift of ['0', '330']) {
+        const other = await startTestApp({
+          clock,
+          env: {
+            BACKFILL_ENABLED: 'true',
+            TICKER_SERVICE_URL: sim.url,
+            BACKFILL_INTERVAL_SECONDS: '86400',
+            TICKER_WINDOW_SHIFT_MINUTES: shift,
+          },
+        });
+        try {
+          await other.app
+            .get<BackfillRequester>(BACKFILL_REQUESTER)
+            .request({ instrumentToken: token, trigger: 'manual', requestedAt: clock.now() });
+          await waitFor('quirk job done', async () => {
+            const res = await request(other.url)
+              .get('/api/v1/backfill/jobs')
+              .query({ instrument_token: token, state: 'succeeded' });
+            return res.body.total === 1;
+          });
+          const rows = await other.database.query<{ time: Date; close: number }>(
+            `SELECT time, close FROM candles_1m WHERE instrument_token = $1 ORDER BY time`,
+            [token],
+          );
+          const truth = new Map(
+            sim
+              .history(token, LOOKBACK_FROM, new Date(Date.parse(NOW) - 30_000))
+              .map((c) => [parseUpstreamTime(c.date).toISOString(), c.close]),
+          );
+          // Whatever is stored sits at its true minute with its true value.
+          for (const row of rows) expect(row.close).toBe(truth.get(new Date(row.time).toISOString()));
+          if (shift === '330') expect(rows).toHaveLength(truth.size);
+          else expect(rows.length).toBeLessThan(truth.size);
+        } finally {
+          await other.close();
+        }
+      }
+    } finally {
+      sim.setKnobs({ windowQuirk: false });
+    }
+  }, 30_000);
 });
