@@ -365,3 +365,45 @@ describe('subscription events (real Redis, database and queue)', () => {
     }
   });
 });
+
+describe('subscription events disabled', () => {
+  it('does not subscribe, says so once at boot, and still reconciles', async () => {
+    const lines: string[] = [];
+    const record = (message: unknown): void => void lines.push(String(message));
+    let listed = 0;
+    const ticker = createServer((_req, res) => {
+      listed++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+    });
+    await new Promise<void>((resolve) => ticker.listen(0, '127.0.0.1', resolve));
+    const app = await startTestApp({
+      env: { TICKER_SERVICE_URL: `http://127.0.0.1:${(ticker.address() as AddressInfo).port}` },
+      logger: { log: record, warn: record, error: record, debug: () => undefined, verbose: () => undefined },
+    });
+    const redis = testRedis();
+    try {
+      expect(app.config.SUBSCRIPTION_EVENTS_ENABLED).toBe(false);
+      await waitFor(
+        'boot reconciliation',
+        () => app.app.get(SubscriptionReconcilerService).last?.complete === true,
+      );
+      expect(listed).toBeGreaterThanOrEqual(1);
+      const [, subscribers] = (await redis.pubsub('NUMSUB', `${app.channelPrefix}:events`)) as [
+        string,
+        number,
+      ];
+      expect(subscribers).toBe(0);
+      expect(lines.filter((line) => line.includes('SUBSCRIPTION_EVENTS_ENABLED=false'))).toHaveLength(1);
+      const ready = await request(app.url).get('/health/ready').expect(200);
+      expect(ready.body.details.subscription_events).toMatchObject({
+        status: 'up',
+        enabled: false,
+        connection: 'off',
+      });
+    } finally {
+      redis.disconnect();
+      await app.close();
+      await new Promise<void>((resolve) => ticker.close(() => resolve()));
+    }
+  });
+});
