@@ -14,6 +14,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
 
 type Container = {
   name: string;
+  image: string;
   env: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
   readinessProbe: { httpGet: { path: string } };
   livenessProbe: { httpGet: { path: string } };
