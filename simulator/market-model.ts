@@ -21,7 +21,7 @@ import { RISK_FREE_RATE, TICK_SIZE, UNDERLYINGS, UnderlyingName, UnderlyingSpec 
 
 // Module-local aliases: global lookups (Math) are slow inside jest's vm sandbox, where the
 // simulator also runs in-process for end-to-end tests.
-const { exp, floor, min, max, round, sqrt, log } = Math;
+const { exp, floor, min, max, round, sqrt, log, log10, abs } = Math;
 
 /** Greeks as the ticker sends them: a value of exactly 0 means "not computed". */
 export interface Greeks {
@@ -130,11 +130,15 @@ export function roundToTick(price: number): number {
   return max(1, round(price * TICKS_PER_RUPEE)) / TICKS_PER_RUPEE;
 }
 
+/** Six significant digits; never turns a non-zero value into 0 (which would mean "not computed"). */
 function significant(value: number): number {
-  return Number(value.toPrecision(6));
+  if (value === 0 || !Number.isFinite(value)) return value;
+  const scale = 10 ** (5 - floor(log10(abs(value))));
+  return Number.isFinite(scale) ? round(value * scale) / scale : value;
 }
 
 const YEAR_MS = 365 * DAY_MS;
+const expiryInstants = new Map<string, number>();
 const MAX_REAL_TTE_MS = 70 * DAY_MS;
 
 /**
@@ -144,7 +148,11 @@ const MAX_REAL_TTE_MS = 70 * DAY_MS;
  */
 export function yearsToExpiry(instrument: SimInstrument, ms: number): number {
   if (!instrument.expiry) return 0;
-  const expiryMs = istInstant(instrument.expiry, SESSION_CLOSE_MINUTE).getTime();
+  let expiryMs = expiryInstants.get(instrument.expiry);
+  if (expiryMs === undefined) {
+    expiryMs = istInstant(instrument.expiry, SESSION_CLOSE_MINUTE).getTime();
+    expiryInstants.set(instrument.expiry, expiryMs);
+  }
   let remaining = expiryMs - ms;
   if (remaining <= 0 || remaining > MAX_REAL_TTE_MS) {
     const cycle = (instrument.expiryKind === 'weekly' ? 7 : 28) * DAY_MS;
