@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import { FixedClock, MINUTE_MS } from '../../src/contracts/market-time';
 import { FoBarBuilder } from '../../src/fo-stream/fo-bar.builder';
 import { FoStreamFlusher } from '../../src/fo-stream/fo-stream.flusher';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import { RunningSimulator, startSimulator } from '../../simulator/simulator';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { createTestDatabase, TestDatabase } from '../support/database';
@@ -23,8 +24,9 @@ interface ReadyBody {
 }
 
 // The issue asks for a 30 s database outage; the bar path is driven by the injected clock, so the
-// same sequence (minutes closing and failing to write, retries backing off, coalescing, recovery) is
-// exercised here with an outage of a few seconds of real time and four clock minutes of ticks.
+// same sequence (minutes closing and failing to write, retries backing off, newer states replacing
+// waiting ones, recovery) is exercised here with an outage of a few seconds of real time and four
+// clock minutes of ticks.
 describe('FO stream with the database unreachable (TcpProxy cut) under a steady tick flow', () => {
   const clock = new FixedClock(new Date(START));
   let database: TestDatabase;
@@ -115,10 +117,20 @@ describe('FO stream with the database unreachable (TcpProxy cut) under a steady 
       expect(builder.openBars).toBeLessThanOrEqual(tokens.length);
       expect(flusher.backlog).toBeLessThanOrEqual(tokens.length * (m - MINUTES_BEFORE + 1));
     }
-    // A late part of a minute already waiting coalesces into it instead of adding an entry.
-    const lateMinute = START + MINUTES_BEFORE * MINUTE_MS;
-    const last = sim.ticksFor(tokens[0], lateMinute).at(-1)!;
-    await redis.publish(sim.channels.options, JSON.stringify({ ...last, price: last.price }));
+    // A repeated tick of the newest closed minute revises the retained bar: its full state replaces
+    // the waiting one (no extra entry, no extra volume). The first outage minute closed longer ago
+    // than the retention: its tick is refused and changes nothing.
+    const newest = START + (MINUTES_BEFORE + MINUTES_DURING - 1) * MINUTE_MS;
+    const repeated = sim.ticksFor(tokens[0], newest).at(-1)!;
+    await redis.publish(sim.channels.options, JSON.stringify(repeated));
+    const stale = sim.ticksFor(tokens[0], START + MINUTES_BEFORE * MINUTE_MS).at(-1)!;
+    await redis.publish(sim.channels.options, JSON.stringify({ ...stale, volume: repeated.volume + 500 }));
+    const metrics = app.app.get(MetricsService);
+    await waitFor(
+      'the stale tick refused',
+      async () =>
+        (await metrics.foTicksRejected.get()).values.find((v) => v.labels.reason === 'too_late')?.value === 1,
+    );
     await waitFor('several failed write attempts', async () => {
       const { status, body } = await ready();
       const fo = body.details?.fo_stream;
@@ -141,7 +153,8 @@ describe('FO stream with the database unreachable (TcpProxy cut) under a steady 
     await waitFor('backlog drained', () => flusher.backlog === 0);
     expect(flusher.droppedBars).toBe(0);
 
-    // Coalescing and retries neither lost nor double-counted anything: each bar equals the candle.
+    // Full-state writes, replaced states and retries neither lost nor double-counted anything: each
+    // bar equals the candle.
     const rows = await database.query<{
       instrument_token: string;
       time: Date;

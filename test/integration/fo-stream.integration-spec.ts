@@ -148,21 +148,36 @@ describe('FO stream consumer (real Redis and PostgreSQL, simulator ticks)', () =
     expect(written).toBeGreaterThanOrEqual(12);
   });
 
-  it('merges a late tick into the written minute instead of overwriting it', async () => {
+  it('rewrites a retained minute whole after a late tick, and refuses a tick past the retention', async () => {
     const minute = START + 2 * MINUTE_MS;
     const [before] = await rows(ce, minute, minute + MINUTE_MS);
+    const expected = sim.candleFor(ce, minute)!;
+    expect(Number(before.volume)).toBe(expected.volume);
     const last = sim.ticksFor(ce, minute).at(-1)!;
     const late: OptionTick = { ...last, price: before.high + 10, volume: last.volume + 150, ts: last.ts };
     await publish('options', late);
-    await waitFor('the late part merged', async () => {
+    await waitFor('the revised minute written', async () => {
       const [row] = await rows(ce, minute, minute + MINUTE_MS);
       return row.high === before.high + 10 ? row : false;
     });
     const [after] = await rows(ce, minute, minute + MINUTE_MS);
-    expect(after.open).toBe(before.open);
-    expect(after.low).toBe(before.low);
-    expect(after.close).toBe(before.high + 10);
-    expect(Number(after.volume)).toBe(Number(before.volume) + 150);
+    expect(after.open).toBe(expected.open);
+    expect(after.high).toBe(Math.max(expected.high, late.price));
+    expect(after.low).toBe(expected.low);
+    expect(after.close).toBe(late.price);
+    // The minute's true total: the simulator's volume plus the late tick's, written as a full bar.
+    expect(Number(after.volume)).toBe(expected.volume + 150);
+
+    // A minute that closed longer ago than the retention belongs to the history backfill.
+    const tooLateBefore = await rejected('too_late');
+    const old = START - MINUTE_MS;
+    const [oldTick] = sim.ticksFor(ce, old);
+    await publish('options', { ...oldTick, volume: last.volume + 10_000 });
+    await waitFor('the stale tick refused', async () => (await rejected('too_late')) === tooLateBefore + 1);
+    await flusher.flushDue();
+    expect(await rows(ce, old, old + MINUTE_MS)).toHaveLength(0);
+    const [unchanged] = await rows(ce, minute, minute + MINUTE_MS);
+    expect(Number(unchanged.volume)).toBe(expected.volume + 150);
   });
 
   it('stores greeks of exactly 0.0 as null', async () => {

@@ -1,0 +1,172 @@
+import Redis from 'ioredis';
+import { FixedClock, MINUTE_MS } from '../../src/contracts/market-time';
+import { OptionTick } from '../../src/contracts/ticker.contracts';
+import { FoStreamFlusher } from '../../src/fo-stream/fo-stream.flusher';
+import { CandlesRepository } from '../../src/market-data/candles.repository';
+import { Candle } from '../../src/market-data/market-data.types';
+import { RunningSimulator, startSimulator } from '../../simulator/simulator';
+import { startTestApp, TestApp } from '../support/app-harness';
+import { TEST_REDIS_URL } from '../support/env';
+import { testRedis } from '../support/redis';
+import { waitFor } from '../support/wait-for';
+
+// Monday 3 November 2025, 10:30 IST: a session minute on a trading day.
+const START = Date.parse('2025-11-03T05:00:00Z');
+const GRACE_MS = 300;
+const MINUTES = 3;
+
+interface CandleRow {
+  instrument_token: string;
+  time: Date;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: string;
+  oi: string | null;
+  iv: number | null;
+  delta: number | null;
+  gamma: number | null;
+  theta: number | null;
+  vega: number | null;
+  underlying_close: number | null;
+  source: string;
+}
+
+const keyOf = (token: number, timeMs: number): string => `${token}:${timeMs}`;
+
+// Two replicas of the consumer, as Kubernetes runs them: both subscribe to the same channels, both
+// receive every tick and both write every minute to the same database.
+describe('FO stream with two replicas writing the same minutes', () => {
+  const clock = new FixedClock(new Date(START));
+  const env = { FO_STREAM_ENABLED: 'true', FO_STREAM_FLUSH_GRACE_MS: String(GRACE_MS) };
+  let first: TestApp;
+  let second: TestApp;
+  let sim: RunningSimulator;
+  let redis: Redis;
+  let tokens: number[];
+  /** Per replica: every bar it committed, in commit order. */
+  const committed: Candle[][] = [[], []];
+
+  const rows = (from: number, to: number) =>
+    first.database.query<CandleRow>(
+      `SELECT instrument_token, time, open, high, low, close, volume, oi, iv, delta, gamma, theta, vega,
+              underlying_close, source
+         FROM candles_1m WHERE time >= $1 AND time < $2 ORDER BY instrument_token, time`,
+      [new Date(from).toISOString(), new Date(to).toISOString()],
+    );
+
+  const committedBoth = (key: string, times = 1): boolean =>
+    committed.every(
+      (bars) => bars.filter((bar) => keyOf(bar.instrumentToken, bar.time.getTime()) === key).length >= times,
+    );
+
+  beforeAll(async () => {
+    first = await startTestApp({ clock, env });
+    second = await startTestApp({
+      clock,
+      env,
+      database: first.database,
+      channelPrefix: first.channelPrefix,
+      queuePrefix: first.queuePrefix,
+    });
+    [first, second].forEach((app, i) =>
+      app.app.get(FoStreamFlusher).onCommitted((bars) => committed[i].push(...bars)),
+    );
+    sim = await startSimulator({
+      redisUrl: TEST_REDIS_URL,
+      channelPrefix: first.channelPrefix,
+      clock,
+      liveTickIntervalMs: 0,
+      underlyings: ['NIFTY'],
+      strikesEachSide: 1,
+    });
+    tokens = sim.universe.instruments
+      .filter((i) => i.kind !== 'INDEX' && i.noTradeProbability === 0)
+      .map((i) => i.instrument_token);
+    redis = testRedis();
+    await waitFor('both replicas subscribed', async () => {
+      const counts = (await redis.pubsub('NUMSUB', sim.channels.options)) as (string | number)[];
+      return Number(counts[1]) >= 2;
+    });
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+    redis?.disconnect();
+    // The second instance shares the first one's database and prefixes: the first one drops them.
+    await second?.close();
+    await first?.close();
+  });
+
+  it('stores each minute exactly as the simulator history candle, though both replicas wrote it', async () => {
+    expect(tokens.length).toBeGreaterThanOrEqual(3);
+    for (let m = 0; m < MINUTES; m++) {
+      const minute = START + m * MINUTE_MS;
+      clock.set(new Date(minute + 59_000));
+      for (const token of tokens) await sim.publishMinute(token, minute);
+      clock.set(new Date(minute + MINUTE_MS + GRACE_MS + 1));
+      await waitFor(`minute ${m} written by both replicas`, () =>
+        tokens.every((token) => committedBoth(keyOf(token, minute))),
+      );
+    }
+    const stored = await rows(START, START + MINUTES * MINUTE_MS);
+    expect(stored).toHaveLength(tokens.length * MINUTES);
+    for (const row of stored) {
+      const expected = sim.candleFor(Number(row.instrument_token), row.time)!;
+      expect({
+        open: row.open,
+        high: row.high,
+        low: row.low,
+        close: row.close,
+        volume: Number(row.volume),
+        oi: Number(row.oi),
+        source: row.source,
+      }).toEqual({
+        open: expected.open,
+        high: expected.high,
+        low: expected.low,
+        close: expected.close,
+        volume: expected.volume,
+        oi: expected.oi,
+        source: 'stream',
+      });
+    }
+    // Traded minutes: with volume 0 everywhere a doubled volume would go unseen.
+    expect(stored.filter((row) => Number(row.volume) > 0).length).toBeGreaterThan(tokens.length);
+  });
+
+  it('counts a late tick once although each replica rewrites the minute with it', async () => {
+    const minute = START + (MINUTES - 1) * MINUTE_MS;
+    const token = tokens[0];
+    const expected = sim.candleFor(token, minute)!;
+    const last = sim.ticksFor(token, minute).at(-1)!;
+    const late: OptionTick = { ...last, price: expected.high + 5, volume: last.volume + 150 };
+    await redis.publish(sim.channels.options, JSON.stringify(late));
+    await waitFor('the revised minute written by both replicas', () =>
+      committedBoth(keyOf(token, minute), 2),
+    );
+    const [row] = (await rows(minute, minute + MINUTE_MS)).filter(
+      (r) => Number(r.instrument_token) === token,
+    );
+    expect([row.open, row.high, row.low, row.close, Number(row.volume)]).toEqual([
+      expected.open,
+      expected.high + 5,
+      expected.low,
+      expected.high + 5,
+      expected.volume + 150,
+    ]);
+  });
+
+  it('changes nothing when every last committed bar is written again (a retry after a lost reply)', async () => {
+    const before = await rows(START, START + MINUTES * MINUTE_MS);
+    const latest = new Map<string, Candle>();
+    for (const bars of committed)
+      for (const bar of bars) latest.set(keyOf(bar.instrumentToken, bar.time.getTime()), bar);
+    expect(latest.size).toBe(tokens.length * MINUTES);
+    const candles = second.app.get(CandlesRepository);
+    await candles.mergeStreamBars([...latest.values()]);
+    await candles.mergeStreamBars([...latest.values()]);
+    expect(await rows(START, START + MINUTES * MINUTE_MS)).toEqual(before);
+  });
+});
