@@ -25,7 +25,7 @@ SELECT s.instrument_token, i.tradingsymbol, max(c.time) AS last_candle, ref.newe
 HAVING coalesce(max(c.time), '-infinity') < ref.newest - interval '2 minutes'
    AND NOT EXISTS (SELECT 1 FROM backfill_coverage bc
                     WHERE bc.instrument_token = s.instrument_token
-                      AND bc.covered_to > ref.newest - interval '1 minute');
+                      AND bc.covered_to >= ref.newest - interval '1 minute');
 
 -- check: no_duplicate_minutes
 -- One candle per instrument and minute, each on a whole UTC minute. The primary key forbids exact

@@ -21,7 +21,16 @@ async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
 
 /** A fresh, empty database of its own for one test file; `drop` removes it even with open sessions. */
 export async function createTestDatabase(kind = 'mds_t'): Promise<TestDatabase> {
-  const name = uniqueName(kind);
+  return createNamedDatabase(uniqueName(kind));
+}
+
+/** Drops `name` if it exists and creates it empty: for a database a later step inspects. */
+export async function recreateDatabase(name: string): Promise<TestDatabase> {
+  await admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  return createNamedDatabase(name);
+}
+
+async function createNamedDatabase(name: string): Promise<TestDatabase> {
   await admin((client) => client.query(`CREATE DATABASE "${name}"`));
   const url = new URL(TEST_PG_ADMIN_URL);
   url.pathname = `/${name}`;
