@@ -1,10 +1,10 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import {
+  BeforeApplicationShutdown,
   Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
 import { Queue } from 'bullmq';
@@ -33,13 +33,14 @@ export interface CycleResult {
 
 export const CYCLE_LOCK_KEY = 'backfill:cycle-lock';
 const QUEUE_DEPTH_PERIOD_MS = 15_000;
+const CYCLE_SHUTDOWN_WAIT_MS = 5000;
 
 /**
  * The periodic gap fill. Every replica has the timer; a Redis lock held for (almost) one interval lets
  * one of them run each cycle. The cycle only fans out: it enqueues the same jobs as any other trigger.
  */
 @Injectable()
-export class BackfillScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(BackfillScheduler.name);
   private timer?: NodeJS.Timeout;
   private depthTimer?: NodeJS.Timeout;
@@ -67,9 +68,17 @@ export class BackfillScheduler implements OnApplicationBootstrap, OnApplicationS
     this.depthTimer.unref();
   }
 
-  onApplicationShutdown(): void {
+  /** No new cycle; a cycle under way finishes its enqueueing (bounded) before connections close. */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.depthTimer);
+    if (!this.running) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.running.catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, CYCLE_SHUTDOWN_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Jobs waiting (in any waiting state); refreshes the `backfill_queue_depth` gauge on the way. */
