@@ -1,9 +1,11 @@
 import { Queue } from 'bullmq';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from '../../src/backfill/backfill.constants';
+import { BackfillProcessor } from '../../src/backfill/backfill.processor';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
 import { FixedClock } from '../../src/contracts/market-time';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { TEST_REDIS_URL } from '../support/env';
+import { testRedis } from '../support/redis';
 
 // Thursday 2026-11-26, 11:00 IST: inside a session, the day before is a trading day.
 const NOW = '2026-11-26T05:30:00Z';
@@ -55,5 +57,27 @@ describe('backfill requester (queue, deterministic ids)', () => {
     expect(await queue.getJobs(['waiting', 'prioritized', 'paused'])).toHaveLength(0);
     const rows = await testApp.database.query<{ state: string }>(`SELECT state FROM backfill_jobs`);
     expect(rows).toEqual([{ state: 'cancelled' }]);
+  });
+});
+
+describe('backfill requester with BACKFILL_ENABLED=false', () => {
+  it('answers every request without a queue or a worker', async () => {
+    const testApp = await startTestApp({ clock: new FixedClock(NOW) });
+    try {
+      const requester = testApp.app.get<BackfillRequester>(BACKFILL_REQUESTER);
+      expect(
+        await requester.request({ instrumentToken: 1, trigger: 'event', requestedAt: new Date(NOW) }),
+      ).toEqual({ jobIds: [], skipped: 'backfill disabled' });
+      expect(await requester.cancelPending(1)).toBe(0);
+      expect(() => testApp.app.get(BackfillProcessor)).toThrow();
+      const redis = testRedis();
+      try {
+        expect(await redis.keys(`${testApp.queuePrefix}*`)).toEqual([]);
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await testApp.close();
+    }
   });
 });

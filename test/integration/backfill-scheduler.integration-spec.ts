@@ -160,4 +160,25 @@ describe('backfill scheduler', () => {
       await deleteKeys(redis, queuePrefix);
     }
   });
+
+  it('looks after every known instrument when not subscription-aware', async () => {
+    const queuePrefix = uniqueName('q');
+    const everything = await startTestApp({
+      clock,
+      database: app.database,
+      queuePrefix,
+      env: env({ BACKFILL_SUBSCRIPTION_AWARE: 'false' }),
+    });
+    try {
+      expect(await everything.app.get(BackfillScheduler).runCycle()).toMatchObject({ ran: true });
+      // 704's subscription is inactive: only the instrument list brings it in.
+      const rows = await app.database.query(
+        `SELECT 1 FROM backfill_jobs WHERE trigger = 'sweep' AND instrument_token = 704`,
+      );
+      expect(rows).toHaveLength(1);
+    } finally {
+      await everything.close();
+      await deleteKeys(redis, queuePrefix);
+    }
+  });
 });
