@@ -24,7 +24,16 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { ConfigValidationError, loadConfig } from '../src/config/config.loader';
-import { MarketCalendar, Session } from '../src/contracts/market-time';
+import {
+  Clock,
+  MarketCalendar,
+  OffsetClock,
+  SESSION_OPEN_MINUTE,
+  Session,
+  SystemClock,
+  istInstant,
+  toIstIso,
+} from '../src/contracts/market-time';
 import { RunningSimulator, startSimulator } from '../simulator/simulator';
 import type { TestInstrument, TestInstrumentsFile } from '../simulator/test-instruments';
 
@@ -213,6 +222,7 @@ class Demo {
   private drawn = 0;
   private readonly rows: Row[] = [];
   private readonly started = Date.now();
+  private clock: Clock = new SystemClock();
 
   constructor(
     private readonly exitAfterSummary: boolean,
@@ -255,7 +265,25 @@ class Demo {
       `  database   ${demoDatabase} (recreated for this run), Redis ${hostPort(config.REDIS_URL, 6379)}`,
     );
 
+    // Outside session hours the market clock of both processes is moved (by one shared offset) to the
+    // middle of the last session, so live ticks flow and stream bars appear on any day.
+    const calendar = new MarketCalendar(config.MARKET_HOLIDAYS);
+    const realNow = Date.now();
+    let clock: Clock = new SystemClock();
+    let offsetSeconds = 0;
+    const [lastSession] = calendar.recentSessions(new Date(realNow), 1);
+    if (!calendar.currentSession(new Date(realNow)) && lastSession) {
+      const midSession = istInstant(lastSession.date, SESSION_OPEN_MINUTE + 180).getTime();
+      offsetSeconds = Math.round((midSession - realNow) / 1000);
+      clock = new OffsetClock(new Date(realNow + offsetSeconds * 1000), realNow);
+      console.log(
+        `  market     closed now: market clock set to ${toIstIso(clock.now())} (MARKET_CLOCK_OFFSET_SECONDS=${offsetSeconds})`,
+      );
+    }
+    this.clock = clock;
+
     this.sim = await startSimulator({
+      clock,
       port: simPort,
       redisUrl: config.REDIS_URL,
       channelPrefix: config.REDIS_CHANNEL_PREFIX,
@@ -276,6 +304,7 @@ class Demo {
         TICKER_SERVICE_URL: this.sim.url,
         REDIS_URL: config.REDIS_URL,
         REDIS_CHANNEL_PREFIX: config.REDIS_CHANNEL_PREFIX,
+        MARKET_CLOCK_OFFSET_SECONDS: String(offsetSeconds),
       },
       serviceUrl,
     );
@@ -307,7 +336,7 @@ class Demo {
     await this.follow(serviceUrl, file.instruments.length, () => subscribeError);
     await subscribing;
     if (this.stopping) return;
-    const [session] = new MarketCalendar(config.MARKET_HOLIDAYS).recentSessions(new Date(), 1);
+    const [session] = calendar.recentSessions(this.clock.now(), 1);
     if (session) await this.countCandles(serviceUrl, session);
     this.summary(serviceUrl, session, demoDatabaseUrl);
     if (this.exitAfterSummary) {
@@ -509,8 +538,9 @@ class Demo {
       );
     }
     const sample = this.rows[2] ?? this.rows[0];
-    const from = session?.open.toISOString() ?? new Date(Date.now() - 86_400_000).toISOString();
-    const to = session?.close.toISOString() ?? new Date().toISOString();
+    const from =
+      session?.open.toISOString() ?? new Date(this.clock.now().getTime() - 86_400_000).toISOString();
+    const to = session?.close.toISOString() ?? this.clock.now().toISOString();
     console.log(bold('\nQuery it'));
     console.log(
       `  curl '${serviceUrl}/api/v1/instruments/${sample.instrument.instrument_token}/candles?from=${from}&to=${to}&interval=5m'`,

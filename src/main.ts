@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { ConfigValidationError, loadConfig } from './config/config.loader';
+import { OffsetClock, SystemClock } from './contracts/market-time';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -12,8 +13,15 @@ async function bootstrap(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
-  const app = await createApp(config);
   const logger = new Logger('Bootstrap');
+  const offsetMs = config.MARKET_CLOCK_OFFSET_SECONDS * 1000;
+  const clock = offsetMs === 0 ? new SystemClock() : new OffsetClock(new Date(Date.now() + offsetMs));
+  const app = await createApp(config, { clock });
+  if (offsetMs !== 0) {
+    logger.warn(
+      `market clock offset by ${config.MARKET_CLOCK_OFFSET_SECONDS} s: it reads ${clock.now().toISOString()}`,
+    );
+  }
 
   // Nest closes the app on SIGTERM (enableShutdownHooks) and then re-raises the signal. This listener
   // turns that second delivery into exit code 0, and bounds the whole shutdown.

@@ -219,6 +219,16 @@ export class AppConfig {
   @Max(30_000)
   FO_STREAM_FLUSH_GRACE_MS = 2000;
 
+  /**
+   * Seconds added to the wall clock to make the market clock, for demos and replays outside session
+   * hours (the bundled demo sets it, with the simulator on the same offset). 0 in every deployment.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(-400 * 86_400)
+  @Max(400 * 86_400)
+  MARKET_CLOCK_OFFSET_SECONDS = 0;
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevelName = 'info';
 
