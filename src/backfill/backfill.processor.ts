@@ -223,7 +223,9 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
       return rows;
     });
     const timeToData = Math.max(0, this.clock.now().getTime() - record.requestedAt.getTime()) / 1000;
-    if (record.trigger === 'event') this.metrics.backfillTimeToData.observe(timeToData);
+    // Immediate backfills only: a new subscription may reach us as an event or through a
+    // reconciliation (whichever asks first owns the job); the periodic sweep has no arrival to time.
+    if (record.trigger !== 'sweep') this.metrics.backfillTimeToData.observe(timeToData);
     this.metrics.backfillJobDuration.observe(
       { trigger: record.trigger },
       (performance.now() - started) / 1000,
