@@ -34,18 +34,36 @@ export class BackfillPlanner {
   }
 
   async plan(instrumentToken: number): Promise<InstrumentPlan> {
+    const plans = await this.planMany([instrumentToken]);
+    return plans.get(instrumentToken)!;
+  }
+
+  /** Plans of many instruments with two queries in all. */
+  async planMany(tokens: readonly number[]): Promise<Map<number, InstrumentPlan>> {
     const { from, to } = this.lookback();
+    const plans = new Map<number, InstrumentPlan>();
+    if (tokens.length === 0) return plans;
     const [coverage, stored] = await Promise.all([
-      this.repository.coverage(instrumentToken, from, to),
-      this.repository.storedMinutes(instrumentToken, from, to),
+      this.repository.coverageMany(tokens, from, to),
+      this.repository.storedMinutesMany(tokens, from, to),
     ]);
-    const gaps = computeGaps({
-      sessionMinutes: this.sessionMinutesOf(from, to),
-      stored: new Set(stored),
-      coverage,
-      lastStored: stored.length > 0 ? stored[stored.length - 1] : undefined,
-    });
-    return { lookbackFrom: from, lookbackTo: to, gaps, windows: windowsForGaps(gaps, MAX_WINDOW_MS) };
+    const sessionMinutes = this.sessionMinutesOf(from, to);
+    for (const token of tokens) {
+      const minutes = stored.get(token) ?? [];
+      const gaps = computeGaps({
+        sessionMinutes,
+        stored: new Set(minutes),
+        coverage: coverage.get(token) ?? [],
+        lastStored: minutes.length > 0 ? minutes[minutes.length - 1] : undefined,
+      });
+      plans.set(token, {
+        lookbackFrom: from,
+        lookbackTo: to,
+        gaps,
+        windows: windowsForGaps(gaps, MAX_WINDOW_MS),
+      });
+    }
+    return plans;
   }
 
   /** The lookback's minutes change once a minute; every request in that minute shares them. */

@@ -209,6 +209,67 @@ export class BackfillRepository {
     }));
   }
 
+  /** `coverage` for many instruments in one query. */
+  async coverageMany(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, CoverageRange[]>> {
+    const rows: {
+      instrument_token: string;
+      covered_from: Date;
+      covered_to: Date;
+      candles: number;
+      stored: string;
+    }[] = await this.dataSource.query(
+      `SELECT c.instrument_token, c.covered_from, c.covered_to, c.candles,
+                (SELECT count(*) FROM candles_1m m
+                  WHERE m.instrument_token = c.instrument_token
+                    AND m.time >= c.covered_from AND m.time < c.covered_to) AS stored
+           FROM backfill_coverage c
+          WHERE c.instrument_token = ANY($1::bigint[]) AND c.covered_to > $2 AND c.covered_from < $3
+          ORDER BY c.instrument_token, c.covered_from`,
+      [tokens, from, to],
+    );
+    const byToken = new Map<number, CoverageRange[]>();
+    for (const row of rows) {
+      const token = Number(row.instrument_token);
+      const list = byToken.get(token) ?? [];
+      list.push({
+        from: new Date(row.covered_from),
+        to: new Date(row.covered_to),
+        candles: Number(row.candles),
+        stored: Number(row.stored),
+      });
+      byToken.set(token, list);
+    }
+    return byToken;
+  }
+
+  /** `storedMinutes` for many instruments in one query. */
+  async storedMinutesMany(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, number[]>> {
+    const rows: { instrument_token: string; time: Date }[] = await this.dataSource.query(
+      `SELECT instrument_token, time FROM candles_1m
+        WHERE instrument_token = ANY($1::bigint[]) AND time >= $2 AND time < $3
+        ORDER BY instrument_token, time`,
+      [tokens, from, to],
+    );
+    const byToken = new Map<number, number[]>();
+    for (const row of rows) {
+      const token = Number(row.instrument_token);
+      const list = byToken.get(token) ?? [];
+      list.push(new Date(row.time).getTime());
+      byToken.set(token, list);
+    }
+    return byToken;
+  }
+
+  /** Unsupported records (expired or not) of many instruments. */
+  async findUnsupportedMany(tokens: readonly number[]): Promise<Map<number, UnsupportedRow>> {
+    const rows: UnsupportedRow[] = await this.dataSource.query(
+      `SELECT instrument_token, reason, first_seen_at, last_seen_at, expires_at, failures
+         FROM unsupported_instruments WHERE instrument_token = ANY($1::bigint[])`,
+      [tokens],
+    );
+    return new Map(rows.map((row) => [Number(row.instrument_token), row]));
+  }
+
   /** Minute starts (ms) of the candles stored in `[from, to)`. */
   async storedMinutes(instrumentToken: number, from: Date, to: Date): Promise<number[]> {
     const rows: { time: Date }[] = await this.dataSource.query(

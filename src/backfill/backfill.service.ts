@@ -21,11 +21,20 @@ import { BackfillRequest, BackfillRequester, BackfillRequestResult } from './bac
 const FAILED_RETENTION_SECONDS = 7 * 86_400;
 /** Completed jobs stay a minute so that a repeat of the same request in that time collapses into them. */
 const COMPLETED_RETENTION_SECONDS = 60;
+/** Requests planned together at most (the ANY() arrays stay small, one addBulk stays quick). */
+const MAX_BATCH = 1000;
+
+interface PendingRequest {
+  request: BackfillRequest;
+  resolve: (result: BackfillRequestResult) => void;
+  reject: (error: unknown) => void;
+}
 
 /** The backfill's entry point: every trigger enqueues the same jobs through `request`. */
 @Injectable()
 export class BackfillService implements BackfillRequester {
   private readonly logger = new Logger(BackfillService.name);
+  private readonly pending: PendingRequest[] = [];
 
   constructor(
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
@@ -36,32 +45,73 @@ export class BackfillService implements BackfillRequester {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async request(request: BackfillRequest): Promise<BackfillRequestResult> {
-    const token = request.instrumentToken;
+  /**
+   * Requests arriving in the same turn of the event loop (a burst of events, a reconciliation) are
+   * planned and enqueued together: a few queries and one `addBulk` for the lot instead of a round of
+   * each per instrument.
+   */
+  request(request: BackfillRequest): Promise<BackfillRequestResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ request, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0, MAX_BATCH);
+    if (this.pending.length > 0) setImmediate(() => void this.flush());
+    if (batch.length === 0) return;
+    try {
+      const results = await this.requestBatch(batch.map((item) => item.request));
+      batch.forEach((item, i) => item.resolve(results[i]));
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+  }
+
+  private async requestBatch(requests: readonly BackfillRequest[]): Promise<BackfillRequestResult[]> {
     const now = this.clock.now();
-    const [unsupported, windows] = await Promise.all([
-      this.repository.findUnsupported(token),
-      this.windowsFor(request, now),
+    const tokens = [...new Set(requests.map((request) => request.instrumentToken))];
+    const toPlan = [...new Set(requests.filter((r) => !r.from && !r.to).map((r) => r.instrumentToken))];
+    const [unsupported, plans] = await Promise.all([
+      this.repository.findUnsupportedMany(tokens),
+      this.planner.planMany(toPlan),
     ]);
-    if (unsupported && new Date(unsupported.expires_at).getTime() > now.getTime()) {
-      this.metrics.backfillTriggers.inc({ trigger: request.trigger, outcome: 'skipped' });
-      return {
-        jobIds: [],
-        skipped: `unsupported upstream until ${new Date(unsupported.expires_at).toISOString()}`,
-      };
-    }
-    if (windows.length === 0) {
-      this.metrics.backfillTriggers.inc({ trigger: request.trigger, outcome: 'skipped' });
-      return { jobIds: [], skipped: 'nothing missing' };
-    }
-    const jobIds = await this.enqueue(token, request, windows);
-    this.logger.debug(`instrument ${token}: ${request.trigger} backfill queued as ${jobIds.join(', ')}`);
-    return { jobIds };
+    const records: NewJobRecord[] = [];
+    const results = requests.map((request): BackfillRequestResult => {
+      const mark = unsupported.get(request.instrumentToken);
+      if (mark && new Date(mark.expires_at).getTime() > now.getTime()) {
+        this.metrics.backfillTriggers.inc({ trigger: request.trigger, outcome: 'skipped' });
+        return {
+          jobIds: [],
+          skipped: `unsupported upstream until ${new Date(mark.expires_at).toISOString()}`,
+        };
+      }
+      const windows =
+        !request.from && !request.to
+          ? (plans.get(request.instrumentToken)?.windows ?? [])
+          : this.explicitWindows(request, now);
+      if (windows.length === 0) {
+        this.metrics.backfillTriggers.inc({ trigger: request.trigger, outcome: 'skipped' });
+        return { jobIds: [], skipped: 'nothing missing' };
+      }
+      const own = this.records(request.instrumentToken, request, windows);
+      records.push(...own);
+      return { jobIds: own.map((record) => record.id) };
+    });
+    await this.write(records);
+    return results;
   }
 
   /** Enqueues one job per window; windows must already be at most 60 days long. */
   async enqueue(token: number, request: BackfillRequest, windows: readonly TimeRange[]): Promise<string[]> {
-    const records: NewJobRecord[] = windows.map((window) => ({
+    const records = this.records(token, request, windows);
+    await this.write(records);
+    return records.map((record) => record.id);
+  }
+
+  private records(token: number, request: BackfillRequest, windows: readonly TimeRange[]): NewJobRecord[] {
+    return windows.map((window) => ({
       id: backfillJobId(token, window.from, window.to),
       instrumentToken: token,
       trigger: request.trigger,
@@ -69,13 +119,17 @@ export class BackfillService implements BackfillRequester {
       to: window.to,
       requestedAt: request.requestedAt,
     }));
+  }
+
+  private async write(records: readonly NewJobRecord[]): Promise<void> {
+    if (records.length === 0) return;
     // The record first: a worker may pick the job up before `addBulk` returns.
     await this.repository.insertQueued(records);
     await this.queue.addBulk(
       records.map((record) => ({
         name: record.trigger,
         data: {
-          instrumentToken: token,
+          instrumentToken: record.instrumentToken,
           trigger: record.trigger,
           from: record.from.toISOString(),
           to: record.to.toISOString(),
@@ -84,7 +138,6 @@ export class BackfillService implements BackfillRequester {
         opts: this.jobOptions(record),
       })),
     );
-    return records.map((record) => record.id);
   }
 
   async cancelPending(instrumentToken: number): Promise<number> {
@@ -107,8 +160,7 @@ export class BackfillService implements BackfillRequester {
     return cancelled.length;
   }
 
-  private async windowsFor(request: BackfillRequest, now: Date): Promise<TimeRange[]> {
-    if (!request.from && !request.to) return (await this.planner.plan(request.instrumentToken)).windows;
+  private explicitWindows(request: BackfillRequest, now: Date): TimeRange[] {
     const lookback = this.planner.lookback();
     const end = new Date(floorToMinute(now).getTime() + MINUTE_MS);
     const to = floorToMinute(new Date(Math.min((request.to ?? end).getTime(), end.getTime())));
