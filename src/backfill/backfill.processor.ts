@@ -195,14 +195,12 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     const fetchedAt = this.clock.now();
     // The minute in progress is not final: it is written but not counted as covered.
     const coveredTo = new Date(Math.min(record.to.getTime(), floorToMinute(fetchedAt).getTime()));
-    const countedCandles = candles.filter((candle) => candle.time.getTime() < coveredTo.getTime()).length;
     const written = await this.repository.transaction(async (manager) => {
       const rows = await this.candles.upsertHistory(candles, manager);
       await this.repository.addCoverage(manager, {
         instrumentToken: record.instrumentToken,
         from: record.from,
         to: coveredTo,
-        candles: countedCandles,
         jobId: record.id,
         fetchedAt,
       });

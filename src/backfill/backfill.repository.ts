@@ -162,29 +162,35 @@ export class BackfillRepository {
     );
   }
 
+  /**
+   * Records a fetched window, merged with the trusted coverage it overlaps or touches, so an instrument
+   * keeps a few rows however often its tail is refetched. A merged row's `candles` is what is stored in
+   * it at commit (the candles just written included); rows that have lost candles since their fetch are
+   * left alone, so the holes in them stay visible. Called after the candles, in the same transaction.
+   */
   async addCoverage(
     manager: EntityManager,
-    coverage: {
-      instrumentToken: number;
-      from: Date;
-      to: Date;
-      candles: number;
-      jobId: string;
-      fetchedAt: Date;
-    },
+    coverage: { instrumentToken: number; from: Date; to: Date; jobId: string; fetchedAt: Date },
   ): Promise<void> {
     if (coverage.to.getTime() <= coverage.from.getTime()) return;
     await manager.query(
-      `INSERT INTO backfill_coverage (instrument_token, covered_from, covered_to, candles, job_id, fetched_at)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [
-        coverage.instrumentToken,
-        coverage.from,
-        coverage.to,
-        coverage.candles,
-        coverage.jobId,
-        coverage.fetchedAt,
-      ],
+      `WITH merged AS (
+         DELETE FROM backfill_coverage c
+          WHERE c.instrument_token = $1 AND c.covered_to >= $2 AND c.covered_from <= $3
+            AND (SELECT count(*) FROM candles_1m m
+                  WHERE m.instrument_token = c.instrument_token
+                    AND m.time >= c.covered_from AND m.time < c.covered_to) >= c.candles
+         RETURNING c.covered_from, c.covered_to
+       ), bounds AS (
+         SELECT LEAST($2::timestamptz, min(covered_from)) AS f, GREATEST($3::timestamptz, max(covered_to)) AS t
+           FROM merged
+       )
+       INSERT INTO backfill_coverage (instrument_token, covered_from, covered_to, candles, job_id, fetched_at)
+       SELECT $1, f, t,
+              (SELECT count(*) FROM candles_1m WHERE instrument_token = $1 AND time >= f AND time < t),
+              $4, $5
+         FROM bounds`,
+      [coverage.instrumentToken, coverage.from, coverage.to, coverage.jobId, coverage.fetchedAt],
     );
   }
 

@@ -105,6 +105,13 @@ describe('backfill scheduler', () => {
     const third = await scheduler.runCycle();
     expect(third).toMatchObject({ ran: true, jobsEnqueued: 0 });
     expect(stub.requests).toHaveLength(4);
+    // The refill merged into the range it repaired: one coverage row, as before the holes.
+    const rows = await app.database.query<{ covered_from: Date; covered_to: Date }>(
+      `SELECT covered_from, covered_to FROM backfill_coverage WHERE instrument_token = 702`,
+    );
+    expect(
+      rows.map((r) => [new Date(r.covered_from).toISOString(), new Date(r.covered_to).toISOString()]),
+    ).toEqual([[FROM.toISOString(), '2026-11-26T10:00:00.000Z']]);
   });
 
   it('runs one cycle across two replicas', async () => {
