@@ -87,7 +87,15 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
       stalledInterval: 15_000,
       maxStalledCount: 3,
     });
-    this.worker.on('error', (error) => this.logger.warn(`worker: ${error.message}`));
+    // A Redis outage makes both connections report every reconnect attempt: one line per 10 s is enough.
+    let lastReport = 0;
+    const report = (source: string) => (error: Error) => {
+      if (Date.now() - lastReport < 10_000) return;
+      lastReport = Date.now();
+      this.logger.warn(`backfill ${source}: ${error.message}`);
+    };
+    this.worker.on('error', report('worker'));
+    this.queue.on('error', report('queue'));
     this.logger.log(
       `backfill worker started: provider ${this.provider.name}, ${this.config.BACKFILL_RATE_LIMIT_PER_SECOND} requests/s, concurrency ${this.config.BACKFILL_CONCURRENCY}`,
     );
