@@ -82,15 +82,19 @@ export class BackfillRepository {
     return this.dataSource.transaction(work);
   }
 
-  /** Records freshly enqueued jobs; a record that exists (the job ran before or is running) is kept. */
-  async insertQueued(jobs: readonly NewJobRecord[]): Promise<void> {
-    if (jobs.length === 0) return;
-    await this.dataSource.query(
+  /**
+   * Records freshly enqueued jobs; a record that exists (the job ran before or is running) is kept.
+   * Returns the ids of the records created.
+   */
+  async insertQueued(jobs: readonly NewJobRecord[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    const rows: { id: string }[] = await this.dataSource.query(
       `INSERT INTO backfill_jobs (id, instrument_token, trigger, window_from, window_to, state, requested_at)
        SELECT id, token, trigger, wfrom, wto, 'queued', requested
          FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
               AS j(id, token, trigger, wfrom, wto, requested)
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id`,
       [
         jobs.map((j) => j.id),
         jobs.map((j) => j.instrumentToken),
@@ -99,6 +103,16 @@ export class BackfillRepository {
         jobs.map((j) => j.to.toISOString()),
         jobs.map((j) => j.requestedAt.toISOString()),
       ],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** Removes records created for jobs that never reached the queue. */
+  async deleteUnstarted(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.dataSource.query(
+      `DELETE FROM backfill_jobs WHERE id = ANY($1::text[]) AND state = 'queued' AND started_at IS NULL`,
+      [ids],
     );
   }
 

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
+import { withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, floorToMinute, MINUTE_MS } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
@@ -23,6 +24,7 @@ const FAILED_RETENTION_SECONDS = 7 * 86_400;
 const COMPLETED_RETENTION_SECONDS = 60;
 /** Requests planned together at most (the ANY() arrays stay small, one addBulk stays quick). */
 const MAX_BATCH = 1000;
+const ENQUEUE_TIMEOUT_MS = 10_000;
 
 interface PendingRequest {
   request: BackfillRequest;
@@ -124,20 +126,33 @@ export class BackfillService implements BackfillRequester {
   private async write(records: readonly NewJobRecord[]): Promise<void> {
     if (records.length === 0) return;
     // The record first: a worker may pick the job up before `addBulk` returns.
-    await this.repository.insertQueued(records);
-    await this.queue.addBulk(
-      records.map((record) => ({
-        name: record.trigger,
-        data: {
-          instrumentToken: record.instrumentToken,
-          trigger: record.trigger,
-          from: record.from.toISOString(),
-          to: record.to.toISOString(),
-          requestedAt: record.requestedAt.toISOString(),
-        },
-        opts: this.jobOptions(record),
-      })),
-    );
+    const created = await this.repository.insertQueued(records);
+    try {
+      // Bounded: while Redis is away the queue holds commands until it is back, and a caller (an
+      // event being handled) must not hang on it. Jobs added late still run; their records are
+      // recreated when they start.
+      await withTimeout(
+        this.queue.addBulk(
+          records.map((record) => ({
+            name: record.trigger,
+            data: {
+              instrumentToken: record.instrumentToken,
+              trigger: record.trigger,
+              from: record.from.toISOString(),
+              to: record.to.toISOString(),
+              requestedAt: record.requestedAt.toISOString(),
+            },
+            opts: this.jobOptions(record),
+          })),
+        ),
+        ENQUEUE_TIMEOUT_MS,
+        'backfill queue',
+      );
+    } catch (error) {
+      // Records of jobs that never reached the queue would keep their instruments out of the cycle.
+      await this.repository.deleteUnstarted(created).catch(() => undefined);
+      throw error;
+    }
   }
 
   async cancelPending(instrumentToken: number): Promise<number> {
