@@ -82,9 +82,10 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
       concurrency: this.config.BACKFILL_CONCURRENCY,
       limiter: limiterFor(this.config.BACKFILL_RATE_LIMIT_PER_SECOND),
       settings: { backoffStrategy: (attemptsMade, _type, error) => backoffDelay(attemptsMade, error) },
-      // Jobs last seconds; a replica that dies mid-job hands it over within this bound.
-      lockDuration: 15_000,
-      stalledInterval: 15_000,
+      // Jobs last seconds (the lock is renewed while one runs); a job whose worker died or lost Redis
+      // mid-job is handed over within lockDuration + stalledInterval.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
       maxStalledCount: 3,
     });
     // A Redis outage makes both connections report every reconnect attempt: one line per 10 s is enough.

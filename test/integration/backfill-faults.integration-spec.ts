@@ -112,13 +112,13 @@ describe('backfill faults', () => {
       expect(ready.details.backfill.consecutive_failures).toBeGreaterThanOrEqual(5);
       const refusedWhileOpen = stub.requests.length;
       stub.down = false;
-      await allSucceeded(app, tokens, 30_000);
+      await allSucceeded(app, tokens, 40_000);
       for (const token of tokens) await expectComplete(app, stub, token);
       // Once the trial succeeded every instrument needed one request; nothing hammered the dead upstream.
       expect(stub.requests.length - refusedWhileOpen).toBe(tokens.length);
       const res = await request(app.url).get('/health/ready');
       expect(res.body.details.backfill.circuit).toBe('closed');
-    }, 40_000);
+    }, 50_000);
 
     it('parks an instrument the upstream does not know, with a TTL, and shows it', async () => {
       await requestAll(app, [4242]);
@@ -197,13 +197,13 @@ describe('backfill faults', () => {
           async () => (await request(app.url).get('/health/ready')).status === 503,
         );
         proxy.restore();
-        await allSucceeded(app, tokens, 30_000);
+        await allSucceeded(app, tokens, 40_000);
         for (const token of tokens) await expectComplete(app, stub, token);
       } finally {
         await app.close();
         await proxy.stop();
       }
-    }, 45_000);
+    }, 60_000);
 
     it('survives the database refusing connections mid-run', async () => {
       const database = await createTestDatabase();
@@ -231,7 +231,7 @@ describe('backfill faults', () => {
           async () => (await request(app.url).get('/health/ready')).status === 503,
         );
         proxy.restore();
-        await allSucceeded(app, tokens, 30_000);
+        await allSucceeded(app, tokens, 40_000);
         for (const token of tokens) await expectComplete(app, stub, token);
       } finally {
         await app.close();
@@ -240,7 +240,7 @@ describe('backfill faults', () => {
         const redis = testRedis();
         await deleteKeys(redis, queuePrefix).finally(() => redis.disconnect());
       }
-    }, 45_000);
+    }, 60_000);
   });
 
   describe('SIGTERM mid-job and a restart with jobs pending', () => {
