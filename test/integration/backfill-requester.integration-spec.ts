@@ -53,10 +53,35 @@ describe('backfill requester (queue, deterministic ids)', () => {
     expect(jobs[0].data.from).toBe('2026-11-19T03:45:00.000Z');
     expect(jobs[0].data.to).toBe('2026-11-26T05:31:00.000Z');
 
+    // A sweep waits behind subscriptions: BullMQ takes lower priority numbers first.
+    const sweep = await requester.request({
+      instrumentToken: 42,
+      trigger: 'sweep',
+      requestedAt: new Date(NOW),
+      from: new Date('2026-11-25T03:45:00Z'),
+      to: new Date('2026-11-25T04:45:00Z'),
+    });
+    const reconcile = await requester.request({
+      instrumentToken: 43,
+      trigger: 'reconcile',
+      requestedAt: new Date(NOW),
+    });
+    const priorities = await Promise.all(
+      [results[0].jobIds[0], reconcile.jobIds[0], sweep.jobIds[0]].map(
+        async (id) => (await queue.getJob(id))?.opts.priority,
+      ),
+    );
+    expect(priorities).toEqual([1, 2, 3]);
+    expect(sweep.jobIds).toEqual([
+      `bf-42-${Date.parse('2026-11-25T03:45:00Z')}-${Date.parse('2026-11-25T04:45:00Z')}`,
+    ]);
+    expect(await requester.cancelPending(42)).toBe(1);
+    expect(await requester.cancelPending(43)).toBe(1);
+
     expect(await requester.cancelPending(13660418)).toBe(1);
     expect(await queue.getJobs(['waiting', 'prioritized', 'paused'])).toHaveLength(0);
     const rows = await testApp.database.query<{ state: string }>(`SELECT state FROM backfill_jobs`);
-    expect(rows).toEqual([{ state: 'cancelled' }]);
+    expect(rows).toEqual([{ state: 'cancelled' }, { state: 'cancelled' }, { state: 'cancelled' }]);
   });
 });
 
