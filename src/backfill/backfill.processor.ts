@@ -74,8 +74,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     readiness.register('backfill', () => this.readiness());
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.resumeIfPausedForCredentials();
+  onApplicationBootstrap(): void {
     this.worker = new Worker<BackfillJobData>(BACKFILL_QUEUE, (job, token) => this.process(job, token), {
       connection: { ...redisOptionsFromUrl(this.config.REDIS_URL), maxRetriesPerRequest: null },
       prefix: this.config.QUEUE_PREFIX,
@@ -100,6 +99,22 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     this.logger.log(
       `backfill worker started: provider ${this.provider.name}, ${this.config.BACKFILL_RATE_LIMIT_PER_SECOND} requests/s, concurrency ${this.config.BACKFILL_CONCURRENCY}`,
     );
+    // In the background: boot must not wait for Redis (readiness reports it), and a paused queue
+    // holds the worker back until this has run.
+    void this.resumeWhenReachable();
+  }
+
+  private async resumeWhenReachable(): Promise<void> {
+    for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
+      try {
+        await this.resumeIfPausedForCredentials();
+        return;
+      } catch (error) {
+        if (attempt === 0)
+          this.logger.warn(`cannot check the queue's pause state yet: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)).unref());
+      }
+    }
   }
 
   /**

@@ -68,7 +68,14 @@ describe('the service process', () => {
     const closedPort = await freePort();
     let service: ServiceProcess | undefined;
     try {
-      service = await startServiceProcess({ ...baseEnv(), REDIS_URL: `redis://127.0.0.1:${closedPort}` });
+      service = await startServiceProcess({
+        ...baseEnv(),
+        REDIS_URL: `redis://127.0.0.1:${closedPort}`,
+        SUBSCRIPTION_EVENTS_ENABLED: 'true',
+        BACKFILL_ENABLED: 'true',
+        FO_STREAM_ENABLED: 'true',
+        TICKER_SERVICE_URL: `http://127.0.0.1:${closedPort}`,
+      });
       const started = Date.now();
       const ready = await fetch(`${service.url}/health/ready`);
       expect(Date.now() - started).toBeLessThan(2000);
