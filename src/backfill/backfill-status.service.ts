@@ -1,4 +1,5 @@
-import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { badField } from '../common/validation';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { BackfillPlanner } from './backfill.planner';
 import { BackfillJobRow, BackfillRepository } from './backfill.repository';
@@ -35,15 +36,6 @@ function toJobDto(row: BackfillJobRow): BackfillJobDto {
     duration_ms: row.duration_ms,
     time_to_data_ms: row.time_to_data_ms,
   };
-}
-
-function badField(field: string, message: string): BadRequestException {
-  return new BadRequestException({
-    statusCode: 400,
-    error: 'Bad Request',
-    message: `${field}: ${message}`,
-    errors: [{ field, message }],
-  });
 }
 
 /** What the backfill API shows and accepts. */

@@ -14,19 +14,25 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
 }
 
 /** 400 with one entry per bad field: `{statusCode, error, message, errors: [{field, message}]}`. */
+export function badRequest(fieldErrors: FieldError[]): BadRequestException {
+  return new BadRequestException({
+    statusCode: 400,
+    error: 'Bad Request',
+    message: fieldErrors.map((e) => `${e.field}: ${e.message}`).join('; '),
+    errors: fieldErrors,
+  });
+}
+
+/** A 400 for one field that passed the DTO's checks but not a rule across fields. */
+export function badField(field: string, message: string): BadRequestException {
+  return badRequest([{ field, message }]);
+}
+
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
     transform: true,
     whitelist: true,
     forbidNonWhitelisted: true,
-    exceptionFactory: (errors) => {
-      const fieldErrors = flatten(errors);
-      return new BadRequestException({
-        statusCode: 400,
-        error: 'Bad Request',
-        message: fieldErrors.map((e) => `${e.field}: ${e.message}`).join('; '),
-        errors: fieldErrors,
-      });
-    },
+    exceptionFactory: (errors) => badRequest(flatten(errors)),
   });
 }

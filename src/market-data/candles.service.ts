@@ -1,4 +1,5 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { badField } from '../common/validation';
 import { CLOCK, Clock, DAY_MS } from '../contracts/market-time';
 import { DatabaseService } from '../database/database.service';
 import { AggregatedCandleRow, Bucketing, CandlesQueryRepository } from './candles-query.repository';
@@ -19,15 +20,6 @@ const INTERVALS: Record<CandleInterval, { bucketing: Bucketing; maxRangeDays: nu
   '1h': { bucketing: { widthSeconds: 3600, originSeconds: SESSION_OPEN_ORIGIN }, maxRangeDays: 366 },
   '1d': { bucketing: { widthSeconds: 86_400, originSeconds: IST_MIDNIGHT_ORIGIN }, maxRangeDays: 3660 },
 };
-
-function badField(field: string, message: string): BadRequestException {
-  return new BadRequestException({
-    statusCode: 400,
-    error: 'Bad Request',
-    message: `${field}: ${message}`,
-    errors: [{ field, message }],
-  });
-}
 
 const GREEKS = ['iv', 'delta', 'gamma', 'theta', 'vega'] as const;
 
