@@ -18,8 +18,8 @@ const UPSERT = `
     lot_size = COALESCE(EXCLUDED.lot_size, instruments.lot_size),
     tick_size = COALESCE(EXCLUDED.tick_size, instruments.tick_size),
     updated_at = now()
-  WHERE (EXCLUDED.tradingsymbol, EXCLUDED.name, EXCLUDED.segment, EXCLUDED.exchange, EXCLUDED.instrument_type,
-         EXCLUDED.strike, EXCLUDED.expiry, EXCLUDED.lot_size, EXCLUDED.tick_size)
+  WHERE (instruments.tradingsymbol, instruments.name, instruments.segment, instruments.exchange,
+         instruments.instrument_type, instruments.strike, instruments.expiry, instruments.lot_size, instruments.tick_size)
         IS DISTINCT FROM
         (COALESCE(EXCLUDED.tradingsymbol, instruments.tradingsymbol), COALESCE(EXCLUDED.name, instruments.name),
          COALESCE(EXCLUDED.segment, instruments.segment), COALESCE(EXCLUDED.exchange, instruments.exchange),

@@ -168,6 +168,27 @@ describe('InstrumentsRepository', () => {
       { instrumentToken: TOKEN, exchange: 'NFO' },
     ]);
     await instruments.upsert([{ instrumentToken: TOKEN, tradingsymbol: null }]);
+    // A source that knows every field (a tick) completes a row that an event created with a few.
+    await instruments.upsert([
+      { instrumentToken: TOKEN + 1, tradingsymbol: 'NIFTY25NOV24500PE', segment: 'NFO-OPT' },
+    ]);
+    await instruments.upsert([
+      {
+        instrumentToken: TOKEN + 1,
+        tradingsymbol: 'NIFTY25NOV24500PE',
+        name: 'NIFTY',
+        segment: 'NFO-OPT',
+        exchange: 'NFO',
+        instrumentType: 'PE',
+        strike: 24500,
+        expiry: '2025-11-25',
+        lotSize: 75,
+        tickSize: 0.05,
+      },
+    ]);
+    expect(await instruments.findByToken(TOKEN + 1)).toEqual(
+      expect.objectContaining({ name: 'NIFTY', instrument_type: 'PE', strike: 24500, expiry: '2025-11-25' }),
+    );
     expect(await instruments.findByToken(TOKEN)).toEqual(
       expect.objectContaining({
         tradingsymbol: 'NIFTY25NOV24500CE',
