@@ -101,6 +101,41 @@ SELECT trigger, count(*) FILTER (WHERE state IN ('succeeded', 'skipped')) AS ok,
  GROUP BY trigger
 HAVING count(*) FILTER (WHERE state IN ('succeeded', 'skipped')) < 0.99 * count(*);
 
+-- check: chain_strike_bars_match_candles
+-- The option chain view shows, per strike, exactly the stored candle of each leg (last 30 stored
+-- minutes). Healthy: no rows; a row names a strike and leg whose chain values differ from its candle.
+SELECT b.underlying, b.expiry, b.strike, b.time, leg.side, leg.chain_close, c.close, leg.chain_oi, c.oi
+  FROM fo_option_strike_bars b
+ CROSS JOIN LATERAL (VALUES ('call', b.call_token, b.call_close, b.call_oi, b.call_volume),
+                            ('put', b.put_token, b.put_close, b.put_oi, b.put_volume))
+       AS leg (side, token, chain_close, chain_oi, chain_volume)
+  JOIN candles_1m c ON c.instrument_token = leg.token AND c.time = b.time
+ WHERE b.time > (SELECT max(time) FROM candles_1m) - interval '30 minutes'
+   AND (leg.chain_close IS DISTINCT FROM c.close OR leg.chain_oi IS DISTINCT FROM c.oi
+        OR leg.chain_volume IS DISTINCT FROM c.volume);
+
+-- check: chain_totals_match_candles
+-- Per underlying, expiry and minute (last 30 stored minutes), the chain's call and put totals of
+-- volume and OI equal the sums over the stored option candles, and PCR by OI is their ratio.
+-- Healthy: no rows.
+WITH sums AS (
+  SELECT i.name AS underlying, i.expiry, c.time,
+         coalesce(sum(c.volume) FILTER (WHERE i.instrument_type = 'CE'), 0) AS call_volume,
+         coalesce(sum(c.volume) FILTER (WHERE i.instrument_type = 'PE'), 0) AS put_volume,
+         coalesce(sum(c.oi) FILTER (WHERE i.instrument_type = 'CE'), 0) AS call_oi,
+         coalesce(sum(c.oi) FILTER (WHERE i.instrument_type = 'PE'), 0) AS put_oi
+    FROM candles_1m c JOIN instruments i USING (instrument_token)
+   WHERE i.instrument_type IN ('CE', 'PE') AND i.name IS NOT NULL AND i.expiry IS NOT NULL AND i.strike IS NOT NULL
+     AND c.time > (SELECT max(time) FROM candles_1m) - interval '30 minutes'
+   GROUP BY 1, 2, 3
+)
+SELECT m.underlying, m.expiry, m.time, m.total_call_oi, s.call_oi, m.total_put_oi, s.put_oi, m.pcr_oi
+  FROM fo_expiry_metrics m
+  JOIN sums s USING (underlying, expiry, time)
+ WHERE m.total_call_oi <> s.call_oi OR m.total_put_oi <> s.put_oi
+    OR m.total_call_volume <> s.call_volume OR m.total_put_volume <> s.put_volume
+    OR m.pcr_oi IS DISTINCT FROM s.put_oi::float8 / NULLIF(s.call_oi, 0);
+
 -- report: backfill_jobs_by_trigger
 -- Jobs by trigger and state with time-to-data percentiles (event arrival to candles committed).
 -- Healthy: event p50 well under 30 s (the design target), p99 under 60 s.

@@ -29,7 +29,9 @@ describe('TEST_QUERIES.sql', () => {
       'TRUNCATE candles_1m, backfill_coverage, backfill_jobs, subscriptions, instruments CASCADE',
     );
     await db.query(
-      `INSERT INTO instruments (instrument_token, tradingsymbol) VALUES ($1, 'NIFTY25NOV24500CE'), ($2, 'NIFTY25NOV24550CE')`,
+      `INSERT INTO instruments (instrument_token, tradingsymbol, name, instrument_type, strike, expiry)
+       VALUES ($1, 'NIFTY25NOV24500CE', 'NIFTY', 'CE', 24500, '2025-11-25'),
+              ($2, 'NIFTY25NOV24500PE', 'NIFTY', 'PE', 24500, '2025-11-25')`,
       [LIQUID, GAPPY],
     );
     await db.query(
@@ -112,6 +114,27 @@ describe('TEST_QUERIES.sql', () => {
       'active_subscriptions_have_recent_data',
       'no_coverage_gaps',
     ]);
+  });
+
+  it('catches an option chain view that disagrees with the candles', async () => {
+    await db.query(`UPDATE candles_1m SET oi = oi + 75000 WHERE instrument_token = $1`, [GAPPY]);
+    expect(failing(await verifyDatabase(db.url))).toEqual([]);
+    const [{ definition }] = await db.query<{ definition: string }>(
+      `SELECT pg_get_viewdef('fo_option_strike_bars') AS definition`,
+    );
+    try {
+      // A chain that reports the put's OI for the call, as a broken join would.
+      await db.query(
+        `CREATE OR REPLACE VIEW fo_option_strike_bars AS ${definition.replace(/'CE'::text\)\) AS call_oi/, "'PE'::text)) AS call_oi").replace(/;\s*$/, '')}`,
+      );
+      expect(failing(await verifyDatabase(db.url))).toEqual([
+        'chain_strike_bars_match_candles',
+        'chain_totals_match_candles',
+      ]);
+    } finally {
+      await db.query(`CREATE OR REPLACE VIEW fo_option_strike_bars AS ${definition.replace(/;\s*$/, '')}`);
+    }
+    expect(failing(await verifyDatabase(db.url))).toEqual([]);
   });
 
   it('catches a backfill success rate under 99%', async () => {
