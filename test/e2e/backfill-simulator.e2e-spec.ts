@@ -1,9 +1,11 @@
 import request from 'supertest';
-import { RunningSimulator, startSimulator } from '../../simulator/simulator';
+import { RunningSimulator } from '../../simulator/simulator';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
 import { FixedClock, parseUpstreamTime } from '../../src/contracts/market-time';
 import { startTestApp, TestApp } from '../support/app-harness';
-import { TEST_REDIS_URL, uniqueName } from '../support/env';
+import { CandleRow, storedCandles } from '../support/candles';
+import { uniqueName } from '../support/env';
+import { startHistorySimulator } from '../support/simulator';
 import { waitFor } from '../support/wait-for';
 
 // Thursday 2025-11-06 11:00:30 IST (the 5th is a holiday): five sessions back are 30 and 31 October,
@@ -13,22 +15,6 @@ const LOOKBACK_FROM = '2025-10-30T03:45:00.000Z';
 const LIQUID = 333765378; // NIFTY25NOV24750CE
 const ILLIQUID = 1091680770; // NIFTY25N0425250CE, no trade in many minutes
 
-interface Row {
-  time: Date;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: string;
-  oi: string | null;
-  iv: number | null;
-  delta: number | null;
-  gamma: number | null;
-  theta: number | null;
-  vega: number | null;
-  underlying_close: number | null;
-}
-
 describe('backfill against the simulator: subscription event to data', () => {
   const clock = new FixedClock(NOW);
   let sim: RunningSimulator;
@@ -36,13 +22,7 @@ describe('backfill against the simulator: subscription event to data', () => {
 
   beforeAll(async () => {
     const channelPrefix = `${uniqueName('sim')}:nifty`;
-    sim = await startSimulator({
-      redisUrl: TEST_REDIS_URL,
-      channelPrefix,
-      clock,
-      liveTickIntervalMs: 0,
-      knobs: { historyRatePerSec: 0, liveTicks: false },
-    });
+    sim = await startHistorySimulator(channelPrefix, clock);
     app = await startTestApp({
       clock,
       channelPrefix,
@@ -61,15 +41,9 @@ describe('backfill against the simulator: subscription event to data', () => {
     await sim?.stop();
   });
 
-  async function stored(token: number): Promise<Row[]> {
-    return app.database.query<Row>(
-      `SELECT time, open, high, low, close, volume, oi, iv, delta, gamma, theta, vega, underlying_close
-         FROM candles_1m WHERE instrument_token = $1 ORDER BY time`,
-      [token],
-    );
-  }
+  const stored = (token: number): Promise<CandleRow[]> => storedCandles(app.database, token);
 
-  function expectEqualToSimulator(rows: Row[], token: number): void {
+  function expectEqualToSimulator(rows: CandleRow[], token: number): void {
     const expected = sim.history(token, LOOKBACK_FROM, new Date(Date.parse(NOW) - 30_000), { oi: true });
     expect(rows.map((row) => new Date(row.time).toISOString())).toEqual(
       expected.map((c) => parseUpstreamTime(c.date).toISOString()),
@@ -184,10 +158,7 @@ describe('backfill against the simulator: subscription event to data', () => {
               .query({ instrument_token: token, state: 'succeeded' });
             return res.body.total === 1;
           });
-          const rows = await other.database.query<{ time: Date; close: number }>(
-            `SELECT time, close FROM candles_1m WHERE instrument_token = $1 ORDER BY time`,
-            [token],
-          );
+          const rows = await storedCandles(other.database, token);
           const truth = new Map(
             sim
               .history(token, LOOKBACK_FROM, new Date(Date.parse(NOW) - 30_000))

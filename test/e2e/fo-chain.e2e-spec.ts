@@ -1,11 +1,9 @@
-import Redis from 'ioredis';
 import request from 'supertest';
 import { FixedClock, MINUTE_MS } from '../../src/contracts/market-time';
 import { TickerHistoryCandle } from '../../src/contracts/ticker.contracts';
-import { RunningSimulator, startSimulator } from '../../simulator/simulator';
-import { startTestApp, TestApp } from '../support/app-harness';
-import { TEST_REDIS_URL } from '../support/env';
-import { testRedis } from '../support/redis';
+import { RunningSimulator } from '../../simulator/simulator';
+import { TestApp } from '../support/app-harness';
+import { FoStreamRig, startFoStreamRig } from '../support/fo-stream';
 import { waitFor } from '../support/wait-for';
 
 // Tuesday 4 November 2025, 10:15 IST.
@@ -41,9 +39,9 @@ interface ChainBody {
 
 describe('option chain: stream bars through the chain views to GET /api/v1/options/{underlying}/chain', () => {
   const clock = new FixedClock(new Date(MINUTE + 59_000));
+  let rig: FoStreamRig;
   let app: TestApp;
   let sim: RunningSimulator;
-  let redis: Redis;
   let expiry: string;
   const expected = new Map<
     number,
@@ -51,23 +49,8 @@ describe('option chain: stream bars through the chain views to GET /api/v1/optio
   >();
 
   beforeAll(async () => {
-    app = await startTestApp({
-      clock,
-      env: { FO_STREAM_ENABLED: 'true', FO_STREAM_FLUSH_GRACE_MS: String(GRACE_MS) },
-    });
-    sim = await startSimulator({
-      redisUrl: TEST_REDIS_URL,
-      channelPrefix: app.channelPrefix,
-      clock,
-      liveTickIntervalMs: 0,
-      underlyings: ['NIFTY'],
-      strikesEachSide: 3,
-    });
-    redis = testRedis();
-    await waitFor('the tick subscription', async () => {
-      const counts = (await redis.pubsub('NUMSUB', sim.channels.options)) as (string | number)[];
-      return Number(counts[1]) >= 1;
-    });
+    rig = await startFoStreamRig({ clock, graceMs: GRACE_MS, strikesEachSide: 3 });
+    ({ app, sim } = rig);
     const options = sim.universe.instruments.filter((i) => i.kind === 'CE' || i.kind === 'PE');
     expiry = options.map((i) => i.expiry!).sort()[0];
     await sim.publishMinute(256265, MINUTE);
@@ -94,9 +77,7 @@ describe('option chain: stream bars through the chain views to GET /api/v1/optio
   });
 
   afterAll(async () => {
-    await sim?.stop();
-    redis?.disconnect();
-    await app?.close();
+    await rig?.close();
   });
 
   it('returns the minute chain with totals, put-call ratios and max pain computed from the candles', async () => {

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunningSimulator, startSimulator } from '../../simulator/simulator';
+import { RunningSimulator } from '../../simulator/simulator';
 import { FixedClock, MINUTE_MS, floorToMinute } from '../../src/contracts/market-time';
 import { verifyDatabase } from '../../scripts/verify-database';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { recreateDatabase, TestDatabase } from '../support/database';
-import { TEST_REDIS_URL, uniqueName } from '../support/env';
+import { uniqueName } from '../support/env';
 import { deleteKeys, testRedis } from '../support/redis';
+import { startHistorySimulator } from '../support/simulator';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -37,13 +38,7 @@ describe('the service end to end, leaving a database for TEST_QUERIES.sql', () =
 
   beforeAll(async () => {
     database = await recreateDatabase(VERIFICATION_DATABASE);
-    sim = await startSimulator({
-      redisUrl: TEST_REDIS_URL,
-      channelPrefix,
-      clock,
-      liveTickIntervalMs: 0,
-      knobs: { historyRatePerSec: 0, liveTicks: false },
-    });
+    sim = await startHistorySimulator(channelPrefix, clock);
     app = await startTestApp({
       clock,
       database,

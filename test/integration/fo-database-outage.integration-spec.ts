@@ -3,11 +3,11 @@ import { FixedClock, MINUTE_MS } from '../../src/contracts/market-time';
 import { FoBarBuilder } from '../../src/fo-stream/fo-bar.builder';
 import { FoStreamFlusher } from '../../src/fo-stream/fo-stream.flusher';
 import { MetricsService } from '../../src/metrics/metrics.service';
-import { RunningSimulator, startSimulator } from '../../simulator/simulator';
-import { startTestApp, TestApp } from '../support/app-harness';
+import { RunningSimulator } from '../../simulator/simulator';
+import { TestApp } from '../support/app-harness';
+import { storedCandlesBetween } from '../support/candles';
 import { createTestDatabase, TestDatabase } from '../support/database';
-import { TEST_REDIS_URL } from '../support/env';
-import { testRedis } from '../support/redis';
+import { FoStreamRig, startFoStreamRig, tradedDerivativeTokens } from '../support/fo-stream';
 import { TcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait-for';
 
@@ -31,6 +31,7 @@ describe('FO stream with the database unreachable (TcpProxy cut) under a steady 
   const clock = new FixedClock(new Date(START));
   let database: TestDatabase;
   let proxy: TcpProxy;
+  let rig: FoStreamRig;
   let app: TestApp;
   let sim: RunningSimulator;
   let redis: Redis;
@@ -59,38 +60,19 @@ describe('FO stream with the database unreachable (TcpProxy cut) under a steady 
   beforeAll(async () => {
     database = await createTestDatabase();
     proxy = await TcpProxy.forUrl(database.url).start();
-    app = await startTestApp({
+    rig = await startFoStreamRig({
       clock,
-      database,
-      env: {
-        DATABASE_URL: proxy.rewrite(database.url),
-        FO_STREAM_ENABLED: 'true',
-        FO_STREAM_FLUSH_GRACE_MS: String(GRACE_MS),
-      },
-    });
-    sim = await startSimulator({
-      redisUrl: TEST_REDIS_URL,
-      channelPrefix: app.channelPrefix,
-      clock,
-      liveTickIntervalMs: 0,
-      underlyings: ['NIFTY'],
+      graceMs: GRACE_MS,
       strikesEachSide: 2,
+      app: { database, env: { DATABASE_URL: proxy.rewrite(database.url) } },
     });
-    tokens = sim.universe.instruments
-      .filter((i) => i.kind !== 'INDEX' && i.noTradeProbability === 0)
-      .map((i) => i.instrument_token);
-    redis = testRedis();
-    await waitFor('the tick subscription', async () => {
-      const counts = (await redis.pubsub('NUMSUB', sim.channels.options)) as (string | number)[];
-      return Number(counts[1]) >= 1;
-    });
+    ({ app, sim, redis } = rig);
+    tokens = tradedDerivativeTokens(sim);
   });
 
   afterAll(async () => {
     proxy?.restore();
-    await sim?.stop();
-    redis?.disconnect();
-    await app?.close();
+    await rig?.close();
     await proxy?.stop();
     await database?.drop();
   });
@@ -155,18 +137,7 @@ describe('FO stream with the database unreachable (TcpProxy cut) under a steady 
 
     // Full-state writes, replaced states and retries neither lost nor double-counted anything: each
     // bar equals the candle.
-    const rows = await database.query<{
-      instrument_token: string;
-      time: Date;
-      open: number;
-      high: number;
-      low: number;
-      close: number;
-      volume: string;
-      oi: string;
-    }>(`SELECT instrument_token, time, open, high, low, close, volume, oi FROM candles_1m WHERE time >= $1`, [
-      new Date(START).toISOString(),
-    ]);
+    const rows = await storedCandlesBetween(database, START);
     for (const row of rows) {
       const expected = sim.candleFor(Number(row.instrument_token), row.time)!;
       expect([row.open, row.high, row.low, row.close, Number(row.volume), Number(row.oi)]).toEqual([

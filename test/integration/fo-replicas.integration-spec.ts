@@ -4,10 +4,12 @@ import { OptionTick } from '../../src/contracts/ticker.contracts';
 import { FoStreamFlusher } from '../../src/fo-stream/fo-stream.flusher';
 import { CandlesRepository } from '../../src/market-data/candles.repository';
 import { Candle } from '../../src/market-data/market-data.types';
-import { RunningSimulator, startSimulator } from '../../simulator/simulator';
+import { RunningSimulator } from '../../simulator/simulator';
 import { startTestApp, TestApp } from '../support/app-harness';
-import { TEST_REDIS_URL } from '../support/env';
+import { storedCandlesBetween } from '../support/candles';
+import { foStreamEnv, tradedDerivativeTokens, waitForSubscribers } from '../support/fo-stream';
 import { testRedis } from '../support/redis';
+import { startTickSimulator } from '../support/simulator';
 import { waitFor } from '../support/wait-for';
 
 // Monday 3 November 2025, 10:30 IST: a session minute on a trading day.
@@ -15,31 +17,13 @@ const START = Date.parse('2025-11-03T05:00:00Z');
 const GRACE_MS = 300;
 const MINUTES = 3;
 
-interface CandleRow {
-  instrument_token: string;
-  time: Date;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: string;
-  oi: string | null;
-  iv: number | null;
-  delta: number | null;
-  gamma: number | null;
-  theta: number | null;
-  vega: number | null;
-  underlying_close: number | null;
-  source: string;
-}
-
 const keyOf = (token: number, timeMs: number): string => `${token}:${timeMs}`;
 
 // Two replicas of the consumer, as Kubernetes runs them: both subscribe to the same channels, both
 // receive every tick and both write every minute to the same database.
 describe('FO stream with two replicas writing the same minutes', () => {
   const clock = new FixedClock(new Date(START));
-  const env = { FO_STREAM_ENABLED: 'true', FO_STREAM_FLUSH_GRACE_MS: String(GRACE_MS) };
+  const env = foStreamEnv(GRACE_MS);
   let first: TestApp;
   let second: TestApp;
   let sim: RunningSimulator;
@@ -48,13 +32,7 @@ describe('FO stream with two replicas writing the same minutes', () => {
   /** Per replica: every bar it committed, in commit order. */
   const committed: Candle[][] = [[], []];
 
-  const rows = (from: number, to: number) =>
-    first.database.query<CandleRow>(
-      `SELECT instrument_token, time, open, high, low, close, volume, oi, iv, delta, gamma, theta, vega,
-              underlying_close, source
-         FROM candles_1m WHERE time >= $1 AND time < $2 ORDER BY instrument_token, time`,
-      [new Date(from).toISOString(), new Date(to).toISOString()],
-    );
+  const rows = (from: number, to: number) => storedCandlesBetween(first.database, from, to);
 
   const committedBoth = (key: string, times = 1): boolean =>
     committed.every(
@@ -73,22 +51,10 @@ describe('FO stream with two replicas writing the same minutes', () => {
     [first, second].forEach((app, i) =>
       app.app.get(FoStreamFlusher).onCommitted((bars) => committed[i].push(...bars)),
     );
-    sim = await startSimulator({
-      redisUrl: TEST_REDIS_URL,
-      channelPrefix: first.channelPrefix,
-      clock,
-      liveTickIntervalMs: 0,
-      underlyings: ['NIFTY'],
-      strikesEachSide: 1,
-    });
-    tokens = sim.universe.instruments
-      .filter((i) => i.kind !== 'INDEX' && i.noTradeProbability === 0)
-      .map((i) => i.instrument_token);
+    sim = await startTickSimulator(first.channelPrefix, clock, 1);
+    tokens = tradedDerivativeTokens(sim);
     redis = testRedis();
-    await waitFor('both replicas subscribed', async () => {
-      const counts = (await redis.pubsub('NUMSUB', sim.channels.options)) as (string | number)[];
-      return Number(counts[1]) >= 2;
-    });
+    await waitForSubscribers(redis, 'both replicas subscribed', [sim.channels.options], 2);
   });
 
   afterAll(async () => {

@@ -5,35 +5,19 @@ import { OptionTick } from '../../src/contracts/ticker.contracts';
 import { FoStreamFlusher } from '../../src/fo-stream/fo-stream.flusher';
 import { FoStreamSubscriber } from '../../src/fo-stream/fo-stream.subscriber';
 import { MetricsService } from '../../src/metrics/metrics.service';
-import { RunningSimulator, startSimulator } from '../../simulator/simulator';
-import { startTestApp, TestApp } from '../support/app-harness';
-import { TEST_REDIS_URL } from '../support/env';
-import { testRedis } from '../support/redis';
+import { RunningSimulator } from '../../simulator/simulator';
+import { TestApp } from '../support/app-harness';
+import { storedCandles } from '../support/candles';
+import { FoStreamRig, startFoStreamRig } from '../support/fo-stream';
 import { waitFor } from '../support/wait-for';
 
 // Monday 3 November 2025, 09:30 IST: a session minute on a trading day.
 const START = Date.parse('2025-11-03T04:00:00Z');
 const GRACE_MS = 300;
 
-interface CandleRow {
-  instrument_token: string;
-  time: Date;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: string;
-  oi: string | null;
-  iv: number | null;
-  delta: number | null;
-  gamma: number | null;
-  theta: number | null;
-  vega: number | null;
-  source: string;
-}
-
 describe('FO stream consumer (real Redis and PostgreSQL, simulator ticks)', () => {
   const clock = new FixedClock(new Date(START));
+  let rig: FoStreamRig;
   let app: TestApp;
   let sim: RunningSimulator;
   let redis: Redis;
@@ -44,11 +28,7 @@ describe('FO stream consumer (real Redis and PostgreSQL, simulator ticks)', () =
   let fut: number;
   const index = 256265;
 
-  const rows = (token: number, from: number, to: number) =>
-    app.database.query<CandleRow>(
-      `SELECT * FROM candles_1m WHERE instrument_token = $1 AND time >= $2 AND time < $3 ORDER BY time`,
-      [token, new Date(from).toISOString(), new Date(to).toISOString()],
-    );
+  const rows = (token: number, from: number, to: number) => storedCandles(app.database, token, from, to);
 
   const rejected = async (reason: string): Promise<number> =>
     (await metrics.foTicksRejected.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
@@ -62,37 +42,18 @@ describe('FO stream consumer (real Redis and PostgreSQL, simulator ticks)', () =
   const endMinute = (minuteMs: number): void => clock.set(new Date(minuteMs + MINUTE_MS + GRACE_MS + 1));
 
   beforeAll(async () => {
-    app = await startTestApp({
-      clock,
-      env: { FO_STREAM_ENABLED: 'true', FO_STREAM_FLUSH_GRACE_MS: String(GRACE_MS) },
-    });
-    sim = await startSimulator({
-      redisUrl: TEST_REDIS_URL,
-      channelPrefix: app.channelPrefix,
-      clock,
-      liveTickIntervalMs: 0,
-      underlyings: ['NIFTY'],
-      strikesEachSide: 2,
-    });
-    redis = testRedis();
+    rig = await startFoStreamRig({ clock, graceMs: GRACE_MS, strikesEachSide: 2, waitForUnderlying: true });
+    ({ app, sim, redis } = rig);
     metrics = app.app.get(MetricsService);
     flusher = app.app.get(FoStreamFlusher);
     const liquid = sim.universe.instruments.filter((i) => i.noTradeProbability === 0);
     ce = liquid.find((i) => i.kind === 'CE')!.instrument_token;
     pe = liquid.find((i) => i.kind === 'PE')!.instrument_token;
     fut = liquid.find((i) => i.kind === 'FUT')!.instrument_token;
-    await waitFor('the tick subscription', async () => {
-      const counts = (await redis.pubsub('NUMSUB', sim.channels.options, sim.channels.underlying)) as (
-        string | number
-      )[];
-      return Number(counts[1]) >= 1 && Number(counts[3]) >= 1;
-    });
   });
 
   afterAll(async () => {
-    await sim?.stop();
-    redis?.disconnect();
-    await app?.close();
+    await rig?.close();
   });
 
   it('builds bars equal to the simulator history candles, flushing each minute by the clock alone', async () => {
