@@ -1,7 +1,6 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
 import { FixedClock } from '../../src/contracts/market-time';
-import { MetricsService } from '../../src/metrics/metrics.service';
 import {
   SUBSCRIPTION_RECONCILER,
   SubscriptionReconciler,
@@ -15,6 +14,7 @@ import { createTestDatabase } from '../support/database';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
 import { deleteKeys, testRedis } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
+import { settled, subscriptionCounter } from '../support/subscription-events';
 import { waitFor } from '../support/wait-for';
 
 // Monday 2025-11-03 11:30 IST, inside the session.
@@ -34,28 +34,6 @@ const env = (sim: RunningSimulator, extra: Record<string, string> = {}): Record<
   TICKER_SERVICE_URL: sim.url,
   ...extra,
 });
-
-async function settled(app: TestApp): Promise<void> {
-  const transport = app.app.get(SubscriptionEventsTransport);
-  const reconciler = app.app.get(SubscriptionReconcilerService);
-  await waitFor(
-    'event connection subscribed and reconciliation idle',
-    () =>
-      transport.connectionStatus === 'connected' && !reconciler.running && reconciler.last?.complete === true,
-    { timeoutMs: 15_000 },
-  );
-}
-
-async function counter(
-  app: TestApp,
-  name: 'subscriptionEvents' | 'reconciliations',
-  labels: Record<string, string>,
-) {
-  const metric = await app.app.get(MetricsService)[name].get();
-  return metric.values
-    .filter((v) => Object.entries(labels).every(([key, value]) => v.labels[key as never] === value))
-    .reduce((sum, v) => sum + v.value, 0);
-}
 
 /** A paused queue keeps every requested job waiting where the test can see it. */
 async function pausedQueue(queuePrefix: string): Promise<Queue> {
@@ -105,7 +83,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     cleanups.push(() => app.close());
     const queue = await pausedQueue(app.queuePrefix);
     cleanups.push(() => queue.close());
-    await settled(app);
+    await settled(app, 15_000);
     const [first, ...missed] = sim.universe.instruments.slice(0, 5).map((i) => i.instrument_token);
 
     await sim.subscribe(first);
@@ -122,7 +100,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     // Published to Redis while we cannot hear: gone for us.
     for (const token of missed) await sim.subscribe(token);
     await sim.unsubscribe(first);
-    const reconnectsBefore = await counter(app, 'reconciliations', {
+    const reconnectsBefore = await subscriptionCounter(app, 'reconciliations', {
       reason: 'reconnect',
       outcome: 'succeeded',
     });
@@ -131,7 +109,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     await waitFor(
       'reconciliation after reconnect',
       async () =>
-        (await counter(app, 'reconciliations', { reason: 'reconnect', outcome: 'succeeded' })) >
+        (await subscriptionCounter(app, 'reconciliations', { reason: 'reconnect', outcome: 'succeeded' })) >
         reconnectsBefore,
       { timeoutMs: 15_000 },
     );
@@ -153,7 +131,9 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     expect(jobs).toEqual(
       [...missed].sort((a, b) => a - b).map((t) => ({ instrument_token: String(t), trigger: 'reconcile' })),
     );
-    expect(await counter(app, 'subscriptionEvents', { event_type: 'subscription_created' })).toBe(1);
+    expect(await subscriptionCounter(app, 'subscriptionEvents', { event_type: 'subscription_created' })).toBe(
+      1,
+    );
 
     // And the connection is live again: the next event goes the event path.
     const next = sim.universe.instruments[5].instrument_token;
@@ -168,7 +148,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     cleanups.push(() => app.close());
     const queue = await pausedQueue(app.queuePrefix);
     cleanups.push(() => queue.close());
-    await settled(app);
+    await settled(app, 15_000);
     const redis = testRedis();
     cleanups.push(() => redis.disconnect());
     const name = `mds:events:${channelPrefix}`;
@@ -176,12 +156,16 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     const line = list.split('\n').find((entry) => entry.includes(` name=${name} `));
     expect(line).toBeDefined();
     const id = /\bid=(\d+)/.exec(line!)![1];
-    const before = await counter(app, 'reconciliations', { reason: 'reconnect', outcome: 'succeeded' });
+    const before = await subscriptionCounter(app, 'reconciliations', {
+      reason: 'reconnect',
+      outcome: 'succeeded',
+    });
     expect(await redis.call('CLIENT', 'KILL', 'ID', id)).toBe(1);
     await waitFor(
       'reconnect reconciliation',
       async () =>
-        (await counter(app, 'reconciliations', { reason: 'reconnect', outcome: 'succeeded' })) > before,
+        (await subscriptionCounter(app, 'reconciliations', { reason: 'reconnect', outcome: 'succeeded' })) >
+        before,
     );
     await waitFor(
       're-subscribed',
@@ -211,7 +195,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     await waitFor(
       'design-note deletion processed',
       async () =>
-        (await counter(app, 'subscriptionEvents', {
+        (await subscriptionCounter(app, 'subscriptionEvents', {
           event_type: 'subscription_deleted',
           outcome: 'processed',
         })) === 1,
@@ -237,7 +221,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     const ready = await request(app.url).get('/health/ready').expect(503);
     expect(ready.body.details.redis.status).toBe('down');
     proxy.restore();
-    await settled(app);
+    await settled(app, 15_000);
     await waitFor(
       'reconciled',
       async () => (await rows(app, tokens)).filter((r) => r.status === 'active').length === 3,
@@ -261,7 +245,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
       env: env(sim, { DATABASE_URL: proxy.rewrite(database.url), BACKFILL_IMMEDIATE_ON_SUBSCRIBE: 'false' }),
     });
     cleanups.push(() => app.close());
-    await settled(app);
+    await settled(app, 15_000);
     const token = sim.universe.instruments[0].instrument_token;
 
     proxy.cut();
@@ -269,7 +253,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     await waitFor(
       'event counted as failed',
       async () =>
-        (await counter(app, 'subscriptionEvents', {
+        (await subscriptionCounter(app, 'subscriptionEvents', {
           event_type: 'subscription_created',
           outcome: 'failed',
         })) === 1,
@@ -282,7 +266,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     );
     expect((await rows(app, [token]))[0].source).toBe('reconcile');
     expect(
-      await counter(app, 'reconciliations', { reason: 'recovery', outcome: 'succeeded' }),
+      await subscriptionCounter(app, 'reconciliations', { reason: 'recovery', outcome: 'succeeded' }),
     ).toBeGreaterThanOrEqual(1);
   }, 40_000);
 
@@ -299,7 +283,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     cleanups.push(() => app.close());
     const queue = await pausedQueue(app.queuePrefix);
     cleanups.push(() => queue.close());
-    await settled(app);
+    await settled(app, 15_000);
     const tokens = sim.universe.instruments.slice(0, 40).map((i) => i.instrument_token);
     for (const token of tokens) await sim.subscribe(token);
     const reconciler = app.app.get<SubscriptionReconciler>(SUBSCRIPTION_RECONCILER);
@@ -360,14 +344,14 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     }
     const queue = await pausedQueue(queuePrefix);
     cleanups.push(() => queue.close());
-    for (const app of apps) await settled(app);
+    for (const app of apps) await settled(app, 15_000);
     const tokens = sim.universe.instruments.slice(0, 5).map((i) => i.instrument_token);
     for (const token of tokens) await sim.subscribe(token);
     for (const app of apps)
       await waitFor(
         'every replica processed every event',
         async () =>
-          (await counter(app, 'subscriptionEvents', {
+          (await subscriptionCounter(app, 'subscriptionEvents', {
             event_type: 'subscription_created',
             outcome: 'processed',
           })) === 5 && app.app.get(SubscriptionEventsService).idle,

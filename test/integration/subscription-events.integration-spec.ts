@@ -2,15 +2,14 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { FixedClock } from '../../src/contracts/market-time';
-import { MetricsService } from '../../src/metrics/metrics.service';
 import { SubscriptionEventsService } from '../../src/subscription-events/subscription-events.service';
-import { SubscriptionEventsTransport } from '../../src/subscription-events/subscription-events.transport';
 import { SubscriptionReconcilerService } from '../../src/subscription-events/subscription-reconciler.service';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
 import { testRedis } from '../support/redis';
+import { settled, subscriptionCounter } from '../support/subscription-events';
 import { waitFor } from '../support/wait-for';
 
 // Monday 2025-11-03 11:30 IST, inside the session: the backfill has a lookback to plan.
@@ -33,23 +32,8 @@ interface SubscriptionRow {
   source: string;
 }
 
-export async function eventCount(app: TestApp, eventType: string, outcome: string): Promise<number> {
-  const metric = await app.app.get(MetricsService).subscriptionEvents.get();
-  return metric.values
-    .filter((v) => v.labels.event_type === eventType && v.labels.outcome === outcome)
-    .reduce((sum, v) => sum + v.value, 0);
-}
-
-/** Waits until the event connection is subscribed and the reconciliations it set off are done. */
-export async function settled(app: TestApp): Promise<void> {
-  const transport = app.app.get(SubscriptionEventsTransport);
-  const reconciler = app.app.get(SubscriptionReconcilerService);
-  await waitFor(
-    'event connection subscribed and reconciliation idle',
-    () =>
-      transport.connectionStatus === 'connected' && !reconciler.running && reconciler.last?.complete === true,
-  );
-}
+const eventCount = (app: TestApp, eventType: string, outcome: string): Promise<number> =>
+  subscriptionCounter(app, 'subscriptionEvents', { event_type: eventType, outcome });
 
 describe('subscription events (real Redis, database and queue)', () => {
   let ticker: Server;
