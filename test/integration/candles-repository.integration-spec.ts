@@ -28,17 +28,23 @@ function candle(minute: number, patch: Partial<Candle> = {}): Candle {
   };
 }
 
+/** A fresh database with the schema migrated, and a data source on it. */
+async function migratedDatabase(): Promise<{ db: TestDatabase; dataSource: DataSource }> {
+  const db = await createTestDatabase();
+  await runMigrations({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 });
+  const dataSource = await new DataSource(
+    dataSourceOptions({ DATABASE_URL: db.url, DB_POOL_SIZE: 2 }),
+  ).initialize();
+  return { db, dataSource };
+}
+
 describe('CandlesRepository', () => {
   let db: TestDatabase;
   let dataSource: DataSource;
   let candles: CandlesRepository;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    await runMigrations({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 });
-    dataSource = await new DataSource(
-      dataSourceOptions({ DATABASE_URL: db.url, DB_POOL_SIZE: 2 }),
-    ).initialize();
+    ({ db, dataSource } = await migratedDatabase());
     candles = new CandlesRepository(dataSource);
   });
 
@@ -138,11 +144,7 @@ describe('InstrumentsRepository', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    await runMigrations({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 });
-    dataSource = await new DataSource(
-      dataSourceOptions({ DATABASE_URL: db.url, DB_POOL_SIZE: 2 }),
-    ).initialize();
+    ({ db, dataSource } = await migratedDatabase());
   });
 
   afterAll(async () => {
