@@ -175,6 +175,31 @@ describe('backfill faults', () => {
     });
     afterAll(async () => stub?.stop());
 
+    /**
+     * Requests `tokens`, cuts `proxy` once a few jobs are done and holds the cut until the app reports
+     * itself not ready, then restores it: every job must still finish with exactly the upstream minutes.
+     */
+    async function completesThroughCut(
+      app: TestApp,
+      proxy: TcpProxy,
+      tokens: number[],
+      what: string,
+    ): Promise<void> {
+      await requestAll(app, tokens);
+      await waitFor(
+        'some jobs done',
+        async () => (await jobStates(app, tokens)).filter((s) => s === 'succeeded').length >= 5,
+      );
+      proxy.cut();
+      await waitFor(
+        `${what} reported down`,
+        async () => (await request(app.url).get('/health/ready')).status === 503,
+      );
+      proxy.restore();
+      await allSucceeded(app, tokens, 40_000);
+      for (const token of tokens) await expectComplete(app, stub, token);
+    }
+
     it('survives Redis refusing connections mid-run', async () => {
       const proxy = await TcpProxy.forUrl(TEST_REDIS_URL).start();
       const app = await startTestApp({
@@ -185,20 +210,7 @@ describe('backfill faults', () => {
         }),
       });
       try {
-        const tokens = range(401, 30);
-        await requestAll(app, tokens);
-        await waitFor(
-          'some jobs done',
-          async () => (await jobStates(app, tokens)).filter((s) => s === 'succeeded').length >= 5,
-        );
-        proxy.cut();
-        await waitFor(
-          'Redis reported down',
-          async () => (await request(app.url).get('/health/ready')).status === 503,
-        );
-        proxy.restore();
-        await allSucceeded(app, tokens, 40_000);
-        for (const token of tokens) await expectComplete(app, stub, token);
+        await completesThroughCut(app, proxy, range(401, 30), 'Redis');
       } finally {
         await app.close();
         await proxy.stop();
@@ -219,20 +231,7 @@ describe('backfill faults', () => {
         }),
       });
       try {
-        const tokens = range(501, 30);
-        await requestAll(app, tokens);
-        await waitFor(
-          'some jobs done',
-          async () => (await jobStates(app, tokens)).filter((s) => s === 'succeeded').length >= 5,
-        );
-        proxy.cut();
-        await waitFor(
-          'database reported down',
-          async () => (await request(app.url).get('/health/ready')).status === 503,
-        );
-        proxy.restore();
-        await allSucceeded(app, tokens, 40_000);
-        for (const token of tokens) await expectComplete(app, stub, token);
+        await completesThroughCut(app, proxy, range(501, 30), 'database');
       } finally {
         await app.close();
         await proxy.stop();
