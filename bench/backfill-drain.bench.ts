@@ -1,12 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
-import { startSimulator } from '../simulator/simulator';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../src/backfill/backfill.requests';
 import { OffsetClock } from '../src/contracts/market-time';
 import { startTestApp } from '../test/support/app-harness';
-import { freePort } from '../test/support/service-process';
-import { waitFor } from '../test/support/wait-for';
 import { report } from './support/limits';
+import { startSimulatorProcess, subscriptionTokens } from './support/simulator-process';
 
 // Drain time of a burst of 500 subscriptions (the design note's high-load scenario) divided by the
 // time the rate limit allows (500 / rate). The simulator runs as its own process (its candles are
@@ -20,47 +16,21 @@ const SUBSCRIPTIONS = Number(process.env.BENCH_SUBSCRIPTIONS ?? 500);
 const RATE = Number(process.env.BENCH_RATE ?? 5);
 // Thursday 2025-11-06 10:00 IST, at real speed.
 const START = '2025-11-06T04:30:00.000Z';
-
-async function startSimulatorProcess(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', 'simulator/main.ts'], {
-    cwd: resolve(__dirname, '..'),
-    env: {
-      PATH: process.env.PATH ?? '',
-      TS_NODE_TRANSPILE_ONLY: 'true',
-      SIM_PORT: String(port),
-      SIM_CLOCK_START: START,
-      SIM_LATENCY_MS: '100',
-      SIM_HISTORY_RATE_PER_SEC: String(RATE * 2),
-      SIM_STRIKES_EACH_SIDE: '50',
-      SIM_LIVE_TICKS: 'false',
-      SIM_EVENTS_ENABLED: 'false',
-    },
-    stdio: 'ignore',
-  });
-  await waitFor('simulator', async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, {
-    timeoutMs: 30_000,
-    intervalMs: 100,
-  });
-  return child;
-}
+const STRIKES_EACH_SIDE = 50;
 
 async function main(): Promise<void> {
-  // The same universe as the child's: tokens are a pure function of the contracts.
-  const listing = await startSimulator({ redisUrl: null, strikesEachSide: 50, liveTickIntervalMs: 0 });
-  const tokens = listing.universe.instruments
-    .filter((instrument) => instrument.segment !== 'INDICES')
-    .map((instrument) => instrument.instrument_token)
-    .slice(0, SUBSCRIPTIONS);
-  await listing.stop();
-
-  const port = await freePort();
-  const simulator = await startSimulatorProcess(port);
+  const tokens = await subscriptionTokens(SUBSCRIPTIONS, STRIKES_EACH_SIDE);
+  const simulator = await startSimulatorProcess({
+    start: START,
+    historyRatePerSec: RATE * 2,
+    strikesEachSide: STRIKES_EACH_SIDE,
+  });
   const clock = new OffsetClock(START);
   const app = await startTestApp({
     clock,
     env: {
       BACKFILL_ENABLED: 'true',
-      TICKER_SERVICE_URL: `http://127.0.0.1:${port}`,
+      TICKER_SERVICE_URL: simulator.url,
       BACKFILL_RATE_LIMIT_PER_SECOND: String(RATE),
       BACKFILL_CONCURRENCY: String(Math.max(4, Math.ceil(RATE))),
       BACKFILL_INTERVAL_SECONDS: '86400',
@@ -94,7 +64,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await app.close();
-    simulator.kill('SIGTERM');
+    simulator.child.kill('SIGTERM');
   }
 }
 

@@ -1,15 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
-import { startSimulator } from '../simulator/simulator';
 import { tickerCandle } from '../src/backfill/ticker-history.provider';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../src/backfill/backfill.requests';
 import { DEFAULT_NSE_HOLIDAYS, MarketCalendar, OffsetClock } from '../src/contracts/market-time';
 import { TickerHistoryResponse } from '../src/contracts/ticker.contracts';
 import { CandlesRepository } from '../src/market-data/candles.repository';
 import { startTestApp } from '../test/support/app-harness';
-import { freePort } from '../test/support/service-process';
-import { waitFor } from '../test/support/wait-for';
 import { percentile, report } from './support/limits';
+import { startSimulatorProcess, subscriptionTokens } from './support/simulator-process';
 
 // Time to data: 50 subscriptions one after another (spaced to stay inside the default 3 requests/s,
 // so each figure is latency, not queueing), the simulator answering after 100 ms, five sessions of
@@ -22,41 +18,12 @@ const SUBSCRIPTIONS = Number(process.env.BENCH_SUBSCRIPTIONS ?? 50);
 const START = '2025-11-06T04:30:00.000Z';
 const SCRATCH_TOKEN_OFFSET = 10_000_000_000;
 
-async function startSimulatorProcess(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', 'simulator/main.ts'], {
-    cwd: resolve(__dirname, '..'),
-    env: {
-      PATH: process.env.PATH ?? '',
-      TS_NODE_TRANSPILE_ONLY: 'true',
-      SIM_PORT: String(port),
-      SIM_CLOCK_START: START,
-      SIM_LATENCY_MS: '100',
-      SIM_HISTORY_RATE_PER_SEC: '0',
-      SIM_LIVE_TICKS: 'false',
-      SIM_EVENTS_ENABLED: 'false',
-    },
-    stdio: 'ignore',
-  });
-  await waitFor('simulator', async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, {
-    timeoutMs: 30_000,
-    intervalMs: 100,
-  });
-  return child;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, Math.max(0, ms)));
 
 async function main(): Promise<void> {
-  const listing = await startSimulator({ redisUrl: null, liveTickIntervalMs: 0 });
-  const tokens = listing.universe.instruments
-    .filter((instrument) => instrument.segment !== 'INDICES')
-    .map((instrument) => instrument.instrument_token)
-    .slice(0, SUBSCRIPTIONS);
-  await listing.stop();
-
-  const port = await freePort();
-  const simulator = await startSimulatorProcess(port);
-  const url = `http://127.0.0.1:${port}`;
+  const tokens = await subscriptionTokens(SUBSCRIPTIONS);
+  const simulator = await startSimulatorProcess({ start: START, historyRatePerSec: 0 });
+  const url = simulator.url;
   const clock = new OffsetClock(START);
   const app = await startTestApp({
     clock,
@@ -116,7 +83,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await app.close();
-    simulator.kill('SIGTERM');
+    simulator.child.kill('SIGTERM');
   }
 }
 
