@@ -38,11 +38,11 @@ export class SubscriptionEventMetadataDto {
 }
 
 /**
- * One message of `<prefix>:events` (CONTRACTS.md section 1), in either shape: `tradingsymbol` at the
- * top level (the design note) or inside `metadata` (the ticker). Types are checked as sent: a token
- * given as a string is rejected, not converted.
+ * One message of `<prefix>:events` (CONTRACTS.md section 1), in either shape: the metadata fields at
+ * the top level (the design note, hence the inherited fields) or inside `metadata` (the ticker). Types
+ * are checked as sent: a token given as a string is rejected, not converted.
  */
-export class SubscriptionEventDto {
+export class SubscriptionEventDto extends SubscriptionEventMetadataDto {
   @IsIn(SUBSCRIPTION_EVENT_TYPES)
   event_type!: SubscriptionEventType;
 
@@ -50,26 +50,6 @@ export class SubscriptionEventDto {
   @IsPositive()
   @Max(Number.MAX_SAFE_INTEGER)
   instrument_token!: number;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  tradingsymbol?: string | null;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(32)
-  segment?: string | null;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(32)
-  requested_mode?: string | null;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  account_id?: string | null;
 
   /** Epoch seconds, UTC. */
   @IsOptional()
