@@ -6,7 +6,7 @@ import { CandlesRepository } from '../../src/market-data/candles.repository';
 import { Candle } from '../../src/market-data/market-data.types';
 import { RunningSimulator } from '../../simulator/simulator';
 import { startTestApp, TestApp } from '../support/app-harness';
-import { storedCandlesBetween } from '../support/candles';
+import { candleBar, storedBar, storedCandlesBetween } from '../support/candles';
 import { foStreamEnv, tradedDerivativeTokens, waitForSubscribers } from '../support/fo-stream';
 import { testRedis } from '../support/redis';
 import { startTickSimulator } from '../support/simulator';
@@ -80,22 +80,9 @@ describe('FO stream with two replicas writing the same minutes', () => {
     expect(stored).toHaveLength(tokens.length * MINUTES);
     for (const row of stored) {
       const expected = sim.candleFor(Number(row.instrument_token), row.time)!;
-      expect({
-        open: row.open,
-        high: row.high,
-        low: row.low,
-        close: row.close,
-        volume: Number(row.volume),
-        oi: Number(row.oi),
-        source: row.source,
-      }).toEqual({
-        open: expected.open,
-        high: expected.high,
-        low: expected.low,
-        close: expected.close,
-        volume: expected.volume,
+      expect({ ...storedBar(row), oi: Number(row.oi) }).toEqual({
+        ...candleBar(expected, 'stream'),
         oi: expected.oi,
-        source: 'stream',
       });
     }
     // Traded minutes: with volume 0 everywhere a doubled volume would go unseen.

@@ -7,7 +7,7 @@ import { FoStreamSubscriber } from '../../src/fo-stream/fo-stream.subscriber';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { RunningSimulator } from '../../simulator/simulator';
 import { TestApp } from '../support/app-harness';
-import { storedCandles } from '../support/candles';
+import { candleBar, storedBar, storedCandles } from '../support/candles';
 import { FoStreamRig, startFoStreamRig } from '../support/fo-stream';
 import { waitFor } from '../support/wait-for';
 
@@ -75,21 +75,7 @@ describe('FO stream consumer (real Redis and PostgreSQL, simulator ticks)', () =
       expect(stored).toHaveLength(3);
       for (const row of stored) {
         const expected = sim.candleFor(token, row.time)!;
-        expect({
-          open: row.open,
-          high: row.high,
-          low: row.low,
-          close: row.close,
-          volume: Number(row.volume),
-          source: row.source,
-        }).toEqual({
-          open: expected.open,
-          high: expected.high,
-          low: expected.low,
-          close: expected.close,
-          volume: expected.volume,
-          source: 'stream',
-        });
+        expect(storedBar(row)).toEqual(candleBar(expected, 'stream'));
         if (token !== index) {
           expect(Number(row.oi)).toBe(expected.oi);
           for (const greek of ['iv', 'delta', 'gamma', 'theta', 'vega'] as const)

@@ -1,22 +1,47 @@
+import { AggregatedCandleRow } from '../../src/market-data/candles-query.repository';
 import { TestDatabase } from './database';
 
 /** One stored row of `candles_1m`, as the pg driver returns it (bigints come back as strings). */
-export interface CandleRow {
+export interface CandleRow extends AggregatedCandleRow {
   instrument_token: string;
-  time: Date;
+  underlying_close: number | null;
+  source: string;
+}
+
+export interface StoredBar {
   open: number;
   high: number;
   low: number;
   close: number;
-  volume: string;
-  oi: string | null;
-  iv: number | null;
-  delta: number | null;
-  gamma: number | null;
-  theta: number | null;
-  vega: number | null;
-  underlying_close: number | null;
+  volume: number;
   source: string;
+}
+
+/** A stored row's price, volume and source, volume as a number: to compare with `candleBar`. */
+export function storedBar(row: CandleRow): StoredBar {
+  return {
+    open: row.open,
+    high: row.high,
+    low: row.low,
+    close: row.close,
+    volume: Number(row.volume),
+    source: row.source,
+  };
+}
+
+/** The bar a candle (a simulator's, say) should be stored as, with `source`. */
+export function candleBar(
+  candle: { open: number; high: number; low: number; close: number; volume: number },
+  source: string,
+): StoredBar {
+  return {
+    open: candle.open,
+    high: candle.high,
+    low: candle.low,
+    close: candle.close,
+    volume: candle.volume,
+    source,
+  };
 }
 
 const COLUMNS = `instrument_token, time, open, high, low, close, volume, oi, iv, delta, gamma, theta, vega,
