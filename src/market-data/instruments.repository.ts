@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { withDerivedInstrumentFields } from './kite-tradingsymbol';
 import { InstrumentInfo } from './market-data.types';
 
 const UPSERT = `
@@ -51,7 +52,9 @@ export class InstrumentsRepository {
     const byToken = new Map<number, InstrumentInfo>();
     for (const item of instruments)
       byToken.set(item.instrumentToken, { ...byToken.get(item.instrumentToken), ...item });
-    const rows = [...byToken.values()];
+    // Derived after the merge, so a field another item for the token states is never guessed over.
+    // Derived values go in as EXCLUDED like stated ones; a later tick's fields replace them.
+    const rows = [...byToken.values()].map(withDerivedInstrumentFields);
     const column = <K extends keyof InstrumentInfo>(key: K): unknown[] => rows.map((row) => row[key] ?? null);
     await (manager ?? this.dataSource.manager).query(UPSERT, [
       column('instrumentToken'),

@@ -205,4 +205,61 @@ describe('InstrumentsRepository', () => {
       }),
     );
   });
+
+  it('derives option fields from the tradingsymbol until a tick states them', async () => {
+    const instruments = new InstrumentsRepository(dataSource);
+    const weekly = TOKEN + 10;
+    const monthly = TOKEN + 11;
+    // What a subscription event or a reconciliation knows: the symbol and the segment.
+    await instruments.upsert([
+      { instrumentToken: weekly, tradingsymbol: 'NIFTY25N0424600CE', segment: 'NFO-OPT' },
+      { instrumentToken: monthly, tradingsymbol: 'NIFTY25NOV24750PE', segment: 'NFO-OPT' },
+    ]);
+    expect(await instruments.findByToken(weekly)).toEqual({
+      instrument_token: String(weekly),
+      tradingsymbol: 'NIFTY25N0424600CE',
+      name: 'NIFTY',
+      segment: 'NFO-OPT',
+      exchange: 'NFO',
+      instrument_type: 'CE',
+      strike: 24600,
+      expiry: '2025-11-04',
+      lot_size: null,
+      tick_size: null,
+    });
+    // A monthly symbol does not carry its expiry date: it stays unknown rather than guessed.
+    expect(await instruments.findByToken(monthly)).toEqual(
+      expect.objectContaining({ name: 'NIFTY', instrument_type: 'PE', strike: 24750, expiry: null }),
+    );
+
+    // A tick states every field; where it differs from what the symbol gave, the tick wins.
+    await instruments.upsert([
+      {
+        instrumentToken: weekly,
+        tradingsymbol: 'NIFTY25N0424600CE',
+        name: 'NIFTY50',
+        segment: 'NFO-OPT',
+        exchange: 'NFO',
+        instrumentType: 'CE',
+        strike: 24600,
+        expiry: '2025-11-03',
+        lotSize: 75,
+        tickSize: 0.05,
+      },
+      { instrumentToken: monthly, expiry: '2025-11-25', lotSize: 75 },
+    ]);
+    expect(await instruments.findByToken(weekly)).toEqual(
+      expect.objectContaining({
+        name: 'NIFTY50',
+        instrument_type: 'CE',
+        strike: 24600,
+        expiry: '2025-11-03',
+        lot_size: 75,
+        tick_size: 0.05,
+      }),
+    );
+    expect(await instruments.findByToken(monthly)).toEqual(
+      expect.objectContaining({ name: 'NIFTY', instrument_type: 'PE', strike: 24750, expiry: '2025-11-25' }),
+    );
+  });
 });
