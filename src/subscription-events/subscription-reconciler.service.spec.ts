@@ -5,7 +5,11 @@ import { FixedClock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
-import { SubscriptionReconcilerService } from './subscription-reconciler.service';
+import {
+  RECONCILE_MIN_GAP_MS,
+  RETRY_AFTER_MAX_MS,
+  SubscriptionReconcilerService,
+} from './subscription-reconciler.service';
 import { SubscriptionsRepository } from './subscriptions.repository';
 import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
 import { TickerReadError, TickerSubscriptionsClient } from './ticker-subscriptions.client';
@@ -15,6 +19,8 @@ class World {
   active = new Set<number>();
   upstream: Array<Partial<TickerSubscriptionDto>> | Error = [];
   fetches = 0;
+  /** Date.now() at each read (fake time in the tests that fake timers). */
+  fetchTimes: number[] = [];
   subscribed: SubscribedInstrument[] = [];
   unsubscribed: number[] = [];
   gate?: Promise<void>;
@@ -26,6 +32,7 @@ function build(world: World): { reconciler: SubscriptionReconcilerService; metri
   const ticker = {
     fetchActive: async () => {
       world.fetches++;
+      world.fetchTimes.push(Date.now());
       if (world.gate) await world.gate;
       if (world.upstream instanceof Error) throw world.upstream;
       return world.upstream as TickerSubscriptionDto[];
@@ -140,6 +147,7 @@ describe('SubscriptionReconcilerService', () => {
     const world = new World();
     world.upstream = [{ instrument_token: 1 }];
     ({ reconciler } = build(world));
+    reconciler.minGapMs = 20;
     reconciler.onApplicationBootstrap();
     await waitUntil(() => world.fetches >= 1 && reconciler.last !== undefined);
     const before = world.fetches;
@@ -177,3 +185,144 @@ async function waitUntil(condition: () => boolean, timeoutMs = 3000): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('SubscriptionReconcilerService pacing of reads of the ticker list', () => {
+  let reconciler: SubscriptionReconcilerService;
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(() => jest.useFakeTimers({ now: Date.parse('2025-11-03T04:00:00Z') }));
+  afterEach(() => {
+    reconciler?.onApplicationShutdown();
+    jest.useRealTimers();
+  });
+
+  /** Boots the reconciler and lets the boot and first-connection runs finish. */
+  async function booted(world: World): Promise<void> {
+    ({ reconciler } = build(world));
+    reconciler.onApplicationBootstrap();
+    world.status.next('connected');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(reconciler.running).toBe(false);
+  }
+
+  it('waits for the Retry-After of a 429 before reading again, instead of the plain backoff', async () => {
+    const world = new World();
+    world.upstream = new TickerReadError('GET /subscriptions answered 429', 30_000);
+    ({ reconciler } = build(world));
+    reconciler.onApplicationBootstrap();
+    await jest.advanceTimersByTimeAsync(0);
+    // 30 s exceed the run's own pauses: the run gives up at once, changing nothing.
+    expect(world.fetches).toBe(1);
+    expect(reconciler.last).toMatchObject({ complete: false, error: expect.stringContaining('429') });
+    world.upstream = [{ instrument_token: 1 }];
+    // The plain backoff would have read again after 2 s.
+    await jest.advanceTimersByTimeAsync(29_999);
+    expect(world.fetches).toBe(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(world.fetches).toBe(2);
+    expect(reconciler.last).toMatchObject({ reason: 'boot', complete: true, added: 1 });
+  });
+
+  it('stretches a retry within a run to a short Retry-After', async () => {
+    const world = new World();
+    world.upstream = new TickerReadError('GET /subscriptions answered 503', 2000);
+    ({ reconciler } = build(world));
+    const run = reconciler.reconcile('cycle');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(world.fetches).toBe(1);
+    world.upstream = [{ instrument_token: 4 }];
+    // The first plain pause is 250 ms; the ticker asked for 2 s.
+    await jest.advanceTimersByTimeAsync(1999);
+    expect(world.fetches).toBe(1);
+    await jest.advanceTimersByTimeAsync(1);
+    await expect(run).resolves.toMatchObject({ complete: true, added: [4] });
+    expect(world.fetches).toBe(2);
+  });
+
+  it('caps a huge Retry-After, and a direct call inside it changes nothing without reading', async () => {
+    const world = new World();
+    world.active = new Set([8]);
+    world.upstream = new TickerReadError('GET /subscriptions answered 429', 3_600_000);
+    ({ reconciler } = build(world));
+    reconciler.onApplicationBootstrap();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(world.fetches).toBe(1);
+    world.upstream = [];
+    await expect(reconciler.reconcile('cycle')).resolves.toEqual({
+      reason: 'cycle',
+      added: [],
+      removed: [],
+      complete: false,
+    });
+    expect(world.fetches).toBe(1);
+    expect(reconciler.last?.error).toContain('Retry-After');
+    expect([...world.active]).toEqual([8]);
+    await jest.advanceTimersByTimeAsync(RETRY_AFTER_MAX_MS - 1);
+    expect(world.fetches).toBe(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(world.fetches).toBe(2);
+    expect(reconciler.last).toMatchObject({ reason: 'boot', complete: true, removed: 1 });
+  });
+
+  it('coalesces a storm of 20 reconnects into at most 2 reads, the last one after the last reconnect', async () => {
+    const world = new World();
+    world.upstream = [{ instrument_token: 1 }];
+    await booted(world);
+    // Past the boot run's gap.
+    await jest.advanceTimersByTimeAsync(RECONCILE_MIN_GAP_MS);
+    const before = world.fetches;
+    let lastTrigger = 0;
+    for (let i = 0; i < 20; i++) {
+      world.status.next('reconnecting');
+      world.status.next('connected');
+      lastTrigger = Date.now();
+      await jest.advanceTimersByTimeAsync(250);
+    }
+    await jest.advanceTimersByTimeAsync(5 * RECONCILE_MIN_GAP_MS);
+    const reads = world.fetchTimes.slice(before);
+    expect(reads.length).toBeGreaterThanOrEqual(1);
+    expect(reads.length).toBeLessThanOrEqual(2);
+    expect(Math.max(...reads)).toBeGreaterThan(lastTrigger);
+    for (let i = 1; i < reads.length; i++)
+      expect(reads[i] - reads[i - 1]).toBeGreaterThanOrEqual(RECONCILE_MIN_GAP_MS);
+    expect(reconciler.last).toMatchObject({ reason: 'reconnect', complete: true });
+    expect(reconciler.running).toBe(false);
+  });
+
+  it('holds a reconnect inside the gap until the gap ends, never dropping it', async () => {
+    const world = new World();
+    world.upstream = [{ instrument_token: 1 }];
+    await booted(world);
+    const before = world.fetches;
+    await jest.advanceTimersByTimeAsync(1000);
+    world.status.next('reconnecting');
+    world.status.next('connected');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(world.fetches).toBe(before);
+    expect(reconciler.running).toBe(true);
+    await jest.advanceTimersByTimeAsync(RECONCILE_MIN_GAP_MS - 1000);
+    expect(world.fetches).toBe(before + 1);
+    expect(reconciler.last?.reason).toBe('reconnect');
+  });
+
+  it('holds a reconnect that arrives during a slow run, then reads once more', async () => {
+    const world = new World();
+    world.upstream = [{ instrument_token: 1 }];
+    await booted(world);
+    await jest.advanceTimersByTimeAsync(RECONCILE_MIN_GAP_MS);
+    let open!: () => void;
+    world.gate = new Promise((resolve) => (open = resolve));
+    const before = world.fetches;
+    world.status.next('reconnecting');
+    world.status.next('connected'); // reads at once, then waits on the gate
+    await jest.advanceTimersByTimeAsync(0);
+    expect(world.fetches).toBe(before + 1);
+    world.status.next('reconnecting');
+    world.status.next('connected'); // after the list was read: needs a read of its own
+    world.gate = undefined;
+    open();
+    await jest.advanceTimersByTimeAsync(RECONCILE_MIN_GAP_MS - 1);
+    expect(world.fetches).toBe(before + 1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(world.fetches).toBe(before + 2);
+  });
+});

@@ -6,7 +6,7 @@ import { ReconcileReason, ReconcileResult, SubscriptionReconciler } from './subs
 import { SubscriptionEventsTransport } from './subscription-events.transport';
 import { SubscriptionsRepository } from './subscriptions.repository';
 import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
-import { TickerSubscriptionsClient } from './ticker-subscriptions.client';
+import { TickerReadError, TickerSubscriptionsClient } from './ticker-subscriptions.client';
 import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
 
 /** Attempts within one reconciliation, and the pause before each retry. */
@@ -15,6 +15,13 @@ export const RECONCILE_RETRY_DELAYS_MS = [250, 1000, 3000];
 export const RECOVERY_DELAY_MS = 1000;
 /** Background re-runs after a failed boot or reconnect reconciliation back off up to this. */
 export const RECONCILE_BACKGROUND_MAX_DELAY_MS = 60_000;
+/**
+ * Least time between the starts of two triggered reconciliations. Each one reads the ticker's whole
+ * list, which is rate limited (100 requests/min): a reconnect storm must not spend that budget.
+ */
+export const RECONCILE_MIN_GAP_MS = 10_000;
+/** A `Retry-After` longer than this is taken as this: a confused ticker must not silence us for hours. */
+export const RETRY_AFTER_MAX_MS = 5 * 60_000;
 
 export interface LastReconciliation {
   reason: ReconcileReason;
@@ -46,8 +53,15 @@ export class SubscriptionReconcilerService
   private retryTimer?: NodeJS.Timeout;
   private retryDelay = 0;
   private stopped = false;
+  /** A triggered run held back by the gap or by the ticker's `Retry-After`. */
+  private gapTimer?: NodeJS.Timeout;
+  /** Real time (ms) at which the last run started, and before which the ticker asked not to be read. */
+  private lastStartMs = Number.NEGATIVE_INFINITY;
+  private notBeforeMs = 0;
   /** Pauses before each retry within one reconciliation. */
   retryDelaysMs: readonly number[] = RECONCILE_RETRY_DELAYS_MS;
+  /** Least time between the starts of two triggered runs (tests shorten it). */
+  minGapMs = RECONCILE_MIN_GAP_MS;
   last?: LastReconciliation;
 
   constructor(
@@ -65,23 +79,25 @@ export class SubscriptionReconcilerService
     let first = true;
     this.statusSubscription = this.transport.status.subscribe((status) => {
       if (status !== 'connected') return;
-      this.inBackground(first ? 'boot' : 'reconnect');
+      this.inBackground(first ? 'boot' : 'reconnect', !first);
       first = false;
     });
     // Never blocks the boot; the ticker may well be down.
-    this.inBackground('boot');
+    this.inBackground('boot', false);
   }
 
   onApplicationShutdown(): void {
     this.stopped = true;
     this.statusSubscription?.unsubscribe();
     clearTimeout(this.retryTimer);
+    clearTimeout(this.gapTimer);
+    this.gapTimer = undefined;
     this.abort.abort();
   }
 
   /** True while a reconciliation runs or waits to run. */
   get running(): boolean {
-    return this.current !== undefined || this.next !== undefined;
+    return this.current !== undefined || this.next !== undefined || this.gapTimer !== undefined;
   }
 
   /** Called by the event listener so that a reconciliation in flight does not undo a newer event. */
@@ -117,9 +133,28 @@ export class SubscriptionReconcilerService
     return this.reconcile(reason);
   }
 
-  /** Runs a reconciliation without waiting for it; on failure tries again later, backing off. */
-  private inBackground(reason: ReconcileReason): void {
-    if (this.stopped) return;
+  /**
+   * Runs a triggered reconciliation without waiting for it; on failure tries again later, backing off.
+   * Triggers coalesce into at most one run per `minGapMs` (and none before the ticker's `Retry-After`):
+   * a trigger inside the gap holds one run for the gap's end, which covers every trigger until then,
+   * since it reads the list after all of them. The two boot triggers (start and first connection) are
+   * not held: they come moments apart, and the first connection must be followed by a read at once.
+   * Direct `reconcile()` callers (the backfill cycle, once per interval) are not held either.
+   */
+  private inBackground(reason: ReconcileReason, keepGap = true): void {
+    if (this.stopped || this.gapTimer) return;
+    const waitMs = Math.max(
+      keepGap ? this.lastStartMs + this.minGapMs - Date.now() : 0,
+      this.notBeforeMs - Date.now(),
+    );
+    if (waitMs > 0) {
+      this.gapTimer = setTimeout(() => {
+        this.gapTimer = undefined;
+        this.inBackground(reason);
+      }, waitMs);
+      this.gapTimer.unref();
+      return;
+    }
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     void this.reconcile(reason).then((result) => {
@@ -129,25 +164,39 @@ export class SubscriptionReconcilerService
         return;
       }
       this.retryDelay = Math.min(Math.max(this.retryDelay * 2, 2000), RECONCILE_BACKGROUND_MAX_DELAY_MS);
-      this.logger.warn(`will reconcile again in ${this.retryDelay} ms`);
+      // The ticker's Retry-After, when longer, replaces the plain backoff.
+      const delay = Math.max(this.retryDelay, this.notBeforeMs - Date.now());
+      this.logger.warn(`will reconcile again in ${delay} ms`);
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.inBackground(reason), this.retryDelay);
+      this.retryTimer = setTimeout(() => this.inBackground(reason), delay);
       this.retryTimer.unref();
     });
   }
 
   private async run(reason: ReconcileReason): Promise<ReconcileResult> {
     this.touched = new Map();
+    this.lastStartMs = Date.now();
     let upstream: TickerSubscriptionDto[] | undefined;
     let lastError = '';
+    // A run never holds its callers longer than its own longest pause; a longer Retry-After ends it
+    // (nothing changes) and the background retry, or the next cycle, asks after it.
+    const longestPauseMs = Math.max(0, ...this.retryDelaysMs);
     for (let attempt = 0; attempt <= this.retryDelaysMs.length && !this.stopped; attempt++) {
-      if (attempt > 0) await this.sleep(this.retryDelaysMs[attempt - 1]);
+      const retryAfterMs = this.notBeforeMs - Date.now();
+      if (retryAfterMs > 0 && retryAfterMs > longestPauseMs) {
+        lastError ||= `the ticker asked not to be read for ${Math.ceil(retryAfterMs / 1000)} s (Retry-After)`;
+        break;
+      }
+      const pauseMs = Math.max(attempt > 0 ? this.retryDelaysMs[attempt - 1] : 0, retryAfterMs);
+      if (pauseMs > 0) await this.sleep(pauseMs);
       if (this.stopped) break;
       try {
         upstream = await this.ticker.fetchActive(this.abort.signal);
         break;
       } catch (error) {
         lastError = (error as Error).message;
+        if (error instanceof TickerReadError && error.retryAfterMs !== undefined)
+          this.notBeforeMs = Date.now() + Math.min(error.retryAfterMs, RETRY_AFTER_MAX_MS);
         this.logger.warn(
           `reconcile (${reason}) attempt ${attempt + 1}: ticker subscription list unreadable: ${lastError}`,
         );

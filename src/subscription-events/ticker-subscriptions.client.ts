@@ -10,7 +10,28 @@ export const TICKER_PAGE_SIZE = 1000;
 const MAX_PAGES = 100;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-export class TickerReadError extends Error {}
+export class TickerReadError extends Error {
+  /** How long the ticker asked us to stay away (`Retry-After` on a 429 or 503), in ms. */
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A `Retry-After` value (delay in seconds or an HTTP date) as milliseconds from `nowMs`; undefined
+ * when absent or unreadable, never negative.
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Every HTTP date form starts with the day's name; Date.parse alone would take '-5' as a year.
+  const at = /^[A-Za-z]{3}/.test(text) ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
 
 /**
  * Reads the ticker's list of active subscriptions, the truth that events only hint at. Any doubt
@@ -56,7 +77,15 @@ export class TickerSubscriptionsClient {
       });
       if (response.status !== 200) {
         await response.body?.cancel().catch(() => undefined);
-        throw new TickerReadError(`GET ${url.pathname}?offset=${offset} answered ${response.status}`);
+        // The list is rate limited (100/min): a 429 or 503 may say when asking again is welcome.
+        const retryAfterMs =
+          response.status === 429 || response.status === 503
+            ? parseRetryAfter(response.headers.get('retry-after'), Date.now())
+            : undefined;
+        throw new TickerReadError(
+          `GET ${url.pathname}?offset=${offset} answered ${response.status}${retryAfterMs !== undefined ? ` (Retry-After ${Math.ceil(retryAfterMs / 1000)} s)` : ''}`,
+          retryAfterMs,
+        );
       }
       body = await response.json();
     } catch (error) {

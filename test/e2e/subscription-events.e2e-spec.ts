@@ -42,6 +42,14 @@ async function pausedQueue(queuePrefix: string): Promise<Queue> {
   return queue;
 }
 
+/**
+ * These tests reconnect or recover moments after the boot reconciliation; the production gap between
+ * two triggered reconciliations (10 s) would only stretch them to their deadlines.
+ */
+function shortenReconcileGap(app: TestApp): void {
+  app.app.get(SubscriptionReconcilerService).minGapMs = 200;
+}
+
 const rows = (app: TestApp, tokens: number[]) =>
   app.database.query<Row>(
     'SELECT instrument_token, status, source FROM subscriptions WHERE instrument_token = ANY($1::bigint[]) ORDER BY instrument_token',
@@ -81,6 +89,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
       env: env(sim, { REDIS_URL: proxy.rewrite(TEST_REDIS_URL) }),
     });
     cleanups.push(() => app.close());
+    shortenReconcileGap(app);
     const queue = await pausedQueue(app.queuePrefix);
     cleanups.push(() => queue.close());
     await settled(app, 15_000);
@@ -146,6 +155,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     const sim = await simulator(channelPrefix);
     const app = await startTestApp({ clock, channelPrefix, env: env(sim) });
     cleanups.push(() => app.close());
+    shortenReconcileGap(app);
     const queue = await pausedQueue(app.queuePrefix);
     cleanups.push(() => queue.close());
     await settled(app, 15_000);
@@ -245,6 +255,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
       env: env(sim, { DATABASE_URL: proxy.rewrite(database.url), BACKFILL_IMMEDIATE_ON_SUBSCRIBE: 'false' }),
     });
     cleanups.push(() => app.close());
+    shortenReconcileGap(app);
     await settled(app, 15_000);
     const token = sim.universe.instruments[0].instrument_token;
 
