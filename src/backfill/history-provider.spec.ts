@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AppConfig } from '../config/app-config';
-import { HistoryError, parseRetryAfter } from './history-provider';
+import { HistoryError } from './history-provider';
 import { KiteHistoryProvider } from './kite-history.provider';
 import { TickerHistoryProvider } from './ticker-history.provider';
 
@@ -139,13 +139,5 @@ describe('KiteHistoryProvider', () => {
     } finally {
       await close(server);
     }
-  });
-});
-
-describe('parseRetryAfter', () => {
-  it('reads seconds and HTTP dates', () => {
-    expect(parseRetryAfter('2')).toBe(2000);
-    expect(parseRetryAfter('Thu, 01 Jan 1970 00:00:10 GMT', 4000)).toBe(6000);
-    expect(parseRetryAfter(null)).toBeUndefined();
   });
 });

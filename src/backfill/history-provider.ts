@@ -35,14 +35,6 @@ export class HistoryError extends Error {
   }
 }
 
-/** Retry-After as seconds or an HTTP date. */
-export function parseRetryAfter(header: string | null, nowMs = Date.now()): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+(\.\d+)?$/.test(header.trim())) return Math.round(Number(header) * 1000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
-
 export function classifyStatus(status: number): HistoryErrorKind {
   if (status === 404) return 'unsupported';
   if (status === 403) return 'auth';

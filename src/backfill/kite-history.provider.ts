@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { parseRetryAfter } from '../common/retry-after';
 import { AppConfig } from '../config/app-config';
 import { MINUTE_MS, parseUpstreamTime, toIstWallClock } from '../contracts/market-time';
 import { KiteCandle, KiteHistoricalResponse } from '../contracts/ticker.contracts';
@@ -9,7 +10,6 @@ import {
   fetchWithDeadline,
   HistoryError,
   HistoryProvider,
-  parseRetryAfter,
   readJson,
 } from './history-provider';
 

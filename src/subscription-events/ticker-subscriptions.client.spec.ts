@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AppConfig } from '../config/app-config';
-import { parseRetryAfter, TickerReadError, TickerSubscriptionsClient } from './ticker-subscriptions.client';
+import { TickerReadError, TickerSubscriptionsClient } from './ticker-subscriptions.client';
 
 function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
   const server = createServer(handler);
@@ -23,27 +23,6 @@ async function readError(server: Server): Promise<TickerReadError> {
   expect(error).toBeInstanceOf(TickerReadError);
   return error as TickerReadError;
 }
-
-describe('parseRetryAfter', () => {
-  const now = Date.parse('2025-11-03T04:00:00Z');
-
-  it('reads a delay in seconds', () => {
-    expect(parseRetryAfter('30', now)).toBe(30_000);
-    expect(parseRetryAfter(' 0 ', now)).toBe(0);
-  });
-
-  it('reads an HTTP date, and a date already past as no wait', () => {
-    expect(parseRetryAfter('Mon, 03 Nov 2025 04:01:30 GMT', now)).toBe(90_000);
-    expect(parseRetryAfter('Mon, 03 Nov 2025 03:59:00 GMT', now)).toBe(0);
-  });
-
-  it('ignores what is absent or unreadable', () => {
-    expect(parseRetryAfter(null, now)).toBeUndefined();
-    expect(parseRetryAfter('', now)).toBeUndefined();
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter('-5', now)).toBeUndefined();
-  });
-});
 
 describe('TickerSubscriptionsClient Retry-After', () => {
   it('carries the Retry-After of a 429 on the error', async () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { parseRetryAfter } from '../common/retry-after';
 import { AppConfig } from '../config/app-config';
 import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
 
@@ -18,19 +19,6 @@ export class TickerReadError extends Error {
   ) {
     super(message);
   }
-}
-
-/**
- * A `Retry-After` value (delay in seconds or an HTTP date) as milliseconds from `nowMs`; undefined
- * when absent or unreadable, never negative.
- */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
-  const text = value?.trim();
-  if (!text) return undefined;
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // Every HTTP date form starts with the day's name; Date.parse alone would take '-5' as a year.
-  const at = /^[A-Za-z]{3}/.test(text) ? Date.parse(text) : Number.NaN;
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 /**
