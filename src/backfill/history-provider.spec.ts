@@ -92,6 +92,51 @@ describe('TickerHistoryProvider', () => {
   });
 });
 
+describe('upstream candles that are not numbers', () => {
+  it.each([
+    ['a string price', { open: '1.5' }],
+    ['a missing close', { close: undefined }],
+    ['a negative volume', { volume: -3 }],
+  ])('refuses %s as invalid, storing none of the answer', async (_what, patch) => {
+    const good = { date: '2026-11-25T09:15:00+05:30', open: 1, high: 2, low: 0.5, close: 1.5, volume: 10 };
+    const server = await serve(() => ({
+      status: 200,
+      body: { candles: [good, { ...good, date: '2026-11-25T09:16:00+05:30', ...patch }] },
+    }));
+    try {
+      const provider = new TickerHistoryProvider(
+        Object.assign(new AppConfig(), { TICKER_SERVICE_URL: urlOf(server) }),
+      );
+      await expect(provider.fetch(1, from, to)).rejects.toMatchObject({
+        kind: 'invalid',
+        message: expect.stringContaining('2026-11-25T03:46:00.000Z'),
+      });
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('refuses a Kite candle with a non-numeric price', async () => {
+    const server = await serve(() => ({
+      status: 200,
+      body: { status: 'success', data: { candles: [['2026-11-25T09:15:00+0530', 1, 'x', 0.5, 1.5, 10, 5]] } },
+    }));
+    try {
+      const config = Object.assign(new AppConfig(), {
+        KITE_BASE_URL: urlOf(server),
+        KITE_API_KEY: 'k',
+        KITE_ACCESS_TOKEN: 't',
+      });
+      await expect(new KiteHistoryProvider(config).fetch(1, from, to)).rejects.toMatchObject({
+        kind: 'invalid',
+        message: expect.stringContaining('high is not a number'),
+      });
+    } finally {
+      await close(server);
+    }
+  });
+});
+
 describe('KiteHistoryProvider', () => {
   it('sends IST wall clock, parses +0530 and reports 403 and the 200 rate-limit answer', async () => {
     let mode: 'ok' | 'expired' | 'throttled' = 'ok';

@@ -74,6 +74,22 @@ export async function readJson<T>(response: Response): Promise<T> {
   }
 }
 
+const PRICE_FIELDS = ['open', 'high', 'low', 'close'] as const;
+
+/**
+ * Refuses a candle whose prices or volume are not finite numbers (a string, NaN, a missing field):
+ * the upstream's answer is not stored in part. The provider turns the error into `invalid`.
+ */
+export function checkedCandle(candle: Candle): Candle {
+  for (const field of PRICE_FIELDS) {
+    if (typeof candle[field] !== 'number' || !Number.isFinite(candle[field]))
+      throw new Error(`candle at ${candle.time.toISOString()}: ${field} is not a number`);
+  }
+  if (!Number.isFinite(candle.volume) || candle.volume < 0)
+    throw new Error(`candle at ${candle.time.toISOString()}: volume is not a non-negative number`);
+  return candle;
+}
+
 export function clipToWindow(candles: Candle[], from: Date, to: Date): Candle[] {
   const start = from.getTime();
   const end = to.getTime();

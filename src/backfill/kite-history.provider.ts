@@ -5,6 +5,7 @@ import { MINUTE_MS, parseUpstreamTime, toIstWallClock } from '../contracts/marke
 import { KiteCandle, KiteHistoricalResponse } from '../contracts/ticker.contracts';
 import { Candle } from '../market-data/market-data.types';
 import {
+  checkedCandle,
   classifyStatus,
   clipToWindow,
   fetchWithDeadline,
@@ -80,7 +81,7 @@ export class KiteHistoryProvider implements HistoryProvider {
     }
     let candles: Candle[];
     try {
-      candles = (body.data?.candles ?? []).map((raw) => kiteCandle(instrumentToken, raw));
+      candles = (body.data?.candles ?? []).map((raw) => checkedCandle(kiteCandle(instrumentToken, raw)));
     } catch (error) {
       throw new HistoryError('invalid', `Kite historical: ${(error as Error).message}`);
     }

@@ -5,6 +5,7 @@ import { MINUTE_MS, parseUpstreamTime } from '../contracts/market-time';
 import { TickerHistoryCandle, TickerHistoryResponse } from '../contracts/ticker.contracts';
 import { Candle } from '../market-data/market-data.types';
 import {
+  checkedCandle,
   classifyStatus,
   clipToWindow,
   fetchWithDeadline,
@@ -71,7 +72,7 @@ export class TickerHistoryProvider implements HistoryProvider {
       throw new HistoryError('invalid', 'ticker /history: no candles array');
     let candles: Candle[];
     try {
-      candles = body.candles.map((raw) => tickerCandle(instrumentToken, raw));
+      candles = body.candles.map((raw) => checkedCandle(tickerCandle(instrumentToken, raw)));
     } catch (error) {
       throw new HistoryError('invalid', `ticker /history: ${(error as Error).message}`);
     }
