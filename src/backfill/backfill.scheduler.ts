@@ -18,7 +18,7 @@ import {
   SubscriptionReconciler,
 } from '../subscription-events/subscription-reconciler.port';
 import { BACKFILL_QUEUE, BackfillJobData } from './backfill.constants';
-import { BackfillPlanner } from './backfill.planner';
+import { BackfillPlanner, InstrumentPlan } from './backfill.planner';
 import { BackfillRepository } from './backfill.repository';
 import { BackfillService } from './backfill.service';
 
@@ -34,6 +34,8 @@ export interface CycleResult {
 export const CYCLE_LOCK_KEY = 'backfill:cycle-lock';
 const QUEUE_DEPTH_PERIOD_MS = 15_000;
 const CYCLE_SHUTDOWN_WAIT_MS = 5000;
+/** Instruments planned per round trip in a cycle. */
+const PLAN_CHUNK = 200;
 
 /**
  * The periodic gap fill. Every replica has the timer; a Redis lock held for (almost) one interval lets
@@ -144,22 +146,34 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
 
     const now = this.clock.now();
     const tokens = await this.repository.instrumentsByStaleness(this.config.BACKFILL_SUBSCRIPTION_AWARE, now);
-    for (const token of tokens) {
-      if (budget <= 0) break;
-      result.instrumentsExamined++;
+    // Planned a chunk at a time (two queries per chunk, not per instrument), consumed stalest first.
+    for (let start = 0; start < tokens.length && budget > 0; start += PLAN_CHUNK) {
+      const chunk = tokens.slice(start, start + PLAN_CHUNK);
+      let plans: Map<number, InstrumentPlan>;
       try {
-        const plan = await this.planner.plan(token);
-        const windows = plan.windows.slice(0, budget);
-        if (windows.length === 0) continue;
-        const ids = await this.service.enqueue(
-          token,
-          { instrumentToken: token, trigger: 'sweep', requestedAt: now },
-          windows,
-        );
-        budget -= ids.length;
-        result.jobsEnqueued += ids.length;
+        plans = await this.planner.planMany(chunk);
       } catch (error) {
-        this.logger.warn(`backfill cycle: instrument ${token} skipped: ${(error as Error).message}`);
+        this.logger.warn(
+          `backfill cycle: instruments ${chunk[0]}..${chunk[chunk.length - 1]} skipped: ${(error as Error).message}`,
+        );
+        continue;
+      }
+      for (const token of chunk) {
+        if (budget <= 0) break;
+        result.instrumentsExamined++;
+        const windows = (plans.get(token)?.windows ?? []).slice(0, budget);
+        if (windows.length === 0) continue;
+        try {
+          const ids = await this.service.enqueue(
+            token,
+            { instrumentToken: token, trigger: 'sweep', requestedAt: now },
+            windows,
+          );
+          budget -= ids.length;
+          result.jobsEnqueued += ids.length;
+        } catch (error) {
+          this.logger.warn(`backfill cycle: instrument ${token} skipped: ${(error as Error).message}`);
+        }
       }
     }
     this.logger.log(
