@@ -54,6 +54,12 @@ export function parseKiteTradingsymbol(tradingsymbol: string): TradingsymbolFiel
 const missing = (value: unknown): boolean => value === null || value === undefined;
 const isNfo = (segment: string | null | undefined): boolean => segment?.startsWith('NFO') ?? false;
 
+/** NFO-OPT, NFO-FUT, BFO-OPT: the exchange is the part before the dash; INDICES tells nothing. */
+export function exchangeOfSegment(segment: string | null | undefined): string | null {
+  if (!segment || !segment.includes('-')) return null;
+  return segment.split('-')[0] || null;
+}
+
 /**
  * Fills the fields an event or a reconciliation leaves out (they carry only tradingsymbol and
  * segment) so that option chain views see the instrument before its first tick. What the caller
@@ -61,7 +67,8 @@ const isNfo = (segment: string | null | undefined): boolean => segment?.startsWi
  */
 export function withDerivedInstrumentFields(info: InstrumentInfo): InstrumentInfo {
   const result: InstrumentInfo = { ...info };
-  if (missing(result.exchange) && isNfo(result.segment)) result.exchange = 'NFO';
+  const exchange = exchangeOfSegment(result.segment);
+  if (missing(result.exchange) && exchange !== null) result.exchange = exchange;
   if (missing(result.tradingsymbol) || !(missing(result.segment) || isNfo(result.segment))) return result;
   const parsed = parseKiteTradingsymbol(result.tradingsymbol as string);
   if (parsed === null) return result;

@@ -88,7 +88,6 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
         instrumentToken: item.instrumentToken,
         tradingsymbol: item.tradingsymbol ?? null,
         segment: item.segment ?? null,
-        exchange: exchangeOf(item.segment),
       })),
     );
     await this.subscriptions.activate(items, source, at);
@@ -214,12 +213,6 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
       );
     }
   }
-}
-
-function exchangeOf(segment: string | null | undefined): string | null {
-  // NFO-OPT, NFO-FUT, BFO-OPT: the exchange is the part before the dash; INDICES tells nothing.
-  if (!segment || !segment.includes('-')) return null;
-  return segment.split('-')[0] || null;
 }
 
 export async function forEachLimited<T>(
