@@ -95,16 +95,7 @@ export function quotePoll(name: UnderlyingName, day: DayRange, atMs: number): Un
 
 /** (c) off-hours bar: the last session's day bar, stamped with the time it is sent. */
 export function offHoursBar(name: UnderlyingName, day: DayRange, atMs: number): UnderlyingOffHoursBar {
-  return {
-    symbol: name,
-    open: day.open,
-    high: day.high,
-    low: day.low,
-    close: day.close,
-    volume: 0,
-    ts: Math.floor(atMs / 1000),
-    is_mock: false,
-  };
+  return { ...quotePoll(name, day, atMs), is_mock: false };
 }
 
 /** A `GET /history` candle: oi only when asked for, greeks and underlying for options only. */
