@@ -70,24 +70,28 @@ export class FoStreamService {
   async requestGap(disconnectedAt: Date): Promise<number> {
     const now = this.clock.now();
     const tokens = this.builder.tokensSeenSince(disconnectedAt.getTime() - TICKING_WINDOW_MS);
-    if (!this.backfill) {
+    const backfill = this.backfill;
+    if (!backfill) {
       this.logger.warn(
         `tick gap since ${disconnectedAt.toISOString()} for ${tokens.length} instruments: no backfill in this deployment, the gap stays until one runs`,
       );
       return 0;
     }
-    let requested = 0;
     const from = floorToMinute(disconnectedAt);
-    for (const instrumentToken of tokens) {
-      try {
-        await this.backfill.request({ instrumentToken, trigger: 'sweep', requestedAt: now, from, to: now });
-        requested++;
-      } catch (error) {
+    // Issued together, so the backfill plans and enqueues them as one batch.
+    const outcomes = await Promise.allSettled(
+      tokens.map((instrumentToken) =>
+        backfill.request({ instrumentToken, trigger: 'sweep', requestedAt: now, from, to: now }),
+      ),
+    );
+    let requested = 0;
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') requested++;
+      else
         this.logger.warn(
-          `gap backfill request failed for token ${instrumentToken}: ${(error as Error).message}`,
+          `gap backfill request failed for token ${tokens[i]}: ${(outcome.reason as Error).message}`,
         );
-      }
-    }
+    });
     this.logger.log(
       `asked the backfill to fill ${from.toISOString()}..${now.toISOString()} for ${requested} instruments`,
     );
