@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { waitFor } from '../../test/support/wait-for';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
 import { FixedClock, MINUTE_MS } from '../contracts/market-time';
@@ -43,14 +44,6 @@ class FlakyCandles {
     if (!this.up) return Promise.reject(new Error('connection refused'));
     this.committed.push(...bars);
     return Promise.resolve(bars.length);
-  }
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -108,7 +101,7 @@ describe('FoStreamFlusher', () => {
     expect(check).toMatchObject({ fo_stream: { status: 'up', backlog_bars: 3, write_failures: 1 } });
 
     candles.up = true;
-    await until('the backlog written', async () => {
+    await waitFor('the backlog written', async () => {
       await flusher.flushDue();
       return flusher.backlog === 0;
     });
@@ -128,7 +121,7 @@ describe('FoStreamFlusher', () => {
     builder.add(tick(1, MINUTE + 59_000, 98, 1150), false);
     candles.loseReply = false;
     candles.up = true;
-    await until('the backlog written', async () => {
+    await waitFor('the backlog written', async () => {
       await flusher.flushDue();
       return flusher.backlog === 0;
     });
@@ -159,13 +152,13 @@ describe('FoStreamFlusher', () => {
 
     // What survives is the newest minutes.
     candles.up = true;
-    await until(
+    await waitFor(
       'the backlog written',
       async () => {
         await flusher.flushDue();
         return flusher.backlog === 0;
       },
-      20_000,
+      { timeoutMs: 20_000 },
     );
     const oldest = candles.committed.reduce((min, c) => Math.min(min, c.time.getTime()), Infinity);
     expect(oldest).toBeGreaterThan(MINUTE);

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { waitFor } from '../../test/support/wait-for';
 import { Logger } from '@nestjs/common';
 import { Subject } from 'rxjs';
 import { FixedClock } from '../contracts/market-time';
@@ -149,12 +150,18 @@ describe('SubscriptionReconcilerService', () => {
     ({ reconciler } = build(world));
     reconciler.minGapMs = 20;
     reconciler.onApplicationBootstrap();
-    await waitUntil(() => world.fetches >= 1 && reconciler.last !== undefined);
+    await waitFor('the boot reconciliation', () => world.fetches >= 1 && reconciler.last !== undefined, {
+      timeoutMs: 3000,
+    });
     const before = world.fetches;
     world.status.next('connected'); // first connect: coalesces with the boot run or runs once
     world.status.next('reconnecting');
     world.status.next('connected');
-    await waitUntil(() => world.fetches >= before + 1 && reconciler.last?.reason === 'reconnect');
+    await waitFor(
+      'the reconciliation after the reconnect',
+      () => world.fetches >= before + 1 && reconciler.last?.reason === 'reconnect',
+      { timeoutMs: 3000 },
+    );
     expect(world.subscribed.map((s) => s.instrumentToken)).toEqual([1]);
   });
 });
@@ -169,7 +176,9 @@ describe('SubscriptionReconcilerService recovery', () => {
     try {
       reconciler.scheduleRecovery();
       reconciler.scheduleRecovery(); // one pending recovery, not two
-      await waitUntil(() => reconciler.last?.reason === 'recovery', 3000);
+      await waitFor('the recovery reconciliation', () => reconciler.last?.reason === 'recovery', {
+        timeoutMs: 3000,
+      });
       expect(reconciler.last?.complete).toBe(false);
       expect(world.fetches).toBe(1);
     } finally {
@@ -177,14 +186,6 @@ describe('SubscriptionReconcilerService recovery', () => {
     }
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('SubscriptionReconcilerService pacing of reads of the ticker list', () => {
   let reconciler: SubscriptionReconcilerService;
