@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { waitFor } from '../test/support/wait-for';
 import Redis from 'ioredis';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -42,13 +43,9 @@ async function processed(app: TestApp): Promise<number> {
   return metric.values.filter((v) => v.labels.outcome === 'processed').reduce((sum, v) => sum + v.value, 0);
 }
 
-async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('benchmark condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+// Polled every 2 ms: the figures are read off the moment a condition first holds.
+const until = (condition: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> =>
+  waitFor('benchmark condition', condition, { timeoutMs, intervalMs: 2 });
 
 interface Figures {
   handled: number;

@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { waitFor } from '../test/support/wait-for';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -98,17 +99,12 @@ async function received(metrics: MetricsService): Promise<number> {
   return (await metrics.foTicksReceived.get()).values.reduce((sum, v) => sum + v.value, 0);
 }
 
-async function until(
+// Polled every 5 ms: the figures are read off the moment a condition first holds.
+const until = (
   what: string,
   probe: () => Promise<boolean> | boolean,
   timeoutMs = 120_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+): Promise<boolean> => waitFor(what, probe, { timeoutMs, intervalMs: 5 });
 
 async function main(): Promise<void> {
   const clock = new FixedClock(new Date(START));
