@@ -12,6 +12,7 @@ import { MarketDataModule } from './market-data/market-data.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
 import { SubscriptionEventsModule } from './subscription-events/subscription-events.module';
+import { UdfModule } from './udf/udf.module';
 
 @Module({})
 export class AppModule {
@@ -30,6 +31,7 @@ export class AppModule {
         BackfillModule.forRoot(config),
         FoStreamModule,
         OptionChainModule,
+        UdfModule,
       ],
     };
   }

@@ -10,6 +10,6 @@ import { InstrumentsRepository } from './instruments.repository';
 @Module({
   controllers: [CandlesController],
   providers: [CandlesRepository, InstrumentsRepository, CandlesQueryRepository, CandlesService],
-  exports: [CandlesRepository, InstrumentsRepository],
+  exports: [CandlesRepository, InstrumentsRepository, CandlesService],
 })
 export class MarketDataModule {}
