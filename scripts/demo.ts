@@ -6,8 +6,8 @@
  * every run so each run measures from scratch. Then it subscribes every instrument of
  * TEST_INSTRUMENTS.json through the simulator's `POST /subscriptions`, as a user of the ticker would,
  * and shows each instrument's way from the subscription to candles in the database (the service's
- * `GET /api/v1/subscriptions`: event received, backfill state, newest candle), ending with a summary
- * and how to query the API. Ctrl-C stops both.
+ * `GET /api/v1/subscriptions`: event received, backfill state, newest candle), ending with a summary,
+ * the address of the chart and coverage page (`/ui/`) and how to query the API. Ctrl-C stops both.
  *
  *   npm run demo                  # keeps running after the summary until Ctrl-C
  *   npm run demo -- --exit        # stops after the summary (DEMO_EXIT=true)
@@ -389,6 +389,7 @@ class Demo {
     }
     this.clearDrawing();
     console.log(`  service    ready after ${seconds(Date.now() - began)} (migrations applied)`);
+    console.log(`  page       ${bold(`${serviceUrl}/ui/`)} (chart, coverage, subscriptions, queue)`);
   }
 
   /** Polls the service's view of the subscriptions until every instrument has data or the time is up. */
@@ -541,6 +542,9 @@ class Demo {
     const from =
       session?.open.toISOString() ?? new Date(this.clock.now().getTime() - 86_400_000).toISOString();
     const to = session?.close.toISOString() ?? this.clock.now().toISOString();
+    console.log(bold('\nSee it'));
+    console.log(`  Chart and coverage page: ${serviceUrl}/ui/ (refreshes every 5 s)`);
+    console.log(`  UDF datafeed for TradingView-compatible charts: ${serviceUrl}/udf`);
     console.log(bold('\nQuery it'));
     console.log(
       `  curl '${serviceUrl}/api/v1/instruments/${sample.instrument.instrument_token}/candles?from=${from}&to=${to}&interval=5m'`,

@@ -13,6 +13,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
 import { SubscriptionEventsModule } from './subscription-events/subscription-events.module';
 import { UdfModule } from './udf/udf.module';
+import { UiModule } from './ui/ui.module';
 
 @Module({})
 export class AppModule {
@@ -32,6 +33,7 @@ export class AppModule {
         FoStreamModule,
         OptionChainModule,
         UdfModule,
+        UiModule,
       ],
     };
   }
