@@ -15,8 +15,6 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'self'",
 ].join('; ');
 
-const html = { summary: 'The chart and coverage page', produces: 'text/html' };
-
 /** The page at `/ui` and its assets, all served from this process (no CDN). */
 @ApiTags('ui')
 @Controller()
@@ -33,8 +31,8 @@ export class UiController {
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
   @Header('Cache-Control', 'no-cache')
-  @ApiOperation({ summary: html.summary })
-  @ApiProduces(html.produces)
+  @ApiOperation({ summary: 'The chart and coverage page' })
+  @ApiProduces('text/html')
   @ApiOkResponse({ description: 'HTML', schema: { type: 'string' } })
   page(): string {
     return this.assets.get('index.html');

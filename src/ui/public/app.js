@@ -17,6 +17,8 @@ const SESSION_ORIGIN_S = 3 * 3600 + 45 * 60;
 const INTERVAL_SECONDS = { '1m': 60, '3m': 180, '5m': 300, '15m': 900, '30m': 1800, '1h': 3600, '1d': 86400 };
 /** The 1d chart reaches this far back; intraday charts show the backfill lookback. */
 const DAILY_RANGE_DAYS = 90;
+/** The candles API's longest range per request at each interval. */
+const MAX_RANGE_DAYS = { '1m': 31, '3m': 62, '5m': 92, '15m': 184, '30m': 366, '1h': 366, '1d': 3660 };
 const KEY_STORAGE = 'mds-api-key';
 const COLORS = { data: '#22a06b', empty: '#b6bcc6', gap: '#e5484d', up: '#26a69a', down: '#ef5350' };
 
@@ -178,7 +180,8 @@ const overlaps = (ranges, fromS, toS) => ranges.some((r) => r.from < toS && r.to
  */
 function coverageOfSlots(slots, interval, candleTimes, coverage) {
   const width = INTERVAL_SECONDS[interval];
-  const toRanges = (list) => list.map((r) => ({ from: Date.parse(r.from) / 1000, to: Date.parse(r.to) / 1000 }));
+  const toRanges = (list) =>
+    list.map((r) => ({ from: Date.parse(r.from) / 1000, to: Date.parse(r.to) / 1000 }));
   const gaps = toRanges(coverage.gaps);
   const covered = toRanges(coverage.covered);
   return slots.map((slot) => {
@@ -227,7 +230,13 @@ function ensureChart() {
   series = {
     candles: chart.addSeries(
       CandlestickSeries,
-      { upColor: COLORS.up, downColor: COLORS.down, wickUpColor: COLORS.up, wickDownColor: COLORS.down, borderVisible: false },
+      {
+        upColor: COLORS.up,
+        downColor: COLORS.down,
+        wickUpColor: COLORS.up,
+        wickDownColor: COLORS.down,
+        borderVisible: false,
+      },
       0,
     ),
     volume: chart.addSeries(
@@ -237,7 +246,13 @@ function ensureChart() {
     ),
     oi: chart.addSeries(
       LineSeries,
-      { title: 'OI', color: '#7c3aed', lineWidth: 1, priceFormat: { type: 'volume' }, priceLineVisible: false },
+      {
+        title: 'OI',
+        color: '#7c3aed',
+        lineWidth: 1,
+        priceFormat: { type: 'volume' },
+        priceLineVisible: false,
+      },
       2,
     ),
     coverage: chart.addSeries(
@@ -298,7 +313,11 @@ function draw(slots, states, candles) {
   // Read back from the series: what the chart holds, not what was fetched.
   const drawn = series.candles.data().filter((d) => d.close !== undefined);
   const last = drawn[drawn.length - 1];
-  return { count: drawn.length, last, slotsDrawn: series.coverage.data().filter((d) => d.value !== undefined).length };
+  return {
+    count: drawn.length,
+    last,
+    slotsDrawn: series.coverage.data().filter((d) => d.value !== undefined).length,
+  };
 }
 
 async function refreshChart() {
@@ -312,10 +331,12 @@ async function refreshChart() {
   }
   const coverage = await getJson(`/api/v1/instruments/${token}/coverage`);
   const to = coverage.lookback_to;
-  const from =
-    interval === '1d'
-      ? new Date(Date.parse(to) - DAILY_RANGE_DAYS * 86400 * 1000).toISOString()
-      : coverage.lookback_from;
+  const wanted =
+    interval === '1d' ? Date.parse(to) - DAILY_RANGE_DAYS * 86400_000 : Date.parse(coverage.lookback_from);
+  // A long lookback (BACKFILL_LOOKBACK_SESSIONS) at a fine interval is cut to what one request may ask.
+  const from = new Date(
+    Math.max(wanted, Date.parse(to) - MAX_RANGE_DAYS[interval] * 86400_000),
+  ).toISOString();
   const query = new URLSearchParams({ from, to, interval });
   const body = await getJson(`/api/v1/instruments/${token}/candles?${query}`);
   // The answer of an instrument or interval no longer selected is dropped.
@@ -410,7 +431,10 @@ async function refreshSubscriptions() {
       timeToData.set(job.instrument_token, job.time_to_data_ms);
   }
   page.timeToData = timeToData;
-  if (page.refreshes % ROW_DETAIL_EVERY === 0 || page.subscriptions.some((s) => !page.rowDetail.has(s.instrument_token))) {
+  if (
+    page.refreshes % ROW_DETAIL_EVERY === 0 ||
+    page.subscriptions.some((s) => !page.rowDetail.has(s.instrument_token))
+  ) {
     const missing =
       page.refreshes % ROW_DETAIL_EVERY === 0
         ? page.subscriptions
@@ -420,7 +444,10 @@ async function refreshSubscriptions() {
       await Promise.all(
         missing.slice(i, i + 4).map(async (sub) => {
           try {
-            page.rowDetail.set(sub.instrument_token, await getJson(`/api/v1/instruments/${sub.instrument_token}/coverage`));
+            page.rowDetail.set(
+              sub.instrument_token,
+              await getJson(`/api/v1/instruments/${sub.instrument_token}/coverage`),
+            );
           } catch {
             // Shown as unknown until the next round.
           }
@@ -483,7 +510,8 @@ async function refreshQueue() {
     streamBars: sum('fo_bars_written_total'),
   };
   window.__pageState.queue = queue;
-  const mean = queue.timeToDataCount > 0 ? `${(queue.timeToDataSum / queue.timeToDataCount).toFixed(2)} s` : '–';
+  const mean =
+    queue.timeToDataCount > 0 ? `${(queue.timeToDataSum / queue.timeToDataCount).toFixed(2)} s` : '–';
   const enabled = page.flags?.flags.backfill_enabled !== false;
   renderQueue([
     ['enabled', 'backfill', enabled ? 'enabled' : 'disabled'],
@@ -653,7 +681,8 @@ async function backfill() {
     result.textContent = `refused: ${body.message ?? response.status}`;
     return;
   }
-  result.textContent = body.job_ids.length > 0 ? `queued ${body.job_ids.length} job(s)` : `nothing queued: ${body.skipped}`;
+  result.textContent =
+    body.job_ids.length > 0 ? `queued ${body.job_ids.length} job(s)` : `nothing queued: ${body.skipped}`;
   result.dataset.jobs = String(body.job_ids.length);
   void refresh();
 }
