@@ -16,6 +16,7 @@ const NOW = '2025-11-06T05:30:30.000Z';
 const LIQUID = 333765378; // NIFTY25NOV24750CE
 const FUTURE = 978125314; // NIFTY25NOVFUT
 const INDEX = 256265; // NIFTY 50
+const ILLIQUID = 430881794; // NIFTY25N0424250PE, no trade in many minutes
 const UNKNOWN = 1091680770; // NIFTY25N0425250CE, made unknown to the upstream's history
 // Half an hour of 4 November (10:30-11:00 IST) punched out of the liquid option.
 const PUNCH_FROM = '2025-11-04T05:00:00.000Z';
@@ -39,6 +40,8 @@ interface ChartState {
   lastClose: number | null;
   lastTime: string | null;
   renders: number;
+  slots: number;
+  counts: Record<'data' | 'empty' | 'gap' | 'none', number>;
   bands: { data: Band[]; empty: Band[]; gap: Band[] };
   error: string | null;
 }
@@ -101,11 +104,12 @@ describe('the chart and coverage page in a real browser', () => {
         BACKFILL_RATE_LIMIT_PER_SECOND: '20',
       },
     });
-    for (const token of [LIQUID, FUTURE, INDEX, UNKNOWN]) await sim.subscribe(token);
+    for (const token of [LIQUID, FUTURE, INDEX, ILLIQUID, UNKNOWN]) await sim.subscribe(token);
     for (const [token, state] of [
       [LIQUID, 'succeeded'],
       [FUTURE, 'succeeded'],
       [INDEX, 'succeeded'],
+      [ILLIQUID, 'succeeded'],
       [UNKNOWN, 'skipped'],
     ] as const) {
       await waitFor(
@@ -161,8 +165,8 @@ describe('the chart and coverage page in a real browser', () => {
     await page.goto(`${app.url}/`);
     expect(new URL(page.url()).pathname).toBe('/ui/');
     await waitFor(
-      'four subscription rows',
-      async () => (await page.locator('#subscriptions tbody tr').count()) === 4,
+      'five subscription rows',
+      async () => (await page.locator('#subscriptions tbody tr').count()) === 5,
       {
         timeoutMs: 20_000,
         intervalMs: 100,
@@ -195,6 +199,29 @@ describe('the chart and coverage page in a real browser', () => {
       expect(state.lastClose).toBe(candles[candles.length - 1].close);
     }
 
+    // A row of the table picks its instrument too. Minutes without a trade were fetched and found
+    // empty: grey, not a gap.
+    await page.selectOption('#interval', '1m');
+    const beforeIlliquid = (await chartState()).renders;
+    await page.click(`#subscriptions tbody tr[data-token="${ILLIQUID}"]`);
+    const illiquid = await drawn(ILLIQUID, '1m', beforeIlliquid);
+    const illiquidServed = await apiCandles(illiquid);
+    expect(illiquidServed.length).toBeLessThan(FULL_LOOKBACK - 200);
+    expect(illiquid.candles).toBe(illiquidServed.length);
+    expect(illiquid.bands.empty.length).toBeGreaterThan(10);
+    expect(illiquid.bands.gap).toEqual([
+      { from: '2025-11-06T05:30:00.000Z', to: '2025-11-06T05:31:00.000Z' },
+    ]);
+    // Every session minute of the lookback has its place: a candle, fetched-empty, or the forming minute.
+    expect(illiquid.slots).toBe(FULL_LOOKBACK);
+    const formingHasCandle = illiquidServed[illiquidServed.length - 1].time === '2025-11-06T05:30:00.000Z';
+    expect(illiquid.counts).toEqual({
+      data: illiquidServed.length - (formingHasCandle ? 1 : 0),
+      empty: FULL_LOOKBACK - illiquidServed.length - (formingHasCandle ? 0 : 1),
+      gap: 1,
+      none: 0,
+    });
+
     const row = page.locator(`#subscriptions tbody tr[data-token="${LIQUID}"]`);
     const cells = await row.locator('td').allTextContents();
     expect(cells[0]).toContain('NIFTY25NOV24750CE');
@@ -215,7 +242,7 @@ describe('the chart and coverage page in a real browser', () => {
       'queue numbers from /metrics',
       async () => {
         const state = await pageState();
-        return (state.queue.succeeded as number) >= 3 && state.queue;
+        return (state.queue.succeeded as number) >= 4 && state.queue;
       },
       { timeoutMs: 20_000, intervalMs: 100 },
     );
@@ -227,7 +254,7 @@ describe('the chart and coverage page in a real browser', () => {
 
   it('shows a punched gap as a band on the time axis and fills it from the backfill button', async () => {
     let before = (await chartState()).renders;
-    await page.selectOption('#interval', '1m');
+    await page.click(`#subscriptions tbody tr[data-token="${LIQUID}"]`);
     await drawn(LIQUID, '1m', before);
 
     // Delete the minutes and the coverage that spans them, keeping the coverage on either side.
