@@ -564,7 +564,7 @@ async function refresh() {
     setStatus(`error: ${message}`, true);
   } else {
     window.__pageState.lastError = null;
-    setStatus(`updated ${new Date().toLocaleTimeString()}`);
+    setStatus(`updated ${new Date().toLocaleTimeString([], { hour12: false })} (local clock)`);
   }
   if (page.again) {
     page.again = false;
