@@ -22,6 +22,7 @@ export class FoStreamService {
   private readonly known = new Set<number>();
   private readonly received: Record<FoChannelKind, Counter.Internal>;
   private readonly rejectionsLogged = new Set<FoRejectReason>();
+  private readonly droppedLogged = new Set<string>();
   private gateMinuteMs = Number.NaN;
   private gateOpen = false;
 
@@ -60,6 +61,8 @@ export class FoStreamService {
     if (!this.known.has(tick.token)) {
       this.known.add(tick.token);
       this.flusher.register(tick.instrument());
+      const dropped = tick.droppedFields?.() ?? [];
+      if (dropped.length > 0) this.dropped(kind, tick.token, dropped);
     }
   }
 
@@ -106,6 +109,19 @@ export class FoStreamService {
       this.gateOpen = this.calendar.isSessionMinute(new Date(minuteMs));
     }
     return this.gateOpen;
+  }
+
+  /** Instrument fields no column could hold: the tick and the rest of the instrument are kept. */
+  private dropped(kind: FoChannelKind, token: number, fields: readonly string[]): void {
+    for (const field of fields) {
+      this.metrics.foTickFieldsDropped.inc({ field });
+      const line = `${kind}: token ${token}: ${field} left out of the instrument (not a value its column holds)`;
+      // One line per field at warn, like the rejections.
+      if (!this.droppedLogged.has(field)) {
+        this.droppedLogged.add(field);
+        this.logger.warn(`${line}; further ${field} drops are logged at debug level`);
+      } else this.logger.debug(line);
+    }
   }
 
   private reject(reason: FoRejectReason, detail?: string): void {

@@ -92,6 +92,20 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly foTickFieldsDropped = new Counter({
+    name: 'fo_tick_fields_dropped_total',
+    help: 'Instrument fields of a first-seen tick left out because no column could hold them, by field',
+    labelNames: ['field'] as const,
+    registers: [this.registry],
+  });
+
+  readonly foRowsParked = new Counter({
+    name: 'fo_stream_rows_parked_total',
+    help: 'Stream rows the database refused for a data reason (SQLSTATE class 22 or 23), set aside instead of retried, by kind (instrument, bar) and SQLSTATE',
+    labelNames: ['kind', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly foBarsWritten = new Counter({
     name: 'fo_bars_written_total',
     help: 'Stream-built 1-minute bars committed',
