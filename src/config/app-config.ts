@@ -248,4 +248,17 @@ export class AppConfig {
   @Min(50)
   @Max(1000)
   HEALTH_CHECK_TIMEOUT_MS = 1000;
+
+  // --- Faults and bad input: bounds that keep one bad message or answer from costing the service ---
+
+  /**
+   * Minutes after its last tick that the stream forgets an instrument (its volume base and its
+   * registration). At least 12 hours, so an instrument quiet for most of a session (or until an
+   * evening special session) keeps its base; a new IST day starts a new base anyway.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(720)
+  @Max(14 * 1440)
+  FO_STREAM_STATE_TTL_MINUTES = 1440;
 }

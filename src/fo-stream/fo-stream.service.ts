@@ -25,6 +25,7 @@ export class FoStreamService {
   private readonly droppedLogged = new Set<string>();
   private gateMinuteMs = Number.NaN;
   private gateOpen = false;
+  private evictedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly builder: FoBarBuilder,
@@ -44,10 +45,12 @@ export class FoStreamService {
 
   receive(kind: FoChannelKind, raw: string): void {
     this.received[kind].inc();
+    const nowMs = this.clock.now().getTime();
+    if (nowMs - this.evictedAtMs >= MINUTE_MS) this.evictIdle(nowMs);
     const result = parseTick(kind, raw);
     if (!result.ok) return this.reject(result.reason, `${kind}: ${result.detail}`);
     const tick = result.tick;
-    if (tick.timeMs > this.clock.now().getTime() + FUTURE_TOLERANCE_MS)
+    if (tick.timeMs > nowMs + FUTURE_TOLERANCE_MS)
       return this.reject(
         'invalid_time',
         `${kind}: token ${tick.token} stamped in the future (${tick.timeMs})`,
@@ -99,6 +102,20 @@ export class FoStreamService {
       `asked the backfill to fill ${from.toISOString()}..${now.toISOString()} for ${requested} instruments`,
     );
     return requested;
+  }
+
+  /**
+   * Once a minute: forgets instruments not seen for FO_STREAM_STATE_TTL_MINUTES (expired contracts,
+   * strikes rolled off the chain), so the per-instrument state does not keep every token ever seen.
+   */
+  private evictIdle(nowMs: number): void {
+    this.evictedAtMs = nowMs;
+    const evicted = this.builder.evictIdle(nowMs - this.config.FO_STREAM_STATE_TTL_MINUTES * MINUTE_MS);
+    for (const token of evicted) this.known.delete(token);
+    if (evicted.length > 0)
+      this.logger.log(
+        `forgot ${evicted.length} instruments not seen for ${this.config.FO_STREAM_STATE_TTL_MINUTES} minutes`,
+      );
   }
 
   private inSession(timeMs: number): boolean {
