@@ -13,6 +13,9 @@ export const INT4_MAX = 2_147_483_647;
  */
 export const MAX_INSTRUMENT_TOKEN = Number.MAX_SAFE_INTEGER;
 
+/** Deepest list offset served: far beyond any list here, and within what PostgreSQL and JS hold. */
+export const MAX_OFFSET = 1_000_000;
+
 /** Largest count (volume, open interest) accepted: within `bigint` and exact as a JS number. */
 export const MAX_COUNT = Number.MAX_SAFE_INTEGER;
 
