@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import {
+  ArrayNotEmpty,
   IsBoolean,
   IsIn,
   IsInt,
@@ -19,6 +20,15 @@ export const APP_ENVIRONMENTS = ['dev', 'staging', 'production'] as const;
 export type AppEnvironment = (typeof APP_ENVIRONMENTS)[number];
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
+/** The readiness checks by name: the two dependencies and the indicators the feature modules register. */
+export const READINESS_CHECKS = [
+  'database',
+  'redis',
+  'subscription_events',
+  'backfill',
+  'fo_stream',
+] as const;
+export type ReadinessCheckName = (typeof READINESS_CHECKS)[number];
 
 /** Settings whose values never appear in a log line, an error message or an API response. */
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
@@ -261,4 +271,18 @@ export class AppConfig {
   @Min(720)
   @Max(14 * 1440)
   FO_STREAM_STATE_TTL_MINUTES = 1440;
+
+  /**
+   * The readiness checks whose failure takes the pod out of the Service (503); the others are
+   * reported in the details only. Readiness decides who receives REST reads, which need PostgreSQL
+   * alone: a Redis blip must not take every replica out at once. Pub/sub, the queue and the stream
+   * do not come through the Service, so failing them would not help those roles either.
+   */
+  @Transform(toList)
+  @ArrayNotEmpty({ message: '$property must name at least one check' })
+  @IsIn(READINESS_CHECKS, {
+    each: true,
+    message: `$property must be a comma-separated list of ${READINESS_CHECKS.join(', ')}`,
+  })
+  HEALTH_READINESS_REQUIRES: ReadinessCheckName[] = ['database'];
 }

@@ -81,6 +81,22 @@ describe('loadConfig', () => {
     expect(new Set(problems.map((p) => p.split(':')[0])).size).toBe(6);
   });
 
+  it('reads the readiness requirement as a list of known checks', () => {
+    expect(loadConfig({}, { envDir: repoRoot }).HEALTH_READINESS_REQUIRES).toEqual(['database']);
+    expect(
+      loadConfig({ HEALTH_READINESS_REQUIRES: 'database, redis' }, { envDir: repoRoot })
+        .HEALTH_READINESS_REQUIRES,
+    ).toEqual(['database', 'redis']);
+    expect(problemsOf({ HEALTH_READINESS_REQUIRES: 'database,kafka' })).toEqual([
+      expect.stringContaining(
+        'HEALTH_READINESS_REQUIRES must be a comma-separated list of database, redis, subscription_events, backfill, fo_stream',
+      ),
+    ]);
+    expect(problemsOf({ HEALTH_READINESS_REQUIRES: ' , ' })).toEqual([
+      expect.stringContaining('HEALTH_READINESS_REQUIRES must name at least one check'),
+    ]);
+  });
+
   it('never echoes a secret', () => {
     const problems = problemsOf({ API_KEY: 'short', DATABASE_URL: 'mysql://root:hunter2@db/x' });
     expect(problems.join('\n')).not.toMatch(/short|hunter2/);
