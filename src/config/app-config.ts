@@ -285,4 +285,32 @@ export class AppConfig {
     message: `$property must be a comma-separated list of ${READINESS_CHECKS.join(', ')}`,
   })
   HEALTH_READINESS_REQUIRES: ReadinessCheckName[] = ['database'];
+
+  /**
+   * A reconciliation whose list would unsubscribe more than this fraction of the active
+   * subscriptions removes nothing (a ticker restarted with an empty list answers 200 and `[]`) until
+   * RECONCILE_MASS_REMOVAL_CONFIRMATIONS reads in a row show it. 1 switches the guard off.
+   */
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  RECONCILE_MAX_REMOVAL_FRACTION = 0.5;
+
+  /** Below this many active subscriptions the removal guard does not apply (small sets churn). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  RECONCILE_REMOVAL_GUARD_MIN_ACTIVE = 10;
+
+  /**
+   * Complete reads in a row showing a mass removal before it is applied; 0 never applies it (the
+   * removal events, or an operator, must then do it).
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  RECONCILE_MASS_REMOVAL_CONFIRMATIONS = 3;
 }

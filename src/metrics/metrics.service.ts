@@ -30,6 +30,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly reconcileGuarded = new Counter({
+    name: 'subscription_reconcile_guarded_total',
+    help: 'Reconciliations whose list would have unsubscribed more than RECONCILE_MAX_REMOVAL_FRACTION of the active subscriptions, and removed nothing',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly backfillTriggers = new Counter({
     name: 'backfill_triggers_total',
     help: 'Backfill requests by trigger (event, reconcile, sweep, manual) and outcome (succeeded, failed, skipped)',
