@@ -313,4 +313,14 @@ export class AppConfig {
   @Min(0)
   @Max(100)
   RECONCILE_MASS_REMOVAL_CONFIRMATIONS = 3;
+
+  /**
+   * Largest upstream answer read (history, the subscription list, error pages); beyond it the read
+   * stops and the request fails with a clear error. 60 days of minute candles with greeks are ~5 MB.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(65_536)
+  @Max(268_435_456)
+  UPSTREAM_MAX_BODY_BYTES = 16_777_216;
 }
