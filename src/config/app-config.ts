@@ -114,6 +114,14 @@ export class AppConfig {
   @MinLength(8)
   API_KEY?: string;
 
+  /**
+   * Staging and production refuse to start without API_KEY (the mutating routes would be open);
+   * this says explicitly that they are meant to run without one.
+   */
+  @Transform(toBoolean)
+  @IsBoolean(BOOLEAN)
+  API_KEY_DISABLED = false;
+
   @Transform(toBoolean)
   @IsBoolean(BOOLEAN)
   SUBSCRIPTION_EVENTS_ENABLED = true;

@@ -89,6 +89,25 @@ describe('the service process', () => {
     }
   });
 
+  it.each(['staging', 'production'])(
+    'refuses to start in %s without API_KEY, with one message and exit code 1',
+    async (environment) => {
+      const service = await startServiceProcess(
+        { ...baseEnv(), APP_ENV: environment },
+        { waitForHttp: false },
+      );
+      const { code } = await service.stop('SIGCONT');
+      expect(code).toBe(1);
+      const lines = service
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('API_KEY'));
+      expect(lines).toEqual([
+        `  - API_KEY: required when APP_ENV is ${environment} (the mutating routes would be open); set it, or API_KEY_DISABLED=true to run without one`,
+      ]);
+    },
+  );
+
   it('refuses to start on invalid configuration, naming every bad variable', async () => {
     const service = await startServiceProcess(
       {
