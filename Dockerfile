@@ -1,5 +1,7 @@
-# Service image: compiled JavaScript on Node 20, production dependencies only.
-FROM node:20-bookworm-slim AS build
+# Service image: compiled JavaScript on Node 22 LTS, production dependencies only. The base image is
+# pinned to a full version; move it on with each Node 22 release (and add its @sha256 digest where
+# the build has registry access).
+FROM node:22.22.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -7,7 +9,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22.22.0-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

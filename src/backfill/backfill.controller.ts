@@ -18,6 +18,7 @@ import {
   BackfillJobListQueryDto,
   CoverageDto,
   InstrumentTokenParamDto,
+  JobIdParamDto,
   ManualBackfillDto,
 } from './dto/backfill.dto';
 
@@ -41,6 +42,9 @@ export class BackfillController {
   @Get('backfill/jobs')
   @ApiOperation({ summary: 'Backfill job records, newest first' })
   @ApiOkResponse({ type: BackfillJobListDto })
+  @ApiBadRequestResponse({
+    description: 'A bad instrument_token, state, trigger, limit or offset, with the field named',
+  })
   jobs(@Query() query: BackfillJobListQueryDto): Promise<BackfillJobListDto> {
     return this.status.jobs(query);
   }
@@ -49,13 +53,15 @@ export class BackfillController {
   @ApiOperation({ summary: 'One backfill job: trigger, window, state, attempts, rows, duration, error' })
   @ApiOkResponse({ type: BackfillJobDto })
   @ApiNotFoundResponse({ description: 'No such job' })
-  job(@Param('id') id: string): Promise<BackfillJobDto> {
-    return this.status.job(id);
+  @ApiBadRequestResponse({ description: 'Not a job id' })
+  job(@Param() params: JobIdParamDto): Promise<BackfillJobDto> {
+    return this.status.job(params.id);
   }
 
   @Get('instruments/:token/coverage')
   @ApiOperation({ summary: 'Covered ranges, gaps, last candle and unsupported state of an instrument' })
   @ApiOkResponse({ type: CoverageDto })
+  @ApiBadRequestResponse({ description: 'Bad token' })
   coverage(@Param() params: InstrumentTokenParamDto): Promise<CoverageDto> {
     return this.status.coverage(params.token);
   }

@@ -1,3 +1,4 @@
+import { bodyTooLarge, withBodyCap } from '../common/read-body';
 import { Candle } from '../market-data/market-data.types';
 
 export type HistoryProviderName = 'ticker' | 'kite';
@@ -42,15 +43,25 @@ export function classifyStatus(status: number): HistoryErrorKind {
   return 'invalid';
 }
 
-/** GET with a deadline; network failures and timeouts become transient `HistoryError`s. */
+/** The body cap when a caller gives none: 60 days of minute candles with greeks are about 5 MB. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * GET with a deadline (which covers reading the body too); network failures and timeouts become
+ * transient `HistoryError`s. The body, however it is read, fails once it passes `maxBodyBytes`
+ * (UPSTREAM_MAX_BODY_BYTES), so an upstream can never exhaust our memory.
+ */
 export async function fetchWithDeadline(
   url: string,
-  init: { headers?: Record<string, string>; timeoutMs: number; signal?: AbortSignal },
+  init: { headers?: Record<string, string>; timeoutMs: number; signal?: AbortSignal; maxBodyBytes?: number },
 ): Promise<Response> {
   const timeout = AbortSignal.timeout(init.timeoutMs);
   const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
   try {
-    return await fetch(url, { headers: init.headers, signal });
+    return withBodyCap(
+      await fetch(url, { headers: init.headers, signal }),
+      init.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    );
   } catch (error) {
     if (init.signal?.aborted) throw new HistoryError('transient', 'request aborted: shutting down');
     if (timeout.aborted) throw new HistoryError('transient', `no answer within ${init.timeoutMs} ms`);
@@ -62,11 +73,18 @@ export async function fetchWithDeadline(
   }
 }
 
-/** Reads a JSON body; an unreadable one is a transient failure (a proxy's HTML error page, a cut). */
+/**
+ * Reads a JSON body; an unreadable one is a transient failure (a proxy's HTML error page, a cut).
+ * One larger than the cap is `invalid`: the same request would get the same answer, so retrying it
+ * cannot help (a narrower window can).
+ */
 export async function readJson<T>(response: Response): Promise<T> {
   try {
     return (await response.json()) as T;
   } catch (error) {
+    const tooLarge = bodyTooLarge(error);
+    if (tooLarge)
+      throw new HistoryError('invalid', `HTTP ${response.status}: ${tooLarge.message}`, response.status);
     throw new HistoryError(
       'transient',
       `unreadable answer (HTTP ${response.status}): ${(error as Error).message}`,

@@ -53,6 +53,7 @@ export class KiteHistoryProvider implements HistoryProvider {
     const response = await fetchWithDeadline(url.toString(), {
       timeoutMs: this.config.HISTORY_TIMEOUT_MS,
       signal,
+      maxBodyBytes: this.config.UPSTREAM_MAX_BODY_BYTES,
       headers: {
         'X-Kite-Version': '3',
         Authorization: `token ${this.config.KITE_API_KEY}:${this.config.KITE_ACCESS_TOKEN}`,

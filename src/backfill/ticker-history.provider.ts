@@ -57,6 +57,7 @@ export class TickerHistoryProvider implements HistoryProvider {
     const response = await fetchWithDeadline(url.toString(), {
       timeoutMs: this.config.HISTORY_TIMEOUT_MS,
       signal,
+      maxBodyBytes: this.config.UPSTREAM_MAX_BODY_BYTES,
     });
     if (!response.ok) {
       const body = await response.text().catch(() => '');

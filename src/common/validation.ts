@@ -1,4 +1,7 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { applyDecorators, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { buildMessage, IsInt, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
+import { isCalendarDate, parseDecimalInteger, parseInstant } from './strict-values';
 
 export interface FieldError {
   field: string;
@@ -33,6 +36,58 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     whitelist: true,
     forbidNonWhitelisted: true,
+    // One message per field: a string given for a number is "not an integer", not also "out of range".
+    stopAtFirstError: true,
     exceptionFactory: (errors) => badRequest(flatten(errors)),
   });
+}
+
+const INSTANT_HINT = 'an ISO-8601 instant with Z or an offset, e.g. 2025-11-03T09:15:00+05:30 (1970 to 9999)';
+
+/**
+ * An instant that exists, with an explicit offset (`parseInstant`): a zone-less time would be read
+ * in the server's own zone, and week or ordinal dates pass IsISO8601 but are not dates at all.
+ */
+export function IsInstant(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isInstant',
+      validator: {
+        validate: (value: unknown) => parseInstant(value) !== undefined,
+        defaultMessage: buildMessage((each) => `${each}$property must be ${INSTANT_HINT}`),
+      },
+    },
+    options,
+  );
+}
+
+/** A calendar date `YYYY-MM-DD` that exists (no 2025-13-45, no 2025-02-29). */
+export function IsCalendarDate(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isCalendarDate',
+      validator: {
+        validate: (value: unknown) => isCalendarDate(value),
+        defaultMessage: buildMessage((each) => `${each}$property must be a date YYYY-MM-DD that exists`),
+      },
+    },
+    options,
+  );
+}
+
+/**
+ * A query or path integer in [min, max]. The text must be plain decimal digits (`parseDecimalInteger`):
+ * `1e20`, `0x10`, ` 12`, `12.0`, `-0` are refused rather than read as numbers. A JSON body's number
+ * is checked as it is (never converted from a string). Bounds are what the column and a JS number hold.
+ */
+export function IntegerParam(min: number, max: number): PropertyDecorator {
+  const message = { message: `$property must be an integer from ${min} to ${max}` };
+  return applyDecorators(
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' ? (parseDecimalInteger(value) ?? value) : value,
+    ),
+    IsInt(message),
+    Min(min, message),
+    Max(max, message),
+  );
 }

@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import {
+  ArrayNotEmpty,
   IsBoolean,
   IsIn,
   IsInt,
@@ -19,6 +20,15 @@ export const APP_ENVIRONMENTS = ['dev', 'staging', 'production'] as const;
 export type AppEnvironment = (typeof APP_ENVIRONMENTS)[number];
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
+/** The readiness checks by name: the two dependencies and the indicators the feature modules register. */
+export const READINESS_CHECKS = [
+  'database',
+  'redis',
+  'subscription_events',
+  'backfill',
+  'fo_stream',
+] as const;
+export type ReadinessCheckName = (typeof READINESS_CHECKS)[number];
 
 /** Settings whose values never appear in a log line, an error message or an API response. */
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
@@ -103,6 +113,14 @@ export class AppConfig {
   @IsString()
   @MinLength(8)
   API_KEY?: string;
+
+  /**
+   * Staging and production refuse to start without API_KEY (the mutating routes would be open);
+   * this says explicitly that they are meant to run without one.
+   */
+  @Transform(toBoolean)
+  @IsBoolean(BOOLEAN)
+  API_KEY_DISABLED = false;
 
   @Transform(toBoolean)
   @IsBoolean(BOOLEAN)
@@ -248,4 +266,69 @@ export class AppConfig {
   @Min(50)
   @Max(1000)
   HEALTH_CHECK_TIMEOUT_MS = 1000;
+
+  // --- Faults and bad input: bounds that keep one bad message or answer from costing the service ---
+
+  /**
+   * Minutes after its last tick that the stream forgets an instrument (its volume base and its
+   * registration). At least 12 hours, so an instrument quiet for most of a session (or until an
+   * evening special session) keeps its base; a new IST day starts a new base anyway.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(720)
+  @Max(14 * 1440)
+  FO_STREAM_STATE_TTL_MINUTES = 1440;
+
+  /**
+   * The readiness checks whose failure takes the pod out of the Service (503); the others are
+   * reported in the details only. Readiness decides who receives REST reads, which need PostgreSQL
+   * alone: a Redis blip must not take every replica out at once. Pub/sub, the queue and the stream
+   * do not come through the Service, so failing them would not help those roles either.
+   */
+  @Transform(toList)
+  @ArrayNotEmpty({ message: '$property must name at least one check' })
+  @IsIn(READINESS_CHECKS, {
+    each: true,
+    message: `$property must be a comma-separated list of ${READINESS_CHECKS.join(', ')}`,
+  })
+  HEALTH_READINESS_REQUIRES: ReadinessCheckName[] = ['database'];
+
+  /**
+   * A reconciliation whose list would unsubscribe more than this fraction of the active
+   * subscriptions removes nothing (a ticker restarted with an empty list answers 200 and `[]`) until
+   * RECONCILE_MASS_REMOVAL_CONFIRMATIONS reads in a row show it. 1 switches the guard off.
+   */
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  RECONCILE_MAX_REMOVAL_FRACTION = 0.5;
+
+  /** Below this many active subscriptions the removal guard does not apply (small sets churn). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  RECONCILE_REMOVAL_GUARD_MIN_ACTIVE = 10;
+
+  /**
+   * Complete reads in a row showing a mass removal before it is applied; 0 never applies it (the
+   * removal events, or an operator, must then do it).
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  RECONCILE_MASS_REMOVAL_CONFIRMATIONS = 3;
+
+  /**
+   * Largest upstream answer read (history, the subscription list, error pages); beyond it the read
+   * stops and the request fails with a clear error. 60 days of minute candles with greeks are ~5 MB.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(65_536)
+  @Max(268_435_456)
+  UPSTREAM_MAX_BODY_BYTES = 16_777_216;
 }

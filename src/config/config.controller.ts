@@ -32,6 +32,7 @@ export class ConfigController {
         history_provider: c.HISTORY_PROVIDER,
         ticker_window_shift_minutes: c.TICKER_WINDOW_SHIFT_MINUTES,
         api_key_required: c.API_KEY !== undefined,
+        health_readiness_requires: [...c.HEALTH_READINESS_REQUIRES],
       },
     };
   }

@@ -27,10 +27,11 @@ describe('loadConfig', () => {
 
   it('starts production with the subscription features off', () => {
     const config = loadConfig(
-      { APP_ENV: 'production', DATABASE_URL: 'postgres://u:p@db:5432/md' },
+      { APP_ENV: 'production', DATABASE_URL: 'postgres://u:p@db:5432/md', API_KEY: 'a-production-key' },
       { envDir: repoRoot },
     );
     expect(config.APP_ENV).toBe('production');
+    expect(config.DB_MIGRATE_ON_BOOT).toBe(false);
     expect(config.SUBSCRIPTION_EVENTS_ENABLED).toBe(false);
     expect(config.BACKFILL_SUBSCRIPTION_AWARE).toBe(false);
     expect(config.BACKFILL_IMMEDIATE_ON_SUBSCRIBE).toBe(false);
@@ -39,7 +40,7 @@ describe('loadConfig', () => {
   });
 
   it('enables the subscription features in staging', () => {
-    const config = loadConfig({ APP_ENV: 'staging' }, { envDir: repoRoot });
+    const config = loadConfig({ APP_ENV: 'staging', API_KEY: 'a-staging-key' }, { envDir: repoRoot });
     expect(
       config.SUBSCRIPTION_EVENTS_ENABLED &&
         config.BACKFILL_SUBSCRIPTION_AWARE &&
@@ -81,6 +82,45 @@ describe('loadConfig', () => {
     expect(new Set(problems.map((p) => p.split(':')[0])).size).toBe(6);
   });
 
+  it('reads the readiness requirement as a list of known checks', () => {
+    expect(loadConfig({}, { envDir: repoRoot }).HEALTH_READINESS_REQUIRES).toEqual(['database']);
+    expect(
+      loadConfig({ HEALTH_READINESS_REQUIRES: 'database, redis' }, { envDir: repoRoot })
+        .HEALTH_READINESS_REQUIRES,
+    ).toEqual(['database', 'redis']);
+    expect(problemsOf({ HEALTH_READINESS_REQUIRES: 'database,kafka' })).toEqual([
+      expect.stringContaining(
+        'HEALTH_READINESS_REQUIRES must be a comma-separated list of database, redis, subscription_events, backfill, fo_stream',
+      ),
+    ]);
+    expect(problemsOf({ HEALTH_READINESS_REQUIRES: ' , ' })).toEqual([
+      expect.stringContaining('HEALTH_READINESS_REQUIRES must name at least one check'),
+    ]);
+  });
+
+  it.each(['staging', 'production'])(
+    'refuses to start in %s without API_KEY, unless API_KEY_DISABLED=true says so explicitly',
+    (environment) => {
+      expect(problemsOf({ APP_ENV: environment })).toEqual([
+        `API_KEY: required when APP_ENV is ${environment} (the mutating routes would be open); set it, or API_KEY_DISABLED=true to run without one`,
+      ]);
+      // An empty value is not a key.
+      expect(problemsOf({ APP_ENV: environment, API_KEY: '' })).toHaveLength(1);
+      const open = loadConfig({ APP_ENV: environment, API_KEY_DISABLED: 'true' }, { envDir: repoRoot });
+      expect(open.API_KEY).toBeUndefined();
+      expect(
+        loadConfig({ APP_ENV: environment, API_KEY: 'long-enough-key' }, { envDir: repoRoot }).API_KEY,
+      ).toBe('long-enough-key');
+    },
+  );
+
+  it('refuses API_KEY_DISABLED=true beside an API_KEY, and needs neither in dev', () => {
+    expect(
+      problemsOf({ APP_ENV: 'production', API_KEY: 'long-enough-key', API_KEY_DISABLED: 'true' }),
+    ).toEqual(['API_KEY_DISABLED: true while API_KEY is set; unset one of them']);
+    expect(loadConfig({ APP_ENV: 'dev' }, { envDir: repoRoot }).API_KEY).toBeUndefined();
+  });
+
   it('never echoes a secret', () => {
     const problems = problemsOf({ API_KEY: 'short', DATABASE_URL: 'mysql://root:hunter2@db/x' });
     expect(problems.join('\n')).not.toMatch(/short|hunter2/);
@@ -90,7 +130,7 @@ describe('loadConfig', () => {
   it('reads the file named by APP_ENV', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, '.env.staging'), 'BACKFILL_CONCURRENCY=7\nFO_STREAM_ENABLED=false\n');
-    const config = loadConfig({ APP_ENV: 'staging' }, { envDir: dir });
+    const config = loadConfig({ APP_ENV: 'staging', API_KEY_DISABLED: 'true' }, { envDir: dir });
     expect(config.BACKFILL_CONCURRENCY).toBe(7);
     expect(config.FO_STREAM_ENABLED).toBe(false);
   });

@@ -44,8 +44,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   }
   const config = plainToInstance(AppConfig, raw);
   const errors = validateSync(config, { forbidUnknownValues: true });
-  if (errors.length > 0) throw new ConfigValidationError(errors.flatMap((error) => describe(error, raw)));
+  const problems = [...errors.flatMap((error) => describe(error, raw)), ...acrossSettings(config)];
+  if (problems.length > 0) throw new ConfigValidationError(problems);
   return Object.freeze(config);
+}
+
+/** Environments whose mutating routes must be guarded by API_KEY unless API_KEY_DISABLED says otherwise. */
+const GUARDED_ENVIRONMENTS: readonly AppEnvironment[] = ['staging', 'production'];
+
+/** Rules that span several settings. */
+function acrossSettings(config: AppConfig): string[] {
+  const problems: string[] = [];
+  if (config.API_KEY_DISABLED === true && config.API_KEY !== undefined)
+    problems.push('API_KEY_DISABLED: true while API_KEY is set; unset one of them');
+  if (
+    GUARDED_ENVIRONMENTS.includes(config.APP_ENV) &&
+    config.API_KEY === undefined &&
+    config.API_KEY_DISABLED !== true
+  )
+    problems.push(
+      `API_KEY: required when APP_ENV is ${config.APP_ENV} (the mutating routes would be open); set it, or API_KEY_DISABLED=true to run without one`,
+    );
+  return problems;
 }
 
 function describe(error: ValidationError, raw: Record<string, string>): string[] {

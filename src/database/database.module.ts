@@ -5,8 +5,9 @@ import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source';
 import { DatabaseService } from './database.service';
 
-// Any key works; it only has to be the same for every replica migrating at boot.
-const MIGRATION_LOCK_KEY = 7_231_001;
+// Any key works; it only has to be the same for every replica migrating (at boot or in the
+// migration command).
+export const MIGRATION_LOCK_KEY = 7_231_001;
 
 @Global()
 @Module({

@@ -162,6 +162,20 @@ export class FoBarBuilder {
     return bars;
   }
 
+  /**
+   * Forgets the instruments whose latest tick is before `beforeMs` (their minutes are long closed);
+   * returns their tokens. A forgotten instrument's next tick is a new volume base, as on a new day.
+   */
+  evictIdle(beforeMs: number): number[] {
+    const evicted: number[] = [];
+    for (const [token, state] of this.instruments)
+      if (state.lastTimeMs < beforeMs) {
+        this.instruments.delete(token);
+        evicted.push(token);
+      }
+    return evicted;
+  }
+
   /** Instruments whose latest tick is at or after `sinceMs`. */
   tokensSeenSince(sinceMs: number): number[] {
     const tokens: number[] = [];

@@ -23,6 +23,24 @@ interface PendingBar {
   late: boolean;
 }
 
+type ParkedKind = 'instrument' | 'bar';
+
+interface DataError {
+  code: string;
+  message: string;
+}
+
+/**
+ * The SQLSTATE of a failure caused by the rows themselves (class 22 data exception, class 23
+ * integrity constraint violation); undefined for everything else, connection failures included.
+ */
+function asDataError(error: unknown): DataError | undefined {
+  const e = error as { code?: unknown; driverError?: { code?: unknown }; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : e.driverError?.code;
+  if (typeof code !== 'string' || !/^2[23][0-9A-Z]{3}$/.test(code)) return undefined;
+  return { code, message: String(e.message ?? '') };
+}
+
 export type CommitListener = (bars: readonly Candle[], committedAtMs: number) => void;
 
 function keyOf(candle: Candle): string {
@@ -52,6 +70,8 @@ export class FoStreamFlusher {
   private dropped = 0;
   private droppingReported = false;
   private lastError?: string;
+  private parkedRows = 0;
+  private lastParked?: Record<string, string | number>;
 
   constructor(
     private readonly builder: FoBarBuilder,
@@ -168,7 +188,8 @@ export class FoStreamFlusher {
     try {
       if (this.registrations.size > 0) {
         const infos = [...this.registrations.values()];
-        await this.instruments.upsert(infos);
+        // A refused instrument is parked, not retried: its bars do not need its row.
+        await this.writeSplitting('instrument', infos, (rows) => this.instruments.upsert(rows));
         for (const info of infos)
           if (this.registrations.get(info.instrumentToken) === info)
             this.registrations.delete(info.instrumentToken);
@@ -181,8 +202,10 @@ export class FoStreamFlusher {
           batch.push(part.candle);
           if (batch.length >= WRITE_BATCH_BARS) break;
         }
-        await this.candles.mergeStreamBars(batch);
-        this.committed(batch);
+        await this.writeSplitting('bar', batch, async (bars) => {
+          await this.candles.mergeStreamBars(bars);
+          this.committed(bars);
+        });
       }
       if (this.failures > 0) this.logger.log(`bar writes recovered after ${this.failures} failed attempts`);
       this.failures = 0;
@@ -200,9 +223,79 @@ export class FoStreamFlusher {
     }
   }
 
+  /**
+   * Writes `rows`; when the database refuses the statement for a data reason (SQLSTATE class 22 or
+   * 23: a value out of range, a constraint), halves it until the refused rows stand alone, writes
+   * the others and parks the refused ones (counted, one log line for the batch, never retried). Any
+   * other failure (a lost connection, a timeout, a missing table) propagates and the whole backlog
+   * is retried: retrying cannot fix a row, but it does fix an outage.
+   */
+  private async writeSplitting<T extends InstrumentInfo | Candle>(
+    kind: ParkedKind,
+    rows: T[],
+    write: (rows: T[]) => Promise<unknown>,
+  ): Promise<void> {
+    const parked: { row: T; error: DataError }[] = [];
+    const attempt = async (part: T[]): Promise<void> => {
+      try {
+        await write(part);
+      } catch (error) {
+        const refused = asDataError(error);
+        if (!refused) throw error;
+        if (part.length === 1) {
+          parked.push({ row: part[0], error: refused });
+          return;
+        }
+        const half = Math.ceil(part.length / 2);
+        await attempt(part.slice(0, half));
+        await attempt(part.slice(half));
+      }
+    };
+    try {
+      await attempt(rows);
+    } finally {
+      // Reported even when an outage interrupts the split: what was parked stays parked.
+      if (parked.length > 0) this.park(kind, rows.length, parked);
+    }
+  }
+
+  private park(
+    kind: ParkedKind,
+    batchSize: number,
+    parked: { row: InstrumentInfo | Candle; error: DataError }[],
+  ): void {
+    const nowIso = this.clock.now().toISOString();
+    for (const { row, error } of parked) {
+      this.metrics.foRowsParked.inc({ kind, reason: error.code });
+      if (kind === 'bar') this.inFlight.delete(keyOf(row as Candle));
+      this.parkedRows++;
+      this.lastParked = {
+        kind,
+        instrument_token: row.instrumentToken,
+        ...('time' in row ? { time: row.time.toISOString() } : {}),
+        sqlstate: error.code,
+        message: error.message,
+        at: nowIso,
+      };
+    }
+    const rows = parked
+      .slice(0, 10)
+      .map(({ row }) =>
+        'time' in row ? `${row.instrumentToken}@${row.time.toISOString()}` : `${row.instrumentToken}`,
+      )
+      .join(', ');
+    const codes = [...new Set(parked.map(({ error }) => `${error.code} ${error.message}`))].join('; ');
+    this.logger.error(
+      `parked ${parked.length} of ${batchSize} ${kind === 'bar' ? 'bars' : 'instruments'} the database refused (${codes}): ${rows}${parked.length > 10 ? ', ...' : ''}; the rest were written`,
+    );
+  }
+
   private committed(batch: Candle[]): void {
     const nowMs = this.clock.now().getTime();
-    for (const [key, part] of this.inFlight) {
+    for (const candle of batch) {
+      const key = keyOf(candle);
+      const part = this.inFlight.get(key);
+      if (!part) continue;
       if (!part.late)
         this.metrics.foFlushLag.observe((nowMs - part.candle.time.getTime() - MINUTE_MS) / 1000);
       this.inFlight.delete(key);
@@ -238,6 +331,8 @@ export class FoStreamFlusher {
       dropped_bars: this.dropped,
       write_failures: this.failures,
       ...(this.lastError ? { last_error: this.lastError } : {}),
+      parked_rows: this.parkedRows,
+      ...(this.lastParked ? { last_parked: this.lastParked } : {}),
     };
     // A backlog alone keeps the pod ready (the database check reports the outage itself, and the
     // REST API still serves stored data); only a full backlog, where minutes are being dropped, is down.

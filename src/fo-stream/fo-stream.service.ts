@@ -22,8 +22,10 @@ export class FoStreamService {
   private readonly known = new Set<number>();
   private readonly received: Record<FoChannelKind, Counter.Internal>;
   private readonly rejectionsLogged = new Set<FoRejectReason>();
+  private readonly droppedLogged = new Set<string>();
   private gateMinuteMs = Number.NaN;
   private gateOpen = false;
+  private evictedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly builder: FoBarBuilder,
@@ -43,10 +45,12 @@ export class FoStreamService {
 
   receive(kind: FoChannelKind, raw: string): void {
     this.received[kind].inc();
+    const nowMs = this.clock.now().getTime();
+    if (nowMs - this.evictedAtMs >= MINUTE_MS) this.evictIdle(nowMs);
     const result = parseTick(kind, raw);
     if (!result.ok) return this.reject(result.reason, `${kind}: ${result.detail}`);
     const tick = result.tick;
-    if (tick.timeMs > this.clock.now().getTime() + FUTURE_TOLERANCE_MS)
+    if (tick.timeMs > nowMs + FUTURE_TOLERANCE_MS)
       return this.reject(
         'invalid_time',
         `${kind}: token ${tick.token} stamped in the future (${tick.timeMs})`,
@@ -60,6 +64,8 @@ export class FoStreamService {
     if (!this.known.has(tick.token)) {
       this.known.add(tick.token);
       this.flusher.register(tick.instrument());
+      const dropped = tick.droppedFields?.() ?? [];
+      if (dropped.length > 0) this.dropped(kind, tick.token, dropped);
     }
   }
 
@@ -98,6 +104,20 @@ export class FoStreamService {
     return requested;
   }
 
+  /**
+   * Once a minute: forgets instruments not seen for FO_STREAM_STATE_TTL_MINUTES (expired contracts,
+   * strikes rolled off the chain), so the per-instrument state does not keep every token ever seen.
+   */
+  private evictIdle(nowMs: number): void {
+    this.evictedAtMs = nowMs;
+    const evicted = this.builder.evictIdle(nowMs - this.config.FO_STREAM_STATE_TTL_MINUTES * MINUTE_MS);
+    for (const token of evicted) this.known.delete(token);
+    if (evicted.length > 0)
+      this.logger.log(
+        `forgot ${evicted.length} instruments not seen for ${this.config.FO_STREAM_STATE_TTL_MINUTES} minutes`,
+      );
+  }
+
   private inSession(timeMs: number): boolean {
     // One calendar lookup per minute, not per tick.
     const minuteMs = Math.floor(timeMs / MINUTE_MS) * MINUTE_MS;
@@ -106,6 +126,19 @@ export class FoStreamService {
       this.gateOpen = this.calendar.isSessionMinute(new Date(minuteMs));
     }
     return this.gateOpen;
+  }
+
+  /** Instrument fields no column could hold: the tick and the rest of the instrument are kept. */
+  private dropped(kind: FoChannelKind, token: number, fields: readonly string[]): void {
+    for (const field of fields) {
+      this.metrics.foTickFieldsDropped.inc({ field });
+      const line = `${kind}: token ${token}: ${field} left out of the instrument (not a value its column holds)`;
+      // One line per field at warn, like the rejections.
+      if (!this.droppedLogged.has(field)) {
+        this.droppedLogged.add(field);
+        this.logger.warn(`${line}; further ${field} drops are logged at debug level`);
+      } else this.logger.debug(line);
+    }
   }
 
   private reject(reason: FoRejectReason, detail?: string): void {

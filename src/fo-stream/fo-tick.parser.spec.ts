@@ -55,6 +55,52 @@ describe('parseOptionTick', () => {
     expect(result.ok && result.tick.instrument().instrumentType).toBe('FUT');
   });
 
+  it('leaves out instrument fields no column can hold, keeping the tick and the other fields', () => {
+    const result = parseOptionTick(
+      JSON.stringify({
+        ...OPTION,
+        expiry: '2025-13-45',
+        lot_size: 2 ** 31,
+        strike: -5,
+        tick_size: 0,
+        tradingsymbol: 'NIFTY\u0000CE',
+        exchange: 'X'.repeat(65),
+        segment: 42,
+      }),
+    );
+    if (!result.ok) throw new Error(result.detail);
+    expect(result.tick.price).toBe(OPTION.price);
+    expect(result.tick.instrument()).toEqual({
+      instrumentToken: 13660418,
+      tradingsymbol: null,
+      name: 'NIFTY',
+      segment: null,
+      exchange: null,
+      instrumentType: 'CE',
+      strike: null,
+      expiry: null,
+      lotSize: null,
+      tickSize: null,
+    });
+    expect([...result.tick.droppedFields!()].sort()).toEqual(
+      ['exchange', 'expiry', 'lot_size', 'segment', 'strike', 'tick_size', 'tradingsymbol'].sort(),
+    );
+  });
+
+  it.each([
+    ['2025-02-29', null],
+    ['2024-02-29', '2024-02-29'],
+    ['2025-11-25T00:00:00Z', null],
+  ])('reads expiry %s as %s', (expiry, expected) => {
+    const result = parseOptionTick(JSON.stringify({ ...OPTION, expiry }));
+    expect(result.ok && result.tick.instrument().expiry).toBe(expected);
+  });
+
+  it('drops nothing from a tick in the contract shape', () => {
+    const result = parseOptionTick(JSON.stringify(OPTION));
+    expect(result.ok && result.tick.droppedFields!()).toEqual([]);
+  });
+
   it.each([
     ['invalid JSON', '{"token":1,', 'invalid_json'],
     ['NaN literal', '{"token":1,"price":NaN,"ts":1}', 'invalid_json'],
@@ -66,6 +112,18 @@ describe('parseOptionTick', () => {
     ['a missing ts', JSON.stringify({ ...OPTION, ts: undefined }), 'invalid_time'],
     ['a string volume', JSON.stringify({ ...OPTION, volume: 'x' }), 'invalid_field'],
     ['an unknown type', JSON.stringify({ ...OPTION, type: 'XX' }), 'invalid_field'],
+    ['a volume beyond bigint', JSON.stringify({ ...OPTION, volume: 2 ** 63 }), 'invalid_field'],
+    [
+      'a volume beyond what a JS number carries exactly',
+      JSON.stringify({ ...OPTION, volume: 2 ** 53 }),
+      'invalid_field',
+    ],
+    ['an OI beyond bigint', JSON.stringify({ ...OPTION, oi: 1e20 }), 'invalid_field'],
+    [
+      'a token beyond what a JS number carries exactly',
+      JSON.stringify({ ...OPTION, token: 2 ** 53 }),
+      'missing_token',
+    ],
     ['an oversized payload', JSON.stringify({ ...OPTION, pad: 'x'.repeat(70_000) }), 'oversized'],
   ])('rejects %s', (_name, raw, reason) => {
     const result = parseOptionTick(raw);

@@ -1,5 +1,14 @@
 import { InstrumentInfo } from '../market-data/market-data.types';
 import { parseUpstreamTime } from '../contracts/market-time';
+import {
+  INT4_MAX,
+  isCalendarDate,
+  isFiniteIn,
+  isIntegerIn,
+  isPrintableText,
+  MAX_COUNT,
+  MAX_INSTRUMENT_TOKEN,
+} from '../common/strict-values';
 import { FoRejectReason, INDEX_TOKENS, MAX_TICK_BYTES } from './fo-stream.constants';
 
 export type FoChannelKind = 'options' | 'underlying';
@@ -23,6 +32,11 @@ export interface FoTick {
   symbol: string | null;
   /** What the tick tells of its instrument; built only when the instrument is first seen. */
   instrument: () => InstrumentInfo;
+  /**
+   * Instrument fields the tick carried but no column could hold (left out of `instrument()`, which
+   * keeps the rest); computed with it, only when the instrument is first seen.
+   */
+  droppedFields?: () => readonly string[];
 }
 
 export type FoParseResult =
@@ -31,7 +45,6 @@ export type FoParseResult =
 type Json = Record<string, unknown>;
 
 const NO_GREEKS: GreekValues = { iv: null, delta: null, gamma: null, theta: null, vega: null };
-const EXPIRY = /^\d{4}-\d{2}-\d{2}$/;
 const OPTION_TYPES = new Set(['CE', 'PE', 'FUT']);
 // Epoch values below this are seconds (the contract); above it, milliseconds (year 5138 in seconds).
 const MILLISECONDS_FROM = 1e11;
@@ -44,8 +57,9 @@ function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
+/** A token: a positive integer that `bigint` and a JS number both hold exactly. */
 function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  return isIntegerIn(value, 1, MAX_INSTRUMENT_TOKEN) ? value : undefined;
 }
 
 function timeOf(value: unknown): number | undefined {
@@ -60,14 +74,58 @@ function timeOf(value: unknown): number | undefined {
   return undefined;
 }
 
-/** A non-negative number, null when absent; undefined when present but not a usable number. */
+/**
+ * A count (cumulative volume, OI), null when absent; undefined when present but not a non-negative
+ * number that `bigint` and a JS number both hold exactly.
+ */
 function optionalLevel(value: unknown): number | null | undefined {
   if (value === undefined || value === null) return null;
-  return isFiniteNumber(value) && value >= 0 ? value : undefined;
+  return isFiniteIn(value, 0, MAX_COUNT) ? value : undefined;
 }
 
+/** Longest symbol, segment or exchange kept; Kite's longest tradingsymbols are about 30 characters. */
+const MAX_TEXT = 64;
+
 function optionalText(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value : null;
+  return isPrintableText(value, MAX_TEXT) ? value : null;
+}
+
+/**
+ * The instrument fields of an option tick, each checked against its column: a value the column
+ * cannot hold (an expiry that is not a real date, a lot size beyond int4, a NUL in a name) is left
+ * out and named in `dropped`, so one bad field can never make the instrument upsert fail.
+ */
+function optionInstrument(token: number, m: Json): { info: InstrumentInfo; dropped: string[] } {
+  const dropped: string[] = [];
+  const field = <T>(name: string, ok: (value: unknown) => value is T): T | null => {
+    const value = m[name];
+    if (value === undefined || value === null) return null;
+    if (ok(value)) return value;
+    dropped.push(name);
+    return null;
+  };
+  const text = (value: unknown): value is string => isPrintableText(value, MAX_TEXT);
+  return {
+    info: {
+      instrumentToken: token,
+      tradingsymbol: field('tradingsymbol', text),
+      name: field('symbol', text),
+      segment: field('segment', text),
+      exchange: field('exchange', text),
+      instrumentType: (m.type as string | undefined) ?? null,
+      strike: field('strike', (v): v is number => isFiniteIn(v, 0, Number.MAX_VALUE)),
+      expiry: field('expiry', isCalendarDate),
+      lotSize: field('lot_size', (v): v is number => isIntegerIn(v, 1, INT4_MAX)),
+      tickSize: field('tick_size', (v): v is number => isFiniteIn(v, Number.MIN_VALUE, Number.MAX_VALUE)),
+    },
+    dropped,
+  };
+}
+
+/** Builds on first use only: most ticks are of instruments already known. */
+function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
 }
 
 function greeksOf(message: Json): GreekValues {
@@ -114,10 +172,13 @@ export function parseOptionTick(raw: string): FoParseResult {
   const dayVolume = optionalLevel(m.volume);
   const oi = optionalLevel(m.oi);
   if (dayVolume === undefined || oi === undefined)
-    return reject('invalid_field', `token ${token}: volume or oi is not a non-negative number`);
+    return reject(
+      'invalid_field',
+      `token ${token}: volume or oi is not a non-negative number up to ${MAX_COUNT} (volume=${JSON.stringify(m.volume ?? null)}, oi=${JSON.stringify(m.oi ?? null)})`,
+    );
   if (m.type !== undefined && !OPTION_TYPES.has(m.type as string))
     return reject('invalid_field', `token ${token}: type=${JSON.stringify(m.type)}`);
-  const expiry = typeof m.expiry === 'string' && EXPIRY.test(m.expiry) ? m.expiry : null;
+  const instrument = once(() => optionInstrument(token, m));
   return {
     ok: true,
     tick: {
@@ -128,18 +189,8 @@ export function parseOptionTick(raw: string): FoParseResult {
       oi,
       greeks: greeksOf(m),
       symbol: optionalText(m.symbol),
-      instrument: () => ({
-        instrumentToken: token,
-        tradingsymbol: optionalText(m.tradingsymbol),
-        name: optionalText(m.symbol),
-        segment: optionalText(m.segment),
-        exchange: optionalText(m.exchange),
-        instrumentType: (m.type as string | undefined) ?? null,
-        strike: isFiniteNumber(m.strike) ? m.strike : null,
-        expiry,
-        lotSize: positiveInteger(m.lot_size) ?? null,
-        tickSize: isFiniteNumber(m.tick_size) && m.tick_size > 0 ? m.tick_size : null,
-      }),
+      instrument: () => instrument().info,
+      droppedFields: () => instrument().dropped,
     },
   };
 }

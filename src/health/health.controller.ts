@@ -1,8 +1,38 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult } from '@nestjs/terminus';
+import { AppConfig } from '../config/app-config';
 import { DependencyHealthIndicator } from './dependency.health';
-import { ReadinessRegistry } from './readiness.registry';
+import { ReadinessCheck, ReadinessRegistry } from './readiness.registry';
+
+type Marked = () => Promise<HealthIndicatorResult>;
+
+/** Runs a check and marks each of its results with whether readiness depends on it. */
+function marked(check: ReadinessCheck, required: boolean): Marked {
+  return async () => {
+    const result = await check();
+    return Object.fromEntries(
+      Object.entries(result).map(([key, value]) => [key, { ...value, required }]),
+    ) as HealthIndicatorResult;
+  };
+}
+
+/** Adds the results of the checks readiness does not depend on, under their real status. */
+function withReported(result: HealthCheckResult, reported: HealthIndicatorResult[]): HealthCheckResult {
+  const merged: HealthCheckResult = {
+    ...result,
+    info: { ...result.info },
+    error: { ...result.error },
+    details: { ...result.details },
+  };
+  for (const entry of reported)
+    for (const [key, value] of Object.entries(entry)) {
+      merged.details[key] = value;
+      if (value.status === 'up') merged.info![key] = value;
+      else merged.error![key] = value;
+    }
+  return merged;
+}
 
 @ApiTags('operations')
 @Controller('health')
@@ -11,6 +41,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly dependencies: DependencyHealthIndicator,
     private readonly readiness: ReadinessRegistry,
+    private readonly config: AppConfig,
   ) {}
 
   @Get('live')
@@ -23,13 +54,35 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOperation({
-    summary: 'Readiness: database and Redis reachable (each within 1 s), plus feature details',
+    summary:
+      'Readiness: 503 when a check named in HEALTH_READINESS_REQUIRES (default: the database) fails; ' +
+      'Redis, the event connection, the backfill and the tick stream are reported in the details ' +
+      '(each with `required`) and fail readiness only when required. Each check within 1 s.',
   })
-  ready(): Promise<HealthCheckResult> {
-    return this.health.check([
-      () => this.dependencies.checkDatabase(),
-      () => this.dependencies.checkRedis(),
-      ...this.readiness.all(),
-    ]);
+  async ready(): Promise<HealthCheckResult> {
+    const requires = new Set<string>(this.config.HEALTH_READINESS_REQUIRES);
+    const checks: Array<[string, ReadinessCheck]> = [
+      ['database', () => this.dependencies.checkDatabase()],
+      ['redis', () => this.dependencies.checkRedis()],
+      ...this.readiness.entries(),
+    ];
+    const required = checks.filter(([name]) => requires.has(name)).map(([, check]) => marked(check, true));
+    const reported = Promise.all(
+      checks
+        .filter(([name]) => !requires.has(name))
+        .map(([name, check]) =>
+          marked(check, false)().catch((error: Error): HealthIndicatorResult => ({
+            [name]: { status: 'down', required: false, message: error.message },
+          })),
+        ),
+    );
+    try {
+      return withReported(await this.health.check(required), await reported);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      throw new ServiceUnavailableException(
+        withReported(error.getResponse() as HealthCheckResult, await reported),
+      );
+    }
   }
 }

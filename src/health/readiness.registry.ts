@@ -18,4 +18,9 @@ export class ReadinessRegistry {
   all(): ReadinessCheck[] {
     return [...this.checks.values()];
   }
+
+  /** The registered checks with their names. */
+  entries(): Array<[string, ReadinessCheck]> {
+    return [...this.checks.entries()];
+  }
 }

@@ -30,6 +30,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly reconcileGuarded = new Counter({
+    name: 'subscription_reconcile_guarded_total',
+    help: 'Reconciliations whose list would have unsubscribed more than RECONCILE_MAX_REMOVAL_FRACTION of the active subscriptions, and removed nothing',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly backfillTriggers = new Counter({
     name: 'backfill_triggers_total',
     help: 'Backfill requests by trigger (event, reconcile, sweep, manual) and outcome (succeeded, failed, skipped)',
@@ -89,6 +96,20 @@ export class MetricsService {
     name: 'fo_ticks_rejected_total',
     help: 'Ticks rejected by reason',
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly foTickFieldsDropped = new Counter({
+    name: 'fo_tick_fields_dropped_total',
+    help: 'Instrument fields of a first-seen tick left out because no column could hold them, by field',
+    labelNames: ['field'] as const,
+    registers: [this.registry],
+  });
+
+  readonly foRowsParked = new Counter({
+    name: 'fo_stream_rows_parked_total',
+    help: 'Stream rows the database refused for a data reason (SQLSTATE class 22 or 23), set aside instead of retried, by kind (instrument, bar) and SQLSTATE',
+    labelNames: ['kind', 'reason'] as const,
     registers: [this.registry],
   });
 

@@ -79,6 +79,11 @@ describe('parseSubscriptionEvent', () => {
       MAX,
     );
     expect(outcome.ok).toBe(true);
+    const nested = parseSubscriptionEvent(
+      '{"event_type":"subscription_created","instrument_token":9,"extra":[[[[[[{"a":1}]]]]]],"metadata":{"note":{"x":[1]}}}',
+      MAX,
+    );
+    expect(nested.ok).toBe(true);
   });
 
   const rejected: Array<[string, unknown, RegExp, string]> = [
@@ -153,6 +158,36 @@ describe('parseSubscriptionEvent', () => {
       "Nest's data field",
       '{"event_type":"subscription_created","instrument_token":1,"data":{}}',
       /envelope field\(s\) data/,
+      'subscription_created',
+    ],
+    [
+      'a 4 KB payload nested 2,000 arrays deep in an unknown field',
+      `{"event_type":"subscription_created","instrument_token":1,"junk":${'['.repeat(2000)}${']'.repeat(2000)}}`,
+      /nested deeper than 8 levels/,
+      'subscription_created',
+    ],
+    [
+      'a known field nested deep',
+      `{"event_type":"subscription_removed","instrument_token":1,"metadata":{"segment":${'['.repeat(50)}${']'.repeat(50)}}}`,
+      /nested deeper than 8 levels/,
+      'subscription_removed',
+    ],
+    [
+      'a NUL in a tradingsymbol (a text column refuses it)',
+      '{"event_type":"subscription_created","instrument_token":1,"tradingsymbol":"NIFTY\\u0000"}',
+      /tradingsymbol/,
+      'subscription_created',
+    ],
+    [
+      'a control character in metadata',
+      '{"event_type":"subscription_created","instrument_token":1,"metadata":{"account_id":"a\\nb"}}',
+      /metadata\.account_id/,
+      'subscription_created',
+    ],
+    [
+      'a token beyond what a JS number carries exactly',
+      '{"event_type":"subscription_created","instrument_token":9007199254740993}',
+      /instrument_token/,
       'subscription_created',
     ],
     [

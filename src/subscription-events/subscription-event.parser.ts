@@ -25,6 +25,53 @@ export type ParseOutcome =
 // transport would have unwrapped it and handed the handler something else entirely.
 const NEST_ENVELOPE_FIELDS = ['pattern', 'data'] as const;
 
+/**
+ * Nesting accepted anywhere in an event; the contract's deepest field (`metadata.*`) is at level 2.
+ * class-transformer recurses once per level, and a few kilobytes of `[[[[...]]]]` would otherwise
+ * overflow the stack.
+ */
+export const MAX_EVENT_DEPTH = 8;
+
+const EVENT_FIELDS = [
+  'event_type',
+  'instrument_token',
+  'timestamp',
+  'tradingsymbol',
+  'segment',
+  'requested_mode',
+  'account_id',
+  'metadata',
+] as const;
+const METADATA_FIELDS = ['tradingsymbol', 'segment', 'requested_mode', 'account_id'] as const;
+
+/** True when some value lies deeper than `max` levels (the top-level object is level 1). Iterative. */
+function deeperThan(root: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Only the fields the contract names go on to validation; the rest are not needed at all. */
+function knownFields(body: Record<string, unknown>): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const field of EVENT_FIELDS) if (field in body) picked[field] = body[field];
+  const metadata = body.metadata;
+  if (isPlainObject(metadata)) {
+    const known: Record<string, unknown> = {};
+    for (const field of METADATA_FIELDS) if (field in metadata) known[field] = metadata[field];
+    picked.metadata = known;
+  }
+  return picked;
+}
+
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
@@ -79,7 +126,15 @@ export function parseSubscriptionEvent(raw: unknown, maxBytes: number): ParseOut
       instrumentToken: body.instrument_token,
     };
 
-  const dto = plainToInstance(SubscriptionEventDto, body);
+  if (deeperThan(body, MAX_EVENT_DEPTH))
+    return {
+      ok: false,
+      reason: `payload nested deeper than ${MAX_EVENT_DEPTH} levels`,
+      eventType,
+      instrumentToken: body.instrument_token,
+    };
+
+  const dto = plainToInstance(SubscriptionEventDto, knownFields(body));
   const errors = validateSync(dto, { forbidUnknownValues: false });
   if (errors.length > 0)
     return {

@@ -12,6 +12,11 @@ export interface ReconcileResult {
   removed: number[];
   /** False when the ticker could not be read; nothing was changed then. */
   complete: boolean;
+  /**
+   * Tokens gone upstream that were kept active because they were too many at once (the mass-removal
+   * guard); present only when the guard held a removal back.
+   */
+  held?: number[];
 }
 
 export interface SubscriptionReconciler {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { waitFor } from '../../test/support/wait-for';
 import { Logger } from '@nestjs/common';
 import { Subject } from 'rxjs';
+import { AppConfig } from '../config/app-config';
 import { FixedClock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
@@ -28,7 +29,10 @@ class World {
   status = new Subject<string>();
 }
 
-function build(world: World): { reconciler: SubscriptionReconcilerService; metrics: MetricsService } {
+function build(
+  world: World,
+  settings: Partial<AppConfig> = {},
+): { reconciler: SubscriptionReconcilerService; metrics: MetricsService } {
   const metrics = new MetricsService();
   const ticker = {
     fetchActive: async () => {
@@ -61,6 +65,7 @@ function build(world: World): { reconciler: SubscriptionReconcilerService; metri
     repository,
     subscriptions,
     transport,
+    Object.assign(new AppConfig(), settings),
   );
   return { reconciler, metrics };
 }
@@ -325,5 +330,53 @@ describe('SubscriptionReconcilerService pacing of reads of the ticker list', () 
     expect(world.fetches).toBe(before + 1);
     await jest.advanceTimersByTimeAsync(1);
     expect(world.fetches).toBe(before + 2);
+  });
+
+  describe('mass removal guard', () => {
+    const active = (n: number) => new Set(Array.from({ length: n }, (_, i) => i + 1));
+    const entries = (tokens: number[]) => tokens.map((instrument_token) => ({ instrument_token }));
+
+    it('holds back a removal of more than the fraction, and applies it on the confirming read', async () => {
+      const world = new World();
+      world.active = active(20);
+      world.upstream = entries([1, 2, 3, 4, 5, 6, 7, 8, 9, 21]);
+      let metrics: MetricsService;
+      ({ reconciler, metrics } = build(world, {
+        RECONCILE_MAX_REMOVAL_FRACTION: 0.4,
+        RECONCILE_MASS_REMOVAL_CONFIRMATIONS: 2,
+      }));
+      const first = await reconciler.reconcile('cycle');
+      // Additions are never held; the 11 removals (55%) are.
+      expect(first).toMatchObject({ complete: true, added: [21], removed: [] });
+      expect(first.held).toHaveLength(11);
+      expect(reconciler.last).toMatchObject({ held: 11, held_reads: 1, removed: 0 });
+      expect((await metrics.reconcileGuarded.get()).values[0]).toMatchObject({
+        value: 1,
+        labels: { reason: 'cycle' },
+      });
+      const second = await reconciler.reconcile('cycle');
+      expect(second.removed).toHaveLength(11);
+      expect(world.unsubscribed.sort((a, b) => a - b)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    });
+
+    it('never applies it with RECONCILE_MASS_REMOVAL_CONFIRMATIONS=0, and is off with a fraction of 1', async () => {
+      const world = new World();
+      world.active = active(10);
+      world.upstream = [];
+      ({ reconciler } = build(world, { RECONCILE_MASS_REMOVAL_CONFIRMATIONS: 0 }));
+      for (let i = 0; i < 5; i++) expect((await reconciler.reconcile('cycle')).removed).toEqual([]);
+      expect(world.active.size).toBe(10);
+      reconciler.onApplicationShutdown();
+      ({ reconciler } = build(world, { RECONCILE_MAX_REMOVAL_FRACTION: 1 }));
+      expect((await reconciler.reconcile('cycle')).removed).toHaveLength(10);
+    });
+
+    it('does not apply below RECONCILE_REMOVAL_GUARD_MIN_ACTIVE', async () => {
+      const world = new World();
+      world.active = active(9);
+      world.upstream = [];
+      ({ reconciler } = build(world));
+      expect((await reconciler.reconcile('cycle')).removed).toHaveLength(9);
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Subscription } from 'rxjs';
+import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { ReconcileReason, ReconcileResult, SubscriptionReconciler } from './subscription-reconciler.port';
@@ -30,6 +31,9 @@ export interface LastReconciliation {
   added: number;
   removed: number;
   upstream_active?: number;
+  /** Removals the mass-removal guard held back, and how many reads in a row have shown them. */
+  held?: number;
+  held_reads?: number;
   error?: string;
 }
 
@@ -58,6 +62,8 @@ export class SubscriptionReconcilerService
   /** Real time (ms) at which the last run started, and before which the ticker asked not to be read. */
   private lastStartMs = Number.NEGATIVE_INFINITY;
   private notBeforeMs = 0;
+  /** Complete reads in a row whose removal the guard held back. */
+  private massRemovalReads = 0;
   /** Pauses before each retry within one reconciliation. */
   retryDelaysMs: readonly number[] = RECONCILE_RETRY_DELAYS_MS;
   /** Least time between the starts of two triggered runs (tests shorten it). */
@@ -71,6 +77,7 @@ export class SubscriptionReconcilerService
     private readonly repository: SubscriptionsRepository,
     private readonly subscriptions: SubscriptionsService,
     private readonly transport: SubscriptionEventsTransport,
+    private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -229,9 +236,11 @@ export class SubscriptionReconcilerService
         accountId: entry.account_id,
         requestedAt: startedAt,
       }));
-    const removed = [...localActive].filter(
+    const gone = [...localActive].filter(
       (token) => !upstreamTokens.has(token) && this.touched.get(token) !== 'created',
     );
+    const held = this.holdMassRemoval(reason, gone, localActive.size, upstream.length);
+    const removed = held ? [] : gone;
     for (const entry of added)
       this.logger.log(
         `reconcile (${reason}): token=${entry.instrumentToken} tradingsymbol=${entry.tradingsymbol ?? '?'} active upstream, not here: subscribing`,
@@ -249,7 +258,48 @@ export class SubscriptionReconcilerService
       true,
       undefined,
       upstream.length,
+      held ? gone : undefined,
     );
+  }
+
+  /**
+   * True when `gone` is more than RECONCILE_MAX_REMOVAL_FRACTION of the active subscriptions (and
+   * there are at least RECONCILE_REMOVAL_GUARD_MIN_ACTIVE): a ticker that lost its state answers 200
+   * with an empty or short list, and taking it at its word would unsubscribe everything. The removal
+   * is held back until RECONCILE_MASS_REMOVAL_CONFIRMATIONS complete reads in a row show it; a read
+   * without a mass removal starts the count again. Additions are never held.
+   */
+  private holdMassRemoval(
+    reason: ReconcileReason,
+    gone: number[],
+    active: number,
+    upstream: number,
+  ): boolean {
+    const c = this.config;
+    const massive =
+      active >= c.RECONCILE_REMOVAL_GUARD_MIN_ACTIVE &&
+      gone.length > c.RECONCILE_MAX_REMOVAL_FRACTION * active;
+    if (!massive) {
+      this.massRemovalReads = 0;
+      return false;
+    }
+    this.massRemovalReads++;
+    const confirmations = c.RECONCILE_MASS_REMOVAL_CONFIRMATIONS;
+    if (confirmations > 0 && this.massRemovalReads >= confirmations) {
+      this.logger.warn(
+        `reconcile (${reason}): the ticker's list has shown ${gone.length} of ${active} active subscriptions gone on ${this.massRemovalReads} reads in a row: unsubscribing them`,
+      );
+      this.massRemovalReads = 0;
+      return false;
+    }
+    this.metrics.reconcileGuarded.inc({ reason });
+    this.logger.error(
+      `reconcile (${reason}): the ticker's list (${upstream} active) would unsubscribe ${gone.length} of ${active} active subscriptions, more than RECONCILE_MAX_REMOVAL_FRACTION=${c.RECONCILE_MAX_REMOVAL_FRACTION}: removing none. ` +
+        (confirmations > 0
+          ? `Read ${this.massRemovalReads} of ${confirmations} in a row showing it; applied at the ${confirmations}th.`
+          : 'RECONCILE_MASS_REMOVAL_CONFIRMATIONS=0: never applied by reconciliation.'),
+    );
+    return true;
   }
 
   private finish(
@@ -259,6 +309,7 @@ export class SubscriptionReconcilerService
     complete: boolean,
     error?: string,
     upstreamActive?: number,
+    held?: number[],
   ): ReconcileResult {
     this.metrics.reconciliations.inc({ reason, outcome: complete ? 'succeeded' : 'failed' });
     this.last = {
@@ -268,6 +319,7 @@ export class SubscriptionReconcilerService
       added: added.length,
       removed: removed.length,
       ...(upstreamActive !== undefined ? { upstream_active: upstreamActive } : {}),
+      ...(held ? { held: held.length, held_reads: this.massRemovalReads } : {}),
       ...(error ? { error } : {}),
     };
     if (complete)
@@ -275,7 +327,7 @@ export class SubscriptionReconcilerService
         `reconcile (${reason}) complete: ${upstreamActive ?? 0} active upstream, ${added.length} added, ${removed.length} removed`,
       );
     else this.logger.warn(`reconcile (${reason}) incomplete, nothing changed: ${error}`);
-    return { reason, added, removed, complete };
+    return { reason, added, removed, complete, ...(held ? { held } : {}) };
   }
 
   private sleep(ms: number): Promise<void> {

@@ -63,3 +63,25 @@ describe('TickerSubscriptionsClient Retry-After', () => {
     }
   });
 });
+
+describe('TickerSubscriptionsClient entries', () => {
+  it.each([
+    [
+      'a NUL in a tradingsymbol (a text column refuses it)',
+      { tradingsymbol: 'NIFTY\u0000CE' },
+      /tradingsymbol/,
+    ],
+    ['an overlong segment', { segment: 'X'.repeat(33) }, /segment/],
+    ['a token beyond what a JS number carries exactly', { instrument_token: 2 ** 53 }, /instrument_token/],
+  ])('fails the whole read on %s, naming the field', async (_what, entry, field) => {
+    const body = JSON.stringify([{ instrument_token: 1, status: 'active', ...entry }]);
+    const server = await serve((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body),
+    );
+    try {
+      expect((await readError(server)).message).toMatch(field);
+    } finally {
+      await close(server);
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { withBodyCap } from '../common/read-body';
 import { parseRetryAfter } from '../common/retry-after';
 import { AppConfig } from '../config/app-config';
 import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
@@ -59,10 +60,13 @@ export class TickerSubscriptionsClient {
     let response: Response;
     let body: unknown;
     try {
-      response = await fetch(url, {
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        headers: { accept: 'application/json' },
-      });
+      response = withBodyCap(
+        await fetch(url, {
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          headers: { accept: 'application/json' },
+        }),
+        this.config.UPSTREAM_MAX_BODY_BYTES,
+      );
       if (response.status !== 200) {
         await response.body?.cancel().catch(() => undefined);
         // The list is rate limited (100/min): a 429 or 503 may say when asking again is welcome.

@@ -64,7 +64,7 @@ describe('the service process', () => {
     }
   });
 
-  it('answers 503 on readiness within 2 s when Redis is unreachable, while liveness stays 200', async () => {
+  it('answers readiness within 2 s when Redis is unreachable, reporting it down but staying ready (reads need only the database)', async () => {
     const closedPort = await freePort();
     let service: ServiceProcess | undefined;
     try {
@@ -79,15 +79,34 @@ describe('the service process', () => {
       const started = Date.now();
       const ready = await fetch(`${service.url}/health/ready`);
       expect(Date.now() - started).toBeLessThan(2000);
-      expect(ready.status).toBe(503);
+      expect(ready.status).toBe(200);
       const body = (await ready.json()) as { details: Record<string, Record<string, unknown>> };
-      expect(body.details.redis.status).toBe('down');
+      expect(body.details.redis).toEqual(expect.objectContaining({ status: 'down', required: false }));
       expect(body.details.database.status).toBe('up');
       expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
     } finally {
       await service?.stop('SIGTERM');
     }
   });
+
+  it.each(['staging', 'production'])(
+    'refuses to start in %s without API_KEY, with one message and exit code 1',
+    async (environment) => {
+      const service = await startServiceProcess(
+        { ...baseEnv(), APP_ENV: environment },
+        { waitForHttp: false },
+      );
+      const { code } = await service.stop('SIGCONT');
+      expect(code).toBe(1);
+      const lines = service
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('API_KEY'));
+      expect(lines).toEqual([
+        `  - API_KEY: required when APP_ENV is ${environment} (the mutating routes would be open); set it, or API_KEY_DISABLED=true to run without one`,
+      ]);
+    },
+  );
 
   it('refuses to start on invalid configuration, naming every bad variable', async () => {
     const service = await startServiceProcess(

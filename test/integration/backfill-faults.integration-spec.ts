@@ -176,14 +176,14 @@ describe('backfill faults', () => {
     afterAll(async () => stub?.stop());
 
     /**
-     * Requests `tokens`, cuts `proxy` once a few jobs are done and holds the cut until the app reports
-     * itself not ready, then restores it: every job must still finish with exactly the upstream minutes.
+     * Requests `tokens`, cuts `proxy` once a few jobs are done and holds the cut until readiness
+     * reports `what` down, then restores it: every job must still finish with exactly the upstream minutes.
      */
     async function completesThroughCut(
       app: TestApp,
       proxy: TcpProxy,
       tokens: number[],
-      what: string,
+      what: 'redis' | 'database',
     ): Promise<void> {
       await requestAll(app, tokens);
       await waitFor(
@@ -193,7 +193,7 @@ describe('backfill faults', () => {
       proxy.cut();
       await waitFor(
         `${what} reported down`,
-        async () => (await request(app.url).get('/health/ready')).status === 503,
+        async () => (await request(app.url).get('/health/ready')).body?.details?.[what]?.status === 'down',
       );
       proxy.restore();
       await allSucceeded(app, tokens, 40_000);
@@ -210,7 +210,7 @@ describe('backfill faults', () => {
         }),
       });
       try {
-        await completesThroughCut(app, proxy, range(401, 30), 'Redis');
+        await completesThroughCut(app, proxy, range(401, 30), 'redis');
       } finally {
         await app.close();
         await proxy.stop();

@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseEnv } from 'dotenv';
+import { parse as parseYaml } from 'yaml';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { loadConfig } from '../../src/config/config.loader';
+import { ConfigValidationError, loadConfig } from '../../src/config/config.loader';
 import { K8sObject, manifestDir, renderKustomization } from '../support/kustomize';
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
@@ -12,10 +16,21 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   PodDisruptionBudget,
 };
 
+const ROOT = join(__dirname, '..', '..');
+
+/** What the `market-data-secrets` Secret provides (the test's stand-in values). */
+const SECRET = {
+  DATABASE_URL: 'postgres://u:p@db:5432/md',
+  REDIS_URL: 'redis://redis:6379',
+  API_KEY: 'a-key-from-the-secret',
+};
+
 type Container = {
   name: string;
   image: string;
-  env: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
+  command?: string[];
+  envFrom?: { configMapRef?: { name: string } }[];
+  env: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } }[];
   readinessProbe: { httpGet: { path: string } };
   livenessProbe: { httpGet: { path: string } };
   startupProbe: { httpGet: { path: string } };
@@ -55,12 +70,11 @@ describe.each(['staging', 'production'])('deploy/k8s overlay %s', (environment) 
     }
   });
 
+  const configMap = (): Record<string, string> =>
+    (find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data;
   it('carries flags that the service itself accepts, with the staged rollout in production', () => {
-    const data = (find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data;
-    const config = loadConfig(
-      { ...data, DATABASE_URL: 'postgres://u:p@db:5432/md', REDIS_URL: 'redis://redis:6379' },
-      { envDir: '/nonexistent' },
-    );
+    const data = configMap();
+    const config = loadConfig({ ...data, ...SECRET }, { envDir: '/nonexistent' });
     expect(config.APP_ENV).toBe(environment);
     const rollout = [
       config.SUBSCRIPTION_EVENTS_ENABLED,
@@ -115,5 +129,82 @@ describe.each(['staging', 'production'])('deploy/k8s overlay %s', (environment) 
       expect.objectContaining(pdb.spec.selector.matchLabels),
     );
     expect(deployment.spec.template.metadata.labels).toEqual(expect.objectContaining(service.spec.selector));
+  });
+});
+
+describe.each(['staging', 'production'])('deploy/k8s overlay %s: one source of truth', (environment) => {
+  const objects = renderKustomization(manifestDir('overlays', environment));
+  const data = (find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data;
+  const spec = (
+    find(objects, 'Deployment') as unknown as {
+      spec: { template: { spec: { containers: Container[]; initContainers?: Container[] } } };
+    }
+  ).spec.template.spec;
+  const envFile = parseEnv(readFileSync(join(ROOT, `.env.${environment}`)));
+
+  it(`agrees with .env.${environment} on every setting both set`, () => {
+    const both = Object.keys(data).filter((key) => key in envFile);
+    expect(both.length).toBeGreaterThan(10);
+    const disagreements = both
+      .filter((key) => data[key] !== envFile[key])
+      .map((key) => `${key}: ConfigMap ${data[key]}, .env.${environment} ${envFile[key]}`);
+    expect(disagreements).toEqual([]);
+  });
+
+  it('runs with what the pod really reads (the ConfigMap over the image .env file): no migration at boot', () => {
+    const config = loadConfig({ ...data, ...SECRET }, { envDir: ROOT });
+    expect(config.APP_ENV).toBe(environment);
+    expect(config.DB_MIGRATE_ON_BOOT).toBe(false);
+    expect(config.API_KEY).toBe(SECRET.API_KEY);
+  });
+
+  it('applies migrations in an init container, with the same image, settings and secrets', () => {
+    const [service] = spec.containers;
+    const [migrate] = spec.initContainers ?? [];
+    expect(migrate).toBeDefined();
+    expect(migrate.image).toBe(service.image);
+    expect(migrate.command).toEqual(['node', 'dist/database/migrate.js']);
+    expect(migrate.envFrom).toEqual(service.envFrom);
+    expect(migrate.env.map((e) => e.name)).toEqual(expect.arrayContaining(['DATABASE_URL']));
+  });
+
+  it('requires API_KEY from the Secret: not optional, and the service refuses to start without it', () => {
+    const [service] = spec.containers;
+    const apiKey = service.env.find((e) => e.name === 'API_KEY');
+    expect(apiKey?.valueFrom?.secretKeyRef).toEqual({ name: 'market-data-secrets', key: 'API_KEY' });
+    const { API_KEY: _omitted, ...withoutKey } = SECRET;
+    expect(() => loadConfig({ ...data, ...withoutKey }, { envDir: ROOT })).toThrow(ConfigValidationError);
+    expect(() => loadConfig({ ...data, ...withoutKey }, { envDir: ROOT })).toThrow(/API_KEY: required/);
+  });
+});
+
+describe('container images', () => {
+  const fromLines = (file: string): string[] =>
+    readFileSync(join(ROOT, file), 'utf8')
+      .split('\n')
+      .filter((line) => /^FROM\s/i.test(line))
+      .map((line) => line.split(/\s+/)[1]);
+
+  it.each(['Dockerfile', 'Dockerfile.simulator'])('%s runs Node 22 LTS at a pinned version', (file) => {
+    const images = fromLines(file);
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images)
+      expect(image).toMatch(/^node:22\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+  });
+
+  it('docker-compose pins every image it pulls to a full version', () => {
+    const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { image?: string; build?: unknown }>;
+    };
+    const images = Object.values(compose.services).flatMap((s) => (s.image ? [s.image] : []));
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) expect(image).toMatch(/:\d+\.\d+\.\d+(-[\w.]+)?(@sha256:[0-9a-f]{64})?$/);
+  });
+
+  it('the package allows the Node the images run', () => {
+    const { engines } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    expect(engines.node).toMatch(/>=22/);
   });
 });

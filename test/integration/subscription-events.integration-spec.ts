@@ -59,7 +59,7 @@ describe('subscription events (real Redis, database and queue)', () => {
         BACKFILL_ENABLED: 'true',
         BACKFILL_IMMEDIATE_ON_SUBSCRIBE: 'true',
         BACKFILL_INTERVAL_SECONDS: '86400',
-        SUBSCRIPTION_EVENT_MAX_BYTES: '1024',
+        SUBSCRIPTION_EVENT_MAX_BYTES: '8192',
         TICKER_SERVICE_URL: `http://127.0.0.1:${(ticker.address() as AddressInfo).port}`,
       },
     });
@@ -219,8 +219,13 @@ describe('subscription events (real Redis, database and queue)', () => {
     ],
     [
       'an oversized payload',
-      JSON.stringify({ event_type: 'subscription_created', instrument_token: 1, pad: 'x'.repeat(2000) }),
+      JSON.stringify({ event_type: 'subscription_created', instrument_token: 1, pad: 'x'.repeat(9000) }),
       'unknown',
+    ],
+    [
+      'a 4 KB payload nested 2,000 arrays deep in an unknown field',
+      `{"event_type":"subscription_created","instrument_token":1,"junk":${'['.repeat(2000)}${']'.repeat(2000)}}`,
+      'subscription_created',
     ],
     [
       "Nest's envelope",

@@ -92,7 +92,11 @@ export function renderKustomization(dir: string): K8sObject[] {
     for (const image of kustomization.images ?? []) {
       const podSpec = ((object.spec as Json | undefined)?.template as Json | undefined)?.spec as
         Json | undefined;
-      for (const container of (podSpec?.containers as Json[] | undefined) ?? []) {
+      const containers = [
+        ...((podSpec?.initContainers as Json[] | undefined) ?? []),
+        ...((podSpec?.containers as Json[] | undefined) ?? []),
+      ];
+      for (const container of containers) {
         const [name, tag] = String(container.image).split(':');
         if (name === image.name || name === image.newName)
           container.image = `${image.newName ?? name}:${image.newTag ?? tag ?? 'latest'}`;

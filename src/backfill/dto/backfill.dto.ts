@@ -1,29 +1,45 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { MAX_INSTRUMENT_TOKEN, MAX_OFFSET } from '../../common/strict-values';
+import { IntegerParam, IsInstant } from '../../common/validation';
 import { BACKFILL_JOB_STATES, BackfillJobState } from '../backfill.repository';
 import { BACKFILL_TRIGGERS, BackfillTrigger } from '../backfill.requests';
 
+const TOKEN_MESSAGE = { message: `$property must be an integer from 1 to ${MAX_INSTRUMENT_TOKEN}` };
+
 export class ManualBackfillDto {
-  @ApiProperty({ example: 13660418, description: 'Kite instrument token' })
-  @IsInt()
-  @Min(1)
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_INSTRUMENT_TOKEN,
+    example: 13660418,
+    description: 'Kite instrument token, a JSON number',
+  })
+  // A JSON number as sent: "13660418" (a string) is refused, not converted.
+  @IsInt(TOKEN_MESSAGE)
+  @Min(1, TOKEN_MESSAGE)
+  @Max(MAX_INSTRUMENT_TOKEN, TOKEN_MESSAGE)
   instrument_token!: number;
 
   @ApiPropertyOptional({
-    example: '2026-11-20T03:45:00Z',
-    description: 'Window start (ISO-8601). Without from and to: the parts of the lookback not yet covered.',
+    type: String,
+    format: 'date-time',
+    example: '2025-11-03T09:15:00+05:30',
+    description:
+      'Window start, ISO-8601 with Z or an offset. Without from and to: the parts of the lookback not yet covered.',
   })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   from?: string;
 
   @ApiPropertyOptional({
-    example: '2026-11-20T10:00:00Z',
-    description: 'Window end, exclusive (ISO-8601); default now',
+    type: String,
+    format: 'date-time',
+    example: '2025-11-03T10:00:00Z',
+    description: 'Window end, exclusive, ISO-8601 with Z or an offset; default now',
   })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   to?: string;
 }
 
@@ -57,11 +73,9 @@ export class BackfillJobDto {
 }
 
 export class BackfillJobListQueryDto {
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INSTRUMENT_TOKEN, example: 13660418 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @IntegerParam(1, MAX_INSTRUMENT_TOKEN)
   instrument_token?: number;
 
   @ApiPropertyOptional({ enum: BACKFILL_JOB_STATES })
@@ -74,20 +88,28 @@ export class BackfillJobListQueryDto {
   @IsIn(BACKFILL_TRIGGERS)
   trigger?: BackfillTrigger;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @ApiPropertyOptional({ type: 'integer', default: 50, minimum: 1, maximum: 500, example: 50 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @IntegerParam(1, 500)
   limit = 50;
 
-  @ApiPropertyOptional({ default: 0, minimum: 0 })
+  @ApiPropertyOptional({ type: 'integer', default: 0, minimum: 0, maximum: MAX_OFFSET, example: 0 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
+  @IntegerParam(0, MAX_OFFSET)
   offset = 0;
+}
+
+export class JobIdParamDto {
+  @ApiProperty({
+    type: String,
+    pattern: '^[A-Za-z0-9._-]{1,128}$',
+    example: 'bf-13660418-1762141500000-1762164000000',
+    description: 'A job id as the API returned it',
+  })
+  @Matches(/^[A-Za-z0-9._-]{1,128}$/, {
+    message: '$property must be a job id such as bf-13660418-1762141500000-1762164000000',
+  })
+  id!: string;
 }
 
 export class BackfillJobListDto {
@@ -133,9 +155,13 @@ export class CoverageDto {
 }
 
 export class InstrumentTokenParamDto {
-  @ApiProperty({ example: 13660418 })
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_INSTRUMENT_TOKEN,
+    example: 13660418,
+    description: 'Kite instrument token, plain decimal digits',
+  })
+  @IntegerParam(1, MAX_INSTRUMENT_TOKEN)
   token!: number;
 }

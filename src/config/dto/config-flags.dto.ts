@@ -19,6 +19,12 @@ export class EffectiveSettingsDto {
   @ApiProperty({ enum: ['ticker', 'kite'] }) history_provider!: string;
   @ApiProperty({ example: 0 }) ticker_window_shift_minutes!: number;
   @ApiProperty({ description: 'Whether mutating routes require X-API-Key' }) api_key_required!: boolean;
+  @ApiProperty({
+    type: [String],
+    example: ['database'],
+    description: 'Readiness checks whose failure takes the pod out of the Service',
+  })
+  health_readiness_requires!: string[];
 }
 
 export class ConfigFlagsDto {

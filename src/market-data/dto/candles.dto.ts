@@ -1,33 +1,43 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
+import { MAX_INSTRUMENT_TOKEN } from '../../common/strict-values';
+import { IntegerParam, IsInstant } from '../../common/validation';
 
 export const CANDLE_INTERVALS = ['1m', '3m', '5m', '10m', '15m', '30m', '1h', '1d'] as const;
 export type CandleInterval = (typeof CANDLE_INTERVALS)[number];
 
 export class CandlesTokenParamDto {
-  @ApiProperty({ example: 13660418 })
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_INSTRUMENT_TOKEN,
+    example: 13660418,
+    description: 'Kite instrument token, plain decimal digits',
+  })
+  @IntegerParam(1, MAX_INSTRUMENT_TOKEN)
   token!: number;
 }
 
 export class CandlesQueryDto {
   @ApiPropertyOptional({
-    example: '2026-11-20T03:45:00Z',
-    description: 'Start, inclusive (ISO-8601); default to - 1 day',
+    type: String,
+    format: 'date-time',
+    example: '2025-11-03T09:15:00+05:30',
+    description:
+      'Start, inclusive: ISO-8601 with Z or an offset (a zone-less time is refused); default to - 1 day',
   })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   from?: string;
 
   @ApiPropertyOptional({
-    example: '2026-11-20T10:00:00Z',
-    description: 'End, exclusive (ISO-8601); default now',
+    type: String,
+    format: 'date-time',
+    example: '2025-11-03T10:00:00Z',
+    description: 'End, exclusive: ISO-8601 with Z or an offset; default now',
   })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   to?: string;
 
   @ApiPropertyOptional({ enum: CANDLE_INTERVALS, default: '1m' })

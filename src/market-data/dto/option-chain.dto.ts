@@ -1,11 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsISO8601, IsOptional, Matches } from 'class-validator';
+import { IsOptional, Matches } from 'class-validator';
+import { IsCalendarDate, IsInstant } from '../../common/validation';
 
 export class OptionChainParamsDto {
   @ApiProperty({
+    type: String,
+    pattern: '^[A-Za-z][A-Za-z0-9&_-]{0,29}$',
     example: 'NIFTY',
-    description: 'Underlying name as in the ticks (`symbol`): NIFTY, BANKNIFTY, FINNIFTY',
+    description: 'Underlying name as in the ticks (`symbol`): NIFTY, BANKNIFTY, FINNIFTY (any case)',
   })
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toUpperCase() : value))
   @Matches(/^[A-Z][A-Z0-9&_-]{0,29}$/, { message: 'underlying must be a symbol such as NIFTY' })
@@ -14,20 +17,24 @@ export class OptionChainParamsDto {
 
 export class OptionChainQueryDto {
   @ApiPropertyOptional({
+    type: String,
+    format: 'date',
     example: '2025-11-25',
     description: 'Expiry date (YYYY-MM-DD); default: the nearest expiry on or after the day of `at`',
   })
   @IsOptional()
-  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'expiry must be a date YYYY-MM-DD' })
-  @IsISO8601({ strict: true }, { message: 'expiry must be a valid date YYYY-MM-DD' })
+  @IsCalendarDate()
   expiry?: string;
 
   @ApiPropertyOptional({
-    example: '2025-11-04T05:00:00Z',
-    description: 'Instant (ISO-8601); the chain of the latest minute at or before it. Default: now',
+    type: String,
+    format: 'date-time',
+    example: '2025-11-03T10:30:00+05:30',
+    description:
+      'Instant, ISO-8601 with Z or an offset; the chain of the latest minute at or before it. Default: now',
   })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'at must be an ISO-8601 instant' })
+  @IsInstant()
   at?: string;
 }
 

@@ -7,6 +7,7 @@ import {
   IsOptional,
   IsPositive,
   IsString,
+  Matches,
   Max,
   MaxLength,
   Min,
@@ -14,26 +15,34 @@ import {
 } from 'class-validator';
 import { SUBSCRIPTION_EVENT_TYPES, SubscriptionEventType } from '../subscription-events.constants';
 
+// Printable ASCII: a NUL would make the text column refuse the whole batch of events it is written with.
+const PRINTABLE = /^[\x20-\x7e]*$/;
+const PRINTABLE_MESSAGE = { message: '$property must be printable ASCII text' };
+
 /** `metadata` as the ticker publishes it; every field optional, `account_id` often null. */
 export class SubscriptionEventMetadataDto {
   @IsOptional()
   @IsString()
   @MaxLength(64)
+  @Matches(PRINTABLE, PRINTABLE_MESSAGE)
   tradingsymbol?: string | null;
 
   @IsOptional()
   @IsString()
   @MaxLength(32)
+  @Matches(PRINTABLE, PRINTABLE_MESSAGE)
   segment?: string | null;
 
   @IsOptional()
   @IsString()
   @MaxLength(32)
+  @Matches(PRINTABLE, PRINTABLE_MESSAGE)
   requested_mode?: string | null;
 
   @IsOptional()
   @IsString()
   @MaxLength(64)
+  @Matches(PRINTABLE, PRINTABLE_MESSAGE)
   account_id?: string | null;
 }
 
