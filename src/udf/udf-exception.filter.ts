@@ -1,6 +1,14 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { FieldError } from '../common/validation';
 import { UdfErrorDto } from './dto/udf.dto';
+
+/** The field errors of a validation 400 (`badRequest`), kept beside `errmsg` for clients that read them. */
+function fieldErrorsOf(exception: HttpException): FieldError[] | undefined {
+  const body = exception.getResponse();
+  const errors = typeof body === 'object' ? (body as { errors?: unknown }).errors : undefined;
+  return Array.isArray(errors) ? (errors as FieldError[]) : undefined;
+}
 
 function messageOf(exception: HttpException): string {
   const body = exception.getResponse();
@@ -27,9 +35,11 @@ export class UdfExceptionFilter implements ExceptionFilter {
     const response: unknown = context.getResponse();
     let status: number;
     let errmsg: string;
+    let errors: FieldError[] | undefined;
     if (exception instanceof HttpException) {
       status = exception.getStatus();
       errmsg = messageOf(exception);
+      errors = fieldErrorsOf(exception);
     } else {
       status = HttpStatus.INTERNAL_SERVER_ERROR;
       errmsg = 'internal error';
@@ -38,7 +48,7 @@ export class UdfExceptionFilter implements ExceptionFilter {
         `${request.url ?? 'udf request'} failed: ${(exception as Error)?.stack ?? String(exception)}`,
       );
     }
-    const body: UdfErrorDto = { s: 'error', errmsg };
+    const body: UdfErrorDto = { s: 'error', errmsg, ...(errors ? { errors } : {}) };
     httpAdapter.setHeader(response, 'Access-Control-Allow-Origin', '*');
     httpAdapter.reply(response, body, status);
   }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IntegerParam } from '../../common/validation';
 import { UDF_ACCEPTED_RESOLUTIONS, UDF_RESOLUTIONS, UdfResolution } from '../udf-format';
 
 /** 2100-01-01T00:00:00Z: a bound far past any candle, well inside what PostgreSQL and JS dates hold. */
@@ -29,7 +30,12 @@ export class UdfSymbolQueryDto {
 }
 
 export class UdfSearchQueryDto {
-  @ApiPropertyOptional({ example: 'NIFTY25NOV245', description: 'Part of the tradingsymbol', maxLength: 64 })
+  @ApiPropertyOptional({
+    type: String,
+    example: 'NIFTY25NOV245',
+    description: 'Part of the tradingsymbol',
+    maxLength: 64,
+  })
   @IsOptional()
   @Transform(trim)
   @IsString()
@@ -47,12 +53,15 @@ export class UdfSearchQueryDto {
   @IsIn(['', ...UDF_EXCHANGES])
   exchange?: '' | (typeof UDF_EXCHANGES)[number];
 
-  @ApiPropertyOptional({ minimum: 1, maximum: UDF_MAX_SEARCH_LIMIT, default: 30 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: UDF_MAX_SEARCH_LIMIT,
+    default: 30,
+    example: 30,
+  })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(UDF_MAX_SEARCH_LIMIT)
+  @IntegerParam(1, UDF_MAX_SEARCH_LIMIT)
   limit = 30;
 }
 
@@ -62,40 +71,35 @@ export class UdfHistoryQueryDto extends UdfSymbolQueryDto {
   resolution!: UdfResolution;
 
   @ApiPropertyOptional({
+    type: 'integer',
     example: 1762227900,
     minimum: 0,
     maximum: UDF_MAX_EPOCH_SECONDS,
     description: 'Leftmost bar, inclusive (epoch seconds). Required without countback; ignored with it.',
   })
   @ValidateIf((query: UdfHistoryQueryDto) => query.countback === undefined || query.from !== undefined)
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(UDF_MAX_EPOCH_SECONDS)
+  @IntegerParam(0, UDF_MAX_EPOCH_SECONDS)
   from?: number;
 
   @ApiProperty({
+    type: 'integer',
     example: 1762250400,
     minimum: 0,
     maximum: UDF_MAX_EPOCH_SECONDS,
     description: 'Rightmost bar, exclusive (epoch seconds)',
   })
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(UDF_MAX_EPOCH_SECONDS)
+  @IntegerParam(0, UDF_MAX_EPOCH_SECONDS)
   to!: number;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 1,
     maximum: UDF_MAX_COUNTBACK,
+    example: 300,
     description: 'Number of bars ending before `to`; takes precedence over `from`',
   })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(UDF_MAX_COUNTBACK)
+  @IntegerParam(1, UDF_MAX_COUNTBACK)
   countback?: number;
 }
 
@@ -176,4 +180,14 @@ export class UdfErrorDto {
   @ApiProperty({ enum: ['error'] }) s!: 'error';
   @ApiProperty({ example: 'resolution must be one of the following values: 1, 3, 5, 15, 30, 60, 1D, D' })
   errmsg!: string;
+  @ApiPropertyOptional({
+    description: 'For a bad parameter: each field and what is wrong with it (extra to the UDF protocol)',
+    example: [
+      {
+        field: 'resolution',
+        message: 'resolution must be one of the following values: 1, 3, 5, 15, 30, 60, 1D, D',
+      },
+    ],
+  })
+  errors?: { field: string; message: string }[];
 }
