@@ -2,7 +2,14 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MarketCalendar, SystemClock } from '../contracts/market-time';
 
-/** Provides the injectable clock (`CLOCK`) and the NSE calendar built from the configured holidays. */
+/** The NSE calendar of the configuration: holidays and special sessions. */
+export function marketCalendarOf(
+  config: Pick<AppConfig, 'MARKET_HOLIDAYS' | 'MARKET_SPECIAL_SESSIONS'>,
+): MarketCalendar {
+  return new MarketCalendar(config.MARKET_HOLIDAYS, config.MARKET_SPECIAL_SESSIONS);
+}
+
+/** Provides the injectable clock (`CLOCK`) and the NSE calendar built from the configured holidays and special sessions. */
 @Global()
 @Module({})
 export class MarketTimeModule {
@@ -14,7 +21,7 @@ export class MarketTimeModule {
         {
           provide: MarketCalendar,
           inject: [AppConfig],
-          useFactory: (config: AppConfig) => new MarketCalendar(config.MARKET_HOLIDAYS),
+          useFactory: (config: AppConfig) => marketCalendarOf(config),
         },
       ],
       exports: [CLOCK, MarketCalendar],

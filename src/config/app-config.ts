@@ -12,8 +12,16 @@ import {
   Min,
   MinLength,
   IsDateString,
+  Validate,
+  ValidationArguments,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
 } from 'class-validator';
-import { DEFAULT_NSE_HOLIDAYS } from '../contracts/market-time';
+import {
+  DEFAULT_NSE_HOLIDAYS,
+  DEFAULT_NSE_SPECIAL_SESSIONS,
+  parseSpecialSession,
+} from '../contracts/market-time';
 
 export const APP_ENVIRONMENTS = ['dev', 'staging', 'production'] as const;
 export type AppEnvironment = (typeof APP_ENVIRONMENTS)[number];
@@ -47,6 +55,32 @@ const toList = ({ value }: { value: unknown }): unknown =>
         .map((item) => item.trim())
         .filter((item) => item.length > 0)
     : value;
+
+/** Every entry a readable special session, at most one per date. */
+@ValidatorConstraint({ name: 'specialSessions' })
+class SpecialSessionsConstraint implements ValidatorConstraintInterface {
+  private problem(value: unknown): string | undefined {
+    if (!Array.isArray(value)) return 'not a list';
+    const dates = new Set<string>();
+    for (const entry of value) {
+      let date: string;
+      try {
+        date = parseSpecialSession(entry as string).date;
+      } catch (error) {
+        return (error as Error).message;
+      }
+      if (dates.has(date)) return `two sessions on ${date}`;
+      dates.add(date);
+    }
+    return undefined;
+  }
+  validate(value: unknown): boolean {
+    return this.problem(value) === undefined;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return `$property must be a comma-separated list of YYYY-MM-DD@HH:MM-HH:MM special sessions (IST, close after open, one per date): ${this.problem(args.value)}`;
+  }
+}
 
 const BOOLEAN = { message: '$property must be true or false' };
 const URL_OPTIONS = { require_tld: false, require_protocol: true };
@@ -202,6 +236,14 @@ export class AppConfig {
     { each: true, message: '$property must be a comma-separated list of YYYY-MM-DD dates' },
   )
   MARKET_HOLIDAYS: string[] = [...DEFAULT_NSE_HOLIDAYS];
+
+  /**
+   * Dated special sessions with their own hours (`YYYY-MM-DD@HH:MM-HH:MM`, IST, end exclusive), comma
+   * separated: Muhurat trading, a weekend Budget session. Each replaces its day (holiday or weekend).
+   */
+  @Transform(toList)
+  @Validate(SpecialSessionsConstraint)
+  MARKET_SPECIAL_SESSIONS: string[] = [...DEFAULT_NSE_SPECIAL_SESSIONS];
 
   @Transform(toBoolean)
   @IsBoolean(BOOLEAN)
