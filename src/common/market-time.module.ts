@@ -1,6 +1,8 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MarketCalendar, SystemClock } from '../contracts/market-time';
+import { MarketSessionsRepository } from './market-sessions.repository';
+import { MarketSessionsWriter } from './market-sessions.writer';
 
 /** The NSE calendar of the configuration: holidays and special sessions. */
 export function marketCalendarOf(
@@ -9,7 +11,10 @@ export function marketCalendarOf(
   return new MarketCalendar(config.MARKET_HOLIDAYS, config.MARKET_SPECIAL_SESSIONS);
 }
 
-/** Provides the injectable clock (`CLOCK`) and the NSE calendar built from the configured holidays and special sessions. */
+/**
+ * Provides the injectable clock (`CLOCK`) and the NSE calendar built from the configured holidays and
+ * special sessions, and keeps `market_sessions` (the calendar for SQL) in step with it.
+ */
 @Global()
 @Module({})
 export class MarketTimeModule {
@@ -23,6 +28,8 @@ export class MarketTimeModule {
           inject: [AppConfig],
           useFactory: (config: AppConfig) => marketCalendarOf(config),
         },
+        MarketSessionsRepository,
+        MarketSessionsWriter,
       ],
       exports: [CLOCK, MarketCalendar],
     };
