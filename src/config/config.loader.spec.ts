@@ -108,6 +108,35 @@ describe('loadConfig', () => {
     ).toContain('two sessions on 2026-11-08');
   });
 
+  it('takes auto or a whole number of minutes for the ticker window shift, auto by default', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'cfg-'));
+    expect(loadConfig({}, { envDir: empty }).TICKER_WINDOW_SHIFT_MINUTES).toBe('auto');
+    for (const environment of ['dev', 'staging', 'production'])
+      expect(
+        loadConfig({ APP_ENV: environment, DATABASE_URL: 'postgres://u:p@db:5432/md' }, { envDir: repoRoot })
+          .TICKER_WINDOW_SHIFT_MINUTES,
+      ).toBe('auto');
+    expect(
+      loadConfig({ TICKER_WINDOW_SHIFT_MINUTES: ' AUTO ' }, { envDir: empty }).TICKER_WINDOW_SHIFT_MINUTES,
+    ).toBe('auto');
+    expect(
+      loadConfig({ TICKER_WINDOW_SHIFT_MINUTES: '330' }, { envDir: empty }).TICKER_WINDOW_SHIFT_MINUTES,
+    ).toBe(330);
+    expect(
+      loadConfig(
+        { TICKER_WINDOW_SHIFT_MINUTES: '0', TICKER_WINDOW_PROBE_INTERVAL_SECONDS: '0' },
+        { envDir: empty },
+      ).TICKER_WINDOW_SHIFT_MINUTES,
+    ).toBe(0);
+    expect(problemsOf({ TICKER_WINDOW_SHIFT_MINUTES: 'sometimes' }, empty).join()).toContain(
+      'TICKER_WINDOW_SHIFT_MINUTES must be auto or a whole number of minutes between -720 and 720',
+    );
+    expect(problemsOf({ TICKER_WINDOW_SHIFT_MINUTES: '5.5' }, empty)).toHaveLength(1);
+    expect(problemsOf({ TICKER_WINDOW_PROBE_INTERVAL_SECONDS: '0' }, empty).join()).toContain(
+      'TICKER_WINDOW_SHIFT_MINUTES=auto learns the shift from the probe',
+    );
+  });
+
   it('never echoes a secret', () => {
     const problems = problemsOf({ API_KEY: 'short', DATABASE_URL: 'mysql://root:hunter2@db/x' });
     expect(problems.join('\n')).not.toMatch(/short|hunter2/);
