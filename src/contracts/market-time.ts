@@ -165,6 +165,7 @@ export function formatSpecialSession(session: SpecialSession): string {
 export class MarketCalendar {
   private readonly holidays: ReadonlySet<string>;
   private readonly special: ReadonlyMap<string, SpecialSession>;
+  private readonly specialByDay: ReadonlyMap<number, SpecialSession>;
 
   constructor(holidays: Iterable<string> = [], specialSessions: Iterable<SpecialSession | string> = []) {
     this.holidays = new Set(holidays);
@@ -175,6 +176,9 @@ export class MarketCalendar {
       special.set(session.date, session);
     }
     this.special = special;
+    this.specialByDay = new Map(
+      [...special.values()].map((session) => [Date.parse(`${session.date}T00:00:00Z`) / DAY_MS, session]),
+    );
   }
 
   /** The special sessions, by date. */
@@ -206,10 +210,15 @@ export class MarketCalendar {
   /** True when a candle starting at `minuteStart` belongs to a session. */
   isSessionMinute(minuteStart: Date): boolean {
     const minute = istMinuteOfDay(minuteStart);
-    const day = istDateOf(minuteStart);
-    const special = this.special.get(day);
+    // Called for every minute (and tick) on hot paths: the special sessions are found by IST day
+    // number, without building a date string.
+    const special = this.specialByDay.get(Math.floor((minuteStart.getTime() + IST_OFFSET_MS) / DAY_MS));
     if (special) return minute >= special.openMinute && minute < special.closeMinute;
-    return minute >= SESSION_OPEN_MINUTE && minute < SESSION_CLOSE_MINUTE && this.isTradingDay(day);
+    return (
+      minute >= SESSION_OPEN_MINUTE &&
+      minute < SESSION_CLOSE_MINUTE &&
+      this.isTradingDay(istDateOf(minuteStart))
+    );
   }
 
   /** The session in progress at `instant`, if any. */
