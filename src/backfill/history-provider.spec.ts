@@ -252,4 +252,35 @@ describe('KiteHistoryProvider', () => {
       await close(server);
     }
   });
+
+  it('takes Kite as verified but still reports a candle outside the window as a wrong-window answer', async () => {
+    const server = await serve(() => ({
+      status: 200,
+      body: {
+        status: 'success',
+        data: {
+          candles: [
+            ['2026-11-25T09:15:00+0530', 1, 2, 0.5, 1.5, 75, 900],
+            ['2026-11-25T14:45:00+0530', 1, 2, 0.5, 1.5, 75, 900],
+          ],
+        },
+      },
+    }));
+    try {
+      const config = Object.assign(new AppConfig(), {
+        KITE_BASE_URL: urlOf(server),
+        KITE_API_KEY: 'k',
+        KITE_ACCESS_TOKEN: 't',
+      });
+      const answer = await new KiteHistoryProvider(config).fetch(7, from, to);
+      expect(answer).toMatchObject({
+        shiftMinutes: 0,
+        spansWindow: false,
+        mismatch: { earlier: 0, later: 1, offsetMinutes: null, retryable: false },
+      });
+      expect(answer.candles.map((c) => c.time.toISOString())).toEqual(['2026-11-25T03:45:00.000Z']);
+    } finally {
+      await close(server);
+    }
+  });
 });
