@@ -72,6 +72,7 @@ describe('the service end to end, leaving a database for TEST_QUERIES.sql', () =
     }
   });
 
+  // Two backfill rounds and a streamed minute, each with its own deadline: the test's bound covers them.
   it('subscribes every test instrument, fills its history, streams its bars, and passes every check', async () => {
     for (const token of tokens) await sim.subscribe(token);
 
@@ -173,5 +174,5 @@ describe('the service end to end, leaving a database for TEST_QUERIES.sql', () =
       .map((r) => ({ check: r.name, rows: r.rows.slice(0, 3) }));
     expect(unhealthy).toEqual([]);
     expect(results.find((r) => r.name === 'backfill_jobs_by_trigger')!.rows.length).toBeGreaterThan(0);
-  });
+  }, 150_000);
 });
