@@ -7,6 +7,9 @@
 -- A "report" shows figures to read; it never fails. The reference instant is the newest stored minute
 -- (the market's "now" as the database knows it), so the checks mean the same during a session, after
 -- the close and on a weekend. Times are UTC in storage; IST appears only to decide session minutes.
+-- Session minutes come from `market_sessions`, the service's own calendar (MARKET_HOLIDAYS and
+-- MARKET_SPECIAL_SESSIONS: regular 09:15-15:29 IST weekdays that are not holidays, and each special
+-- session in its own hours), which the service writes at boot for the last 400 days and the next 30.
 
 -- check: active_subscriptions_have_recent_data
 -- Every active subscription has a candle, or a fetched-and-empty window, within the last two session
@@ -36,14 +39,32 @@ SELECT instrument_token, date_trunc('minute', time) AS minute, count(*) AS rows
  GROUP BY instrument_token, date_trunc('minute', time)
 HAVING count(*) > 1 OR bool_or(time <> date_trunc('minute', time));
 
+-- check: market_calendar_known
+-- The calendar the other checks rely on is there: `market_sessions` has rows up to the day of the
+-- newest stored candle (the service writes them at boot). Healthy: no rows; a row means the service
+-- never wrote its calendar into this database, or not for the days stored.
+WITH ref AS (SELECT max(time) AS newest FROM candles_1m)
+SELECT ref.newest, (ref.newest AT TIME ZONE 'Asia/Kolkata')::date AS newest_day,
+       (SELECT min(session_date) FROM market_sessions) AS calendar_from,
+       (SELECT max(session_date) FROM market_sessions) AS calendar_to
+  FROM ref
+ WHERE ref.newest IS NOT NULL
+   AND coalesce((SELECT max(session_date) FROM market_sessions), '-infinity'::date)
+       < (ref.newest AT TIME ZONE 'Asia/Kolkata')::date;
+
 -- check: no_candle_outside_session
--- Every candle starts inside the NSE session, 09:15-15:29 IST, Monday to Friday. A 5h30 shift (IST
--- stored as UTC or the other way round) puts candles at 03:45-09:59 IST or 14:45-20:59 IST and shows
--- up here. Healthy: no rows.
-SELECT instrument_token, time, (time AT TIME ZONE 'Asia/Kolkata') AS ist
-  FROM candles_1m
- WHERE (time AT TIME ZONE 'Asia/Kolkata')::time NOT BETWEEN time '09:15' AND time '15:29'
-    OR extract(isodow FROM time AT TIME ZONE 'Asia/Kolkata') > 5
+-- Every candle starts inside a session of the calendar: on a day with a `market_sessions` row, between
+-- its open and close; a day without a row inside the calendar's range is closed (weekend, holiday).
+-- Days outside that range are not judged. A 5h30 shift (IST stored as UTC or the other way round) puts
+-- candles at 03:45-09:59 IST or 14:45-20:59 IST and shows up here. Healthy: no rows.
+WITH known AS (SELECT min(session_date) AS first_day, max(session_date) AS last_day FROM market_sessions)
+SELECT c.instrument_token, c.time, (c.time AT TIME ZONE 'Asia/Kolkata') AS ist
+  FROM candles_1m c
+ CROSS JOIN known k
+ WHERE (c.time AT TIME ZONE 'Asia/Kolkata')::date BETWEEN k.first_day AND k.last_day
+   AND NOT EXISTS (SELECT 1 FROM market_sessions s
+                    WHERE s.session_date = (c.time AT TIME ZONE 'Asia/Kolkata')::date
+                      AND c.time >= s.opens_at AND c.time < s.closes_at)
  LIMIT 100;
 
 -- check: oi_is_a_level
@@ -66,9 +87,11 @@ SELECT instrument_token, (time AT TIME ZONE 'Asia/Kolkata')::date AS day, count(
 HAVING count(*) >= 3;
 
 -- check: no_coverage_gaps
--- For every active subscription: session minutes (weekdays 09:15-15:29 IST) between its first fetched
--- window and the newest stored minute that hold no candle and lie in no fetched window. Holidays are
--- inside fetched windows (fetched, nothing there). Healthy: no rows; a row counts missing minutes.
+-- For every active subscription: session minutes of the calendar (`market_sessions`) between its
+-- first fetched window and the newest stored minute that hold no candle and lie in no fetched window.
+-- Holidays and weekends have no session row, so no minute of theirs is asked for, whether or not a
+-- fetched window spans them; a special session's minutes are its own hours. Healthy: no rows; a row
+-- counts missing minutes.
 WITH ref AS (SELECT max(time) AS newest FROM candles_1m),
 bounds AS (
   SELECT s.instrument_token, min(bc.covered_from) AS first_from
@@ -78,10 +101,12 @@ bounds AS (
 ),
 minutes AS (
   SELECT b.instrument_token, m AS minute
-    FROM bounds b CROSS JOIN ref
-    CROSS JOIN LATERAL generate_series(date_trunc('minute', b.first_from), ref.newest - interval '2 minutes', interval '1 minute') AS m
-   WHERE (m AT TIME ZONE 'Asia/Kolkata')::time BETWEEN time '09:15' AND time '15:29'
-     AND extract(isodow FROM m AT TIME ZONE 'Asia/Kolkata') <= 5
+    FROM bounds b
+   CROSS JOIN ref
+    JOIN market_sessions ms ON ms.closes_at > b.first_from AND ms.opens_at <= ref.newest - interval '2 minutes'
+   CROSS JOIN LATERAL generate_series(greatest(ms.opens_at, date_trunc('minute', b.first_from)),
+                                      least(ms.closes_at - interval '1 minute', ref.newest - interval '2 minutes'),
+                                      interval '1 minute') AS m
 )
 SELECT mi.instrument_token, count(*) AS missing_minutes, min(mi.minute) AS first_missing, max(mi.minute) AS last_missing
   FROM minutes mi

@@ -24,14 +24,13 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { ConfigValidationError, loadConfig } from '../src/config/config.loader';
+import { marketCalendarOf } from '../src/common/market-time.module';
 import {
   Clock,
-  MarketCalendar,
   OffsetClock,
-  SESSION_OPEN_MINUTE,
   Session,
   SystemClock,
-  istInstant,
+  floorToMinute,
   toIstIso,
 } from '../src/contracts/market-time';
 import { RunningSimulator, startSimulator } from '../simulator/simulator';
@@ -267,13 +266,15 @@ class Demo {
 
     // Outside session hours the market clock of both processes is moved (by one shared offset) to the
     // middle of the last session, so live ticks flow and stream bars appear on any day.
-    const calendar = new MarketCalendar(config.MARKET_HOLIDAYS);
+    const calendar = marketCalendarOf(config);
     const realNow = Date.now();
     let clock: Clock = new SystemClock();
     let offsetSeconds = 0;
     const [lastSession] = calendar.recentSessions(new Date(realNow), 1);
     if (!calendar.currentSession(new Date(realNow)) && lastSession) {
-      const midSession = istInstant(lastSession.date, SESSION_OPEN_MINUTE + 180).getTime();
+      const midSession = floorToMinute(
+        (lastSession.open.getTime() + lastSession.close.getTime()) / 2,
+      ).getTime();
       offsetSeconds = Math.round((midSession - realNow) / 1000);
       clock = new OffsetClock(new Date(realNow + offsetSeconds * 1000), realNow);
       console.log(
@@ -288,6 +289,7 @@ class Demo {
       redisUrl: config.REDIS_URL,
       channelPrefix: config.REDIS_CHANNEL_PREFIX,
       holidays: config.MARKET_HOLIDAYS,
+      specialSessions: config.MARKET_SPECIAL_SESSIONS,
       log: (line) => this.note(`simulator: ${line}`),
     });
     console.log(

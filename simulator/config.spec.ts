@@ -21,6 +21,7 @@ describe('loadSimulatorConfig', () => {
       SIM_SEED: '7',
       SIM_REFERENCE_DATE: '2025-11-10',
       SIM_HOLIDAYS: '2025-11-05, 2025-12-25',
+      SIM_SPECIAL_SESSIONS: '2025-11-08@18:00-19:00',
       SIM_UNDERLYINGS: 'NIFTY',
       SIM_CLOCK_START: '2025-11-03T09:15:00+05:30',
       SIM_LATENCY_MS: '50',
@@ -42,6 +43,7 @@ describe('loadSimulatorConfig', () => {
       seed: 7,
       referenceDate: '2025-11-10',
       holidays: ['2025-11-05', '2025-12-25'],
+      specialSessions: ['2025-11-08@18:00-19:00'],
       underlyings: ['NIFTY'],
     });
     expect(config.clock).toBeInstanceOf(OffsetClock);
@@ -72,6 +74,7 @@ describe('loadSimulatorConfig', () => {
         SIM_WINDOW_QUIRK: 'maybe',
         SIM_CLOCK_START: '2025-11-03 09:15',
         SIM_UNDERLYINGS: 'NIFTY,SENSEX',
+        SIM_SPECIAL_SESSIONS: '2025-11-08@19:00-18:00',
         REDIS_URL: 'localhost:6379',
       });
     } catch (error) {
@@ -85,6 +88,7 @@ describe('loadSimulatorConfig', () => {
       'SIM_WINDOW_QUIRK',
       'SIM_CLOCK_START',
       'SIM_UNDERLYINGS',
+      'SIM_SPECIAL_SESSIONS',
       'REDIS_URL',
     ]) {
       expect(message).toContain(name);

@@ -1,6 +1,6 @@
 // The simulator's environment, validated once. The only simulator file that reads process.env.
 
-import { OffsetClock } from '../src/contracts/market-time';
+import { OffsetClock, parseSpecialSession } from '../src/contracts/market-time';
 import { DEFAULT_CHANNEL_PREFIX } from '../src/contracts/ticker.contracts';
 import type { SimulatorKnobs } from './knobs';
 import type { SimulatorOptions } from './simulator';
@@ -75,6 +75,17 @@ export function loadSimulatorConfig(env: Env = process.env): SimulatorConfig {
   const badHolidays = holidays?.filter((d) => !/^\d{4}-\d{2}-\d{2}$/.test(d) || Number.isNaN(Date.parse(d)));
   if (badHolidays && badHolidays.length > 0)
     problems.push(`SIM_HOLIDAYS: not YYYY-MM-DD: ${badHolidays.join(', ')}`);
+  const specialSessions = list('SIM_SPECIAL_SESSIONS');
+  const specialDates = new Set<string>();
+  for (const entry of specialSessions ?? []) {
+    try {
+      const { date } = parseSpecialSession(entry);
+      if (specialDates.has(date)) problems.push(`SIM_SPECIAL_SESSIONS: two sessions on ${date}`);
+      specialDates.add(date);
+    } catch (error) {
+      problems.push(`SIM_SPECIAL_SESSIONS: ${(error as Error).message}`);
+    }
+  }
   const underlyings = list('SIM_UNDERLYINGS');
   const badUnderlyings = underlyings?.filter((u) => !(UNDERLYING_NAMES as readonly string[]).includes(u));
   if (badUnderlyings && badUnderlyings.length > 0) {
@@ -123,6 +134,7 @@ export function loadSimulatorConfig(env: Env = process.env): SimulatorConfig {
     seed: number('SIM_SEED', 0, 0xffffffff, true),
     referenceDate,
     holidays,
+    specialSessions,
     underlyings: underlyings as UnderlyingName[] | undefined,
     strikesEachSide: number('SIM_STRIKES_EACH_SIDE', 0, 200, true),
     weeklyExpiries: number('SIM_WEEKLY_EXPIRIES', 0, 12, true),

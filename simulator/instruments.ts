@@ -1,7 +1,7 @@
 // The instrument universe: NIFTY (and optionally BANKNIFTY, FINNIFTY) index, futures and option
 // chains as Kite lists them on the reference date, with Kite's tradingsymbol formats and expiry rules.
 
-import { DAY_MS, MarketCalendar, SESSION_OPEN_MINUTE, istInstant } from '../src/contracts/market-time';
+import { DAY_MS, MarketCalendar } from '../src/contracts/market-time';
 import { TICK_SIZE, UNDERLYINGS, UnderlyingName, UnderlyingSpec } from './underlyings';
 
 export type InstrumentKind = 'INDEX' | 'FUT' | 'CE' | 'PE';
@@ -65,10 +65,14 @@ function weekday(date: string): number {
   return new Date(`${date}T00:00:00Z`).getUTCDay();
 }
 
-/** An expiry falling on a holiday moves to the previous trading day (NSE rule). */
+/**
+ * An expiry falling on a holiday moves to the previous trading day (NSE rule); a day with only a
+ * special session (Muhurat trading on a holiday) is no expiry day either.
+ */
 export function adjustForHolidays(date: string, calendar: MarketCalendar): string {
   let day = date;
-  for (let guard = 0; !calendar.isTradingDay(day) && guard < 30; guard++) day = addDays(day, -1);
+  const fullDay = (d: string): boolean => calendar.isTradingDay(d) && !calendar.isSpecialSession(d);
+  for (let guard = 0; !fullDay(day) && guard < 30; guard++) day = addDays(day, -1);
   return day;
 }
 
@@ -185,7 +189,7 @@ export function buildUniverse(options: UniverseOptions): Universe {
   let listingDay = referenceDate;
   for (let guard = 0; !calendar.isTradingDay(listingDay) && guard < 30; guard++)
     listingDay = addDays(listingDay, 1);
-  const listingInstant = istInstant(listingDay, SESSION_OPEN_MINUTE);
+  const listingInstant = calendar.sessionOf(listingDay).open;
 
   for (const name of options.underlyings) {
     const spec = UNDERLYINGS[name];

@@ -41,6 +41,25 @@ describe('market model', () => {
     expect(candles).toBe(SESSION_MINUTES);
   });
 
+  it('trades special sessions in their own hours: the Muhurat hour of a holiday, a Budget Sunday', () => {
+    // 21 October 2025 13:45-14:45 IST (Diwali, a listed holiday) and Sunday 1 February 2026.
+    const muhurat = at('2025-10-21', '13:45');
+    let candles = 0;
+    for (let m = at('2025-10-21', '09:00'); m < at('2025-10-21', '16:00'); m += MINUTE_MS)
+      if (model.candle(index, m)) candles++;
+    expect(candles).toBe(60);
+    expect(model.ticks(future, at('2025-10-21', '13:44'))).toEqual([]);
+    expect(model.ticks(future, muhurat).length).toBeGreaterThan(0);
+    // The day volume starts at 0 at the special session's own open and grows by each candle.
+    expect(model.volumeBefore(future, muhurat)).toBe(0);
+    const first = model.candle(future, muhurat)!;
+    expect(model.volumeBefore(future, muhurat + MINUTE_MS)).toBe(first.volume);
+    expect(model.dayRange('NIFTY', at('2025-10-21', '13:00'))).toBeUndefined();
+    expect(model.dayRange('NIFTY', at('2025-10-21', '14:00'))?.open).toBe(model.indexPrice('NIFTY', muhurat));
+    expect(model.candle(index, at('2026-02-01', '09:15'))).toBeDefined();
+    expect(model.candle(index, at('2026-01-31', '09:15'))).toBeUndefined();
+  });
+
   it('builds each candle from its ticks: OHLC, volume delta, last OI, last non-zero greeks', () => {
     const open = at('2025-11-03', '09:15');
     for (const instrument of [atm, future, illiquid]) {

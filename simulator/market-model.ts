@@ -240,12 +240,15 @@ export class MarketModel {
   volumeBefore(instrument: SimInstrument, minuteMs: number): number {
     if (instrument.kind === 'INDEX') return 0;
     const day = istDateOf(new Date(minuteMs));
+    // A special session (Muhurat trading, a Budget weekend) has its own hours and minute count.
+    const session = this.calendar.sessionOf(day);
+    const open = session.open.getTime();
+    const length = round((session.close.getTime() - open) / MINUTE_MS);
     const key = `${instrument.instrument_token}|${day}`;
     let prefix = this.dayVolumes.get(key);
     if (!prefix) {
-      prefix = new Float64Array(SESSION_MINUTES + 1);
-      const open = istInstant(day, SESSION_OPEN_MINUTE).getTime();
-      for (let i = 0; i < SESSION_MINUTES; i++) {
+      prefix = new Float64Array(length + 1);
+      for (let i = 0; i < length; i++) {
         const minute = open + i * MINUTE_MS;
         const lots = this.traded(instrument, minute)
           ? this.splitLots(instrument, minute, this.tradeCount(instrument, minute)).reduce((a, b) => a + b, 0)
@@ -254,17 +257,18 @@ export class MarketModel {
       }
       remember(this.dayVolumes, key, prefix);
     }
-    const index = round((minuteMs - istInstant(day, SESSION_OPEN_MINUTE).getTime()) / MINUTE_MS);
-    return prefix[min(max(index, 0), SESSION_MINUTES)];
+    const index = round((minuteMs - open) / MINUTE_MS);
+    return prefix[min(max(index, 0), length)];
   }
 
   /** The index's day open, high, low and last price up to `ms` (inclusive), or undefined before the open. */
   dayRange(name: UnderlyingName, ms: number): DayRange | undefined {
     const day = istDateOf(new Date(ms));
     if (!this.calendar.isTradingDay(day)) return undefined;
-    const open = istInstant(day, SESSION_OPEN_MINUTE).getTime();
+    const session = this.calendar.sessionOf(day);
+    const open = session.open.getTime();
     if (ms < open) return undefined;
-    const last = min(ms, istInstant(day, SESSION_CLOSE_MINUTE).getTime() - 1_000);
+    const last = min(ms, session.close.getTime() - 1_000);
     const current = floorToMinute(last).getTime();
     const range: DayRange = {
       open: this.indexPrice(name, open),

@@ -1,7 +1,12 @@
 // The simulated market without any I/O: calendar, price model and instrument universe. Used by the
 // running simulator and by the TEST_INSTRUMENTS.json generator.
 
-import { DEFAULT_NSE_HOLIDAYS, MarketCalendar } from '../src/contracts/market-time';
+import {
+  DEFAULT_NSE_HOLIDAYS,
+  DEFAULT_NSE_SPECIAL_SESSIONS,
+  MarketCalendar,
+  SpecialSession,
+} from '../src/contracts/market-time';
 import { Universe, buildUniverse } from './instruments';
 import { MarketModel } from './market-model';
 import { UNDERLYING_NAMES, UnderlyingName } from './underlyings';
@@ -16,6 +21,11 @@ export interface MarketOptions {
   referenceDate?: string;
   /** NSE holidays (IST dates). Default DEFAULT_NSE_HOLIDAYS. */
   holidays?: readonly string[];
+  /**
+   * Special sessions (`YYYY-MM-DD@HH:MM-HH:MM` IST, or parsed). Default DEFAULT_NSE_SPECIAL_SESSIONS,
+   * the service's default too, so both calendars agree out of the box.
+   */
+  specialSessions?: readonly (string | SpecialSession)[];
   /** Default all three. */
   underlyings?: readonly UnderlyingName[];
   /** Strikes each side of ATM. Default 10. */
@@ -52,7 +62,10 @@ export function createMarket(options: MarketOptions = {}): Market {
   if (!Number.isInteger(weeklyExpiries) || weeklyExpiries < 0 || weeklyExpiries > 12) {
     throw new Error(`weeklyExpiries must be an integer between 0 and 12, got ${weeklyExpiries}`);
   }
-  const calendar = new MarketCalendar(options.holidays ?? DEFAULT_NSE_HOLIDAYS);
+  const calendar = new MarketCalendar(
+    options.holidays ?? DEFAULT_NSE_HOLIDAYS,
+    options.specialSessions ?? DEFAULT_NSE_SPECIAL_SESSIONS,
+  );
   const model = new MarketModel(seed, calendar);
   const referenceDate = options.referenceDate ?? MARKET_DEFAULTS.referenceDate;
   const universe = buildUniverse({

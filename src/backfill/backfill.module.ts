@@ -12,7 +12,8 @@ import { BackfillScheduler } from './backfill.scheduler';
 import { BackfillService, DisabledBackfillRequester } from './backfill.service';
 import { HISTORY_PROVIDER, HistoryProvider } from './history-provider';
 import { KiteHistoryProvider } from './kite-history.provider';
-import { TickerHistoryProvider } from './ticker-history.provider';
+import { requestTickerHistory, TickerHistoryProvider } from './ticker-history.provider';
+import { TICKER_WINDOW_REQUEST, TickerWindowRequest, TickerWindowService } from './ticker-window.service';
 
 /**
  * Backfill: a BullMQ queue shared by every replica, one job per upstream history request. Provides
@@ -54,17 +55,26 @@ export class BackfillModule {
         BackfillStatusService,
         { provide: BACKFILL_REQUESTER, useExisting: BackfillService },
         {
-          provide: HISTORY_PROVIDER,
+          provide: TICKER_WINDOW_REQUEST,
           inject: [AppConfig],
-          useFactory: (appConfig: AppConfig): HistoryProvider =>
+          useFactory:
+            (appConfig: AppConfig): TickerWindowRequest =>
+            (token, window, shiftMinutes, signal) =>
+              requestTickerHistory(appConfig, token, window, shiftMinutes, signal),
+        },
+        TickerWindowService,
+        {
+          provide: HISTORY_PROVIDER,
+          inject: [AppConfig, TickerWindowService],
+          useFactory: (appConfig: AppConfig, window: TickerWindowService): HistoryProvider =>
             appConfig.HISTORY_PROVIDER === 'kite'
               ? new KiteHistoryProvider(appConfig)
-              : new TickerHistoryProvider(appConfig),
+              : new TickerHistoryProvider(appConfig, window),
         },
         BackfillProcessor,
         BackfillScheduler,
       ],
-      exports: [BACKFILL_REQUESTER, BackfillService],
+      exports: [BACKFILL_REQUESTER, BackfillService, TickerWindowService],
     };
   }
 }

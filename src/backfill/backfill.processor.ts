@@ -10,15 +10,15 @@ import { HealthIndicatorResult } from '@nestjs/terminus';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config';
-import { CLOCK, Clock, floorToMinute } from '../contracts/market-time';
+import { CLOCK, Clock } from '../contracts/market-time';
 import { ReadinessRegistry } from '../health/readiness.registry';
 import { CandlesRepository } from '../market-data/candles.repository';
-import { Candle } from '../market-data/market-data.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { CircuitBreaker } from './circuit-breaker';
 import { BACKFILL_QUEUE, BackfillJobData, redisOptionsFromUrl } from './backfill.constants';
 import { BackfillRepository, NewJobRecord } from './backfill.repository';
 import { HISTORY_PROVIDER, HistoryError, HistoryProvider } from './history-provider';
+import { coveredRange, HistoryAnswer, WindowMismatchError } from './history-window';
 
 /** Set while the queue is paused because the upstream refused our credentials; cleared at boot. */
 const PAUSE_REASON_KEY = 'backfill:paused-reason';
@@ -59,6 +59,8 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
   private worker?: Worker<BackfillJobData>;
   private readonly stopping = new AbortController();
   private pausedReason?: string;
+  /** Wrong-window answers already logged at error level, by provider, shift and offset. */
+  private readonly mismatchesLogged = new Set<string>();
   readonly breaker = new CircuitBreaker();
 
   constructor(
@@ -179,7 +181,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
       this.breaker.released();
       return this.onFailure(record, attempt, maxAttempts, error as Error);
     }
-    let fetched: Candle[];
+    let fetched: HistoryAnswer;
     try {
       fetched = await this.provider.fetch(
         record.instrumentToken,
@@ -198,8 +200,9 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     this.updateCircuitGauge();
     this.metrics.backfillUpstreamRequests.inc({
       provider: this.provider.name,
-      result: fetched.length > 0 ? 'ok' : 'empty',
+      result: fetched.mismatch ? 'wrong_window' : fetched.candles.length > 0 ? 'ok' : 'empty',
     });
+    if (fetched.mismatch) return this.onWindowMismatch(record, attempt, maxAttempts, fetched, started);
 
     try {
       await this.write(record, attempt, fetched, started, unsupported !== undefined);
@@ -212,22 +215,25 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
   private async write(
     record: NewJobRecord,
     attempt: number,
-    candles: Candle[],
+    answer: HistoryAnswer,
     started: number,
     wasUnsupported: boolean,
   ): Promise<void> {
     const fetchedAt = this.clock.now();
-    // The minute in progress is not final: it is written but not counted as covered.
-    const coveredTo = new Date(Math.min(record.to.getTime(), floorToMinute(fetchedAt).getTime()));
+    const candles = answer.candles;
+    // What the answer is known to span (coveredRange): the window up to the minute in progress (not
+    // final) when it is trusted, else only between its first and last candle; nothing when empty.
+    const covered = coveredRange(record, candles, answer.spansWindow, fetchedAt);
     const written = await this.repository.transaction(async (manager) => {
       const rows = await this.candles.upsertHistory(candles, manager);
-      await this.repository.addCoverage(manager, {
-        instrumentToken: record.instrumentToken,
-        from: record.from,
-        to: coveredTo,
-        jobId: record.id,
-        fetchedAt,
-      });
+      if (covered)
+        await this.repository.addCoverage(manager, {
+          instrumentToken: record.instrumentToken,
+          from: covered.from,
+          to: covered.to,
+          jobId: record.id,
+          fetchedAt,
+        });
       if (wasUnsupported) await this.repository.clearUnsupported(record.instrumentToken, manager);
       const committedAt = this.clock.now();
       await this.repository.finishJob(
@@ -255,8 +261,70 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     this.metrics.backfillCandlesWritten.inc(written);
     this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'succeeded' });
     this.logger.debug(
-      `job ${record.id} instrument ${record.instrumentToken}: ${candles.length} candles, ${written} rows changed`,
+      `job ${record.id} instrument ${record.instrumentToken}: ${candles.length} candles, ${written} rows changed, ${
+        covered ? `covered ${covered.from.toISOString()}..${covered.to.toISOString()}` : 'nothing covered'
+      }${answer.spansWindow ? '' : ' (answer not shown to span its window)'}`,
     );
+  }
+
+  /**
+   * The answer was for another window: the candles inside the window asked for are real minutes and
+   * are kept, but nothing is recorded as covered, so the minutes stay gaps. The job fails for cause
+   * (asking again with the same shift would get the same answer) unless the shift has been corrected
+   * since, in which case it is retried like any other failure.
+   */
+  private async onWindowMismatch(
+    record: NewJobRecord,
+    attempt: number,
+    maxAttempts: number,
+    answer: HistoryAnswer,
+    started: number,
+  ): Promise<void> {
+    const mismatch = answer.mismatch!;
+    const direction =
+      mismatch.earlier > 0 && mismatch.later > 0 ? 'both' : mismatch.earlier > 0 ? 'earlier' : 'later';
+    this.metrics.backfillWindowMismatch.inc({ provider: this.provider.name, direction });
+    const error = new WindowMismatchError(
+      this.provider.name,
+      mismatch,
+      answer.shiftMinutes,
+      answer.candles.length,
+    );
+    const seen = `${this.provider.name}:${answer.shiftMinutes}:${mismatch.offsetMinutes}`;
+    if (!this.mismatchesLogged.has(seen)) {
+      this.mismatchesLogged.add(seen);
+      this.logger.error(
+        `job ${record.id} instrument ${record.instrumentToken}: ${error.message}. Further answers with this offset are logged at debug level.`,
+      );
+    } else {
+      this.logger.debug(`job ${record.id} instrument ${record.instrumentToken}: ${error.message}`);
+    }
+    let written: number;
+    try {
+      written = await this.repository.transaction(async (manager) => {
+        const rows = await this.candles.upsertHistory(answer.candles, manager);
+        if (!mismatch.retryable)
+          await this.repository.finishJob(
+            record.id,
+            {
+              state: 'failed',
+              error: error.message,
+              rowsWritten: answer.candles.length,
+              finishedAt: this.clock.now(),
+              durationMs: Math.round(performance.now() - started),
+              attempts: attempt,
+            },
+            manager,
+          );
+        return rows;
+      });
+    } catch (failure) {
+      return this.onFailure(record, attempt, maxAttempts, failure as Error);
+    }
+    this.metrics.backfillCandlesWritten.inc(written);
+    if (mismatch.retryable) return this.onFailure(record, attempt, maxAttempts, error);
+    this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'failed' });
+    throw new UnrecoverableError(error.message);
   }
 
   private async onFetchFailure(

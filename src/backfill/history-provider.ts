@@ -1,5 +1,6 @@
 import { bodyTooLarge, withBodyCap } from '../common/read-body';
 import { Candle } from '../market-data/market-data.types';
+import type { HistoryAnswer } from './history-window';
 
 export type HistoryProviderName = 'ticker' | 'kite';
 
@@ -7,10 +8,11 @@ export type HistoryProviderName = 'ticker' | 'kite';
 export interface HistoryProvider {
   readonly name: HistoryProviderName;
   /**
-   * Minute candles starting in `[from, to)`, whatever window the upstream actually answered for.
+   * The upstream's answer for `[from, to)`, classified against it: the candles inside the window,
+   * whether coverage may be the whole window, and any candles outside it (the wrong-window signal).
    * Throws `HistoryError` for every failure.
    */
-  fetch(instrumentToken: number, from: Date, to: Date, signal?: AbortSignal): Promise<Candle[]>;
+  fetch(instrumentToken: number, from: Date, to: Date, signal?: AbortSignal): Promise<HistoryAnswer>;
 }
 
 export const HISTORY_PROVIDER = Symbol('HISTORY_PROVIDER');
@@ -106,10 +108,4 @@ export function checkedCandle(candle: Candle): Candle {
   if (!Number.isFinite(candle.volume) || candle.volume < 0)
     throw new Error(`candle at ${candle.time.toISOString()}: volume is not a non-negative number`);
   return candle;
-}
-
-export function clipToWindow(candles: Candle[], from: Date, to: Date): Candle[] {
-  const start = from.getTime();
-  const end = to.getTime();
-  return candles.filter((candle) => candle.time.getTime() >= start && candle.time.getTime() < end);
 }

@@ -7,12 +7,12 @@ import { Candle } from '../market-data/market-data.types';
 import {
   checkedCandle,
   classifyStatus,
-  clipToWindow,
   fetchWithDeadline,
   HistoryError,
   HistoryProvider,
   readJson,
 } from './history-provider';
+import { HistoryAnswer, historyAnswer } from './history-window';
 
 export function kiteCandle(instrumentToken: number, raw: KiteCandle): Candle {
   const [date, open, high, low, close, volume, oi] = raw;
@@ -41,7 +41,7 @@ export class KiteHistoryProvider implements HistoryProvider {
 
   constructor(private readonly config: AppConfig) {}
 
-  async fetch(instrumentToken: number, from: Date, to: Date, signal?: AbortSignal): Promise<Candle[]> {
+  async fetch(instrumentToken: number, from: Date, to: Date, signal?: AbortSignal): Promise<HistoryAnswer> {
     if (!this.config.KITE_API_KEY || !this.config.KITE_ACCESS_TOKEN) {
       throw new HistoryError('auth', 'HISTORY_PROVIDER=kite needs KITE_API_KEY and KITE_ACCESS_TOKEN');
     }
@@ -86,6 +86,8 @@ export class KiteHistoryProvider implements HistoryProvider {
     } catch (error) {
       throw new HistoryError('invalid', `Kite historical: ${(error as Error).message}`);
     }
-    return clipToWindow(candles, from, to);
+    // Kite has no window quirk: its answers are taken as verified (shift 0), but a candle outside the
+    // window asked for is still a wrong-window answer.
+    return historyAnswer({ from, to }, candles, 0, true).answer;
   }
 }

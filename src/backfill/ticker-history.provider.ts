@@ -4,15 +4,17 @@ import { AppConfig } from '../config/app-config';
 import { MINUTE_MS, parseUpstreamTime } from '../contracts/market-time';
 import { TickerHistoryCandle, TickerHistoryResponse } from '../contracts/ticker.contracts';
 import { Candle } from '../market-data/market-data.types';
+import { TimeRange } from './backfill-gaps';
 import {
   checkedCandle,
   classifyStatus,
-  clipToWindow,
   fetchWithDeadline,
   HistoryError,
   HistoryProvider,
   readJson,
 } from './history-provider';
+import { HistoryAnswer, historyAnswer } from './history-window';
+import { TickerWindowService } from './ticker-window.service';
 
 const nullable = (value: number | null | undefined): number | null =>
   typeof value === 'number' && Number.isFinite(value) ? value : null;
@@ -36,47 +38,73 @@ export function tickerCandle(instrumentToken: number, raw: TickerHistoryCandle):
   };
 }
 
+/**
+ * The ticker's `GET /history` for `window` moved by `shiftMinutes`: every candle of the answer, not
+ * clipped (the caller classifies it against the window first). Throws `HistoryError`.
+ */
+export async function requestTickerHistory(
+  config: Pick<AppConfig, 'TICKER_SERVICE_URL' | 'HISTORY_TIMEOUT_MS' | 'UPSTREAM_MAX_BODY_BYTES'>,
+  instrumentToken: number,
+  window: TimeRange,
+  shiftMinutes: number,
+  signal?: AbortSignal,
+): Promise<Candle[]> {
+  const shiftMs = shiftMinutes * MINUTE_MS;
+  const url = new URL('/history', config.TICKER_SERVICE_URL);
+  url.searchParams.set('instrument_token', String(instrumentToken));
+  url.searchParams.set('from_ts', String(Math.floor((window.from.getTime() + shiftMs) / 1000)));
+  url.searchParams.set('to_ts', String(Math.floor((window.to.getTime() + shiftMs) / 1000)));
+  url.searchParams.set('interval', 'minute');
+  url.searchParams.set('oi', 'true');
+  const response = await fetchWithDeadline(url.toString(), {
+    timeoutMs: config.HISTORY_TIMEOUT_MS,
+    signal,
+    maxBodyBytes: config.UPSTREAM_MAX_BODY_BYTES,
+  });
+  if (!response.ok) {
+    const body = await response.text().catch(() => '');
+    throw new HistoryError(
+      classifyStatus(response.status),
+      `ticker /history answered ${response.status}: ${body.slice(0, 200)}`,
+      response.status,
+      parseRetryAfter(response.headers.get('retry-after')),
+    );
+  }
+  const body = await readJson<TickerHistoryResponse>(response);
+  if (!body || !Array.isArray(body.candles))
+    throw new HistoryError('invalid', 'ticker /history: no candles array');
+  try {
+    return body.candles.map((raw) => checkedCandle(tickerCandle(instrumentToken, raw)));
+  } catch (error) {
+    throw new HistoryError('invalid', `ticker /history: ${(error as Error).message}`);
+  }
+}
+
 /** The ticker service's `GET /history` (CONTRACTS.md section 3). */
 @Injectable()
 export class TickerHistoryProvider implements HistoryProvider {
   readonly name = 'ticker' as const;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly window: TickerWindowService,
+  ) {}
 
-  async fetch(instrumentToken: number, from: Date, to: Date, signal?: AbortSignal): Promise<Candle[]> {
+  async fetch(instrumentToken: number, from: Date, to: Date, signal?: AbortSignal): Promise<HistoryAnswer> {
     // The ticker answers for a window 5h30 earlier than asked where its timezone bug is live; the
-    // configured shift moves the request so the answer lands on the window wanted. Clipping below
-    // keeps whatever comes back inside the window either way.
-    const shiftMs = this.config.TICKER_WINDOW_SHIFT_MINUTES * MINUTE_MS;
-    const url = new URL('/history', this.config.TICKER_SERVICE_URL);
-    url.searchParams.set('instrument_token', String(instrumentToken));
-    url.searchParams.set('from_ts', String(Math.floor((from.getTime() + shiftMs) / 1000)));
-    url.searchParams.set('to_ts', String(Math.floor((to.getTime() + shiftMs) / 1000)));
-    url.searchParams.set('interval', 'minute');
-    url.searchParams.set('oi', 'true');
-    const response = await fetchWithDeadline(url.toString(), {
-      timeoutMs: this.config.HISTORY_TIMEOUT_MS,
-      signal,
-      maxBodyBytes: this.config.UPSTREAM_MAX_BODY_BYTES,
-    });
-    if (!response.ok) {
-      const body = await response.text().catch(() => '');
-      throw new HistoryError(
-        classifyStatus(response.status),
-        `ticker /history answered ${response.status}: ${body.slice(0, 200)}`,
-        response.status,
-        parseRetryAfter(response.headers.get('retry-after')),
+    // shift (learned, or the override) moves the request so the answer lands on the window wanted.
+    // Jobs taken at boot wait (bounded) for the first probe to settle it.
+    await this.window.ready(this.config.HISTORY_TIMEOUT_MS);
+    const { shiftMinutes, verified } = this.window.snapshot;
+    const asked = { from, to };
+    const candles = await requestTickerHistory(this.config, instrumentToken, asked, shiftMinutes, signal);
+    const { answer, proves } = historyAnswer(asked, candles, shiftMinutes, verified);
+    if (proves) this.window.confirmedBy(shiftMinutes);
+    if (answer.mismatch)
+      answer.mismatch.retryable = await this.window.afterMismatch(
+        shiftMinutes,
+        answer.mismatch.offsetMinutes,
       );
-    }
-    const body = await readJson<TickerHistoryResponse>(response);
-    if (!body || !Array.isArray(body.candles))
-      throw new HistoryError('invalid', 'ticker /history: no candles array');
-    let candles: Candle[];
-    try {
-      candles = body.candles.map((raw) => checkedCandle(tickerCandle(instrumentToken, raw)));
-    } catch (error) {
-      throw new HistoryError('invalid', `ticker /history: ${(error as Error).message}`);
-    }
-    return clipToWindow(candles, from, to);
+    return answer;
   }
 }

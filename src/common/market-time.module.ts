@@ -1,8 +1,20 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MarketCalendar, SystemClock } from '../contracts/market-time';
+import { MarketSessionsRepository } from './market-sessions.repository';
+import { MarketSessionsWriter } from './market-sessions.writer';
 
-/** Provides the injectable clock (`CLOCK`) and the NSE calendar built from the configured holidays. */
+/** The NSE calendar of the configuration: holidays and special sessions. */
+export function marketCalendarOf(
+  config: Pick<AppConfig, 'MARKET_HOLIDAYS' | 'MARKET_SPECIAL_SESSIONS'>,
+): MarketCalendar {
+  return new MarketCalendar(config.MARKET_HOLIDAYS, config.MARKET_SPECIAL_SESSIONS);
+}
+
+/**
+ * Provides the injectable clock (`CLOCK`) and the NSE calendar built from the configured holidays and
+ * special sessions, and keeps `market_sessions` (the calendar for SQL) in step with it.
+ */
 @Global()
 @Module({})
 export class MarketTimeModule {
@@ -14,8 +26,10 @@ export class MarketTimeModule {
         {
           provide: MarketCalendar,
           inject: [AppConfig],
-          useFactory: (config: AppConfig) => new MarketCalendar(config.MARKET_HOLIDAYS),
+          useFactory: (config: AppConfig) => marketCalendarOf(config),
         },
+        MarketSessionsRepository,
+        MarketSessionsWriter,
       ],
       exports: [CLOCK, MarketCalendar],
     };

@@ -13,8 +13,16 @@ import {
   Min,
   MinLength,
   IsDateString,
+  Validate,
+  ValidationArguments,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
 } from 'class-validator';
-import { DEFAULT_NSE_HOLIDAYS } from '../contracts/market-time';
+import {
+  DEFAULT_NSE_HOLIDAYS,
+  DEFAULT_NSE_SPECIAL_SESSIONS,
+  parseSpecialSession,
+} from '../contracts/market-time';
 
 export const APP_ENVIRONMENTS = ['dev', 'staging', 'production'] as const;
 export type AppEnvironment = (typeof APP_ENVIRONMENTS)[number];
@@ -57,6 +65,55 @@ const toList = ({ value }: { value: unknown }): unknown =>
         .map((item) => item.trim())
         .filter((item) => item.length > 0)
     : value;
+
+export type WindowShiftSetting = 'auto' | number;
+
+const toShift = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const text = value.trim().toLowerCase();
+  if (text === 'auto') return 'auto';
+  return text === '' ? value : Number(text);
+};
+
+/** `auto`, or whole minutes within half a day either way. */
+@ValidatorConstraint({ name: 'windowShift' })
+class WindowShiftConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    if (value === 'auto') return (args.object as AppConfig).TICKER_WINDOW_PROBE_INTERVAL_SECONDS > 0;
+    return typeof value === 'number' && Number.isInteger(value) && value >= -720 && value <= 720;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return args.value === 'auto'
+      ? '$property=auto learns the shift from the probe: TICKER_WINDOW_PROBE_INTERVAL_SECONDS must not be 0'
+      : '$property must be auto or a whole number of minutes between -720 and 720';
+  }
+}
+
+/** Every entry a readable special session, at most one per date. */
+@ValidatorConstraint({ name: 'specialSessions' })
+class SpecialSessionsConstraint implements ValidatorConstraintInterface {
+  private problem(value: unknown): string | undefined {
+    if (!Array.isArray(value)) return 'not a list';
+    const dates = new Set<string>();
+    for (const entry of value) {
+      let date: string;
+      try {
+        date = parseSpecialSession(entry as string).date;
+      } catch (error) {
+        return (error as Error).message;
+      }
+      if (dates.has(date)) return `two sessions on ${date}`;
+      dates.add(date);
+    }
+    return undefined;
+  }
+  validate(value: unknown): boolean {
+    return this.problem(value) === undefined;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return `$property must be a comma-separated list of YYYY-MM-DD@HH:MM-HH:MM special sessions (IST, close after open, one per date): ${this.problem(args.value)}`;
+  }
+}
 
 const BOOLEAN = { message: '$property must be true or false' };
 const URL_OPTIONS = { require_tld: false, require_protocol: true };
@@ -193,14 +250,31 @@ export class AppConfig {
   HISTORY_TIMEOUT_MS = 15_000;
 
   /**
-   * Minutes added to the window sent to the ticker's `/history`, to undo its 5h30 shift (330 where
-   * the quirk is live, 0 where it is fixed). Returned candles are clipped to the asked window either way.
+   * Minutes added to the window sent to the ticker's `/history`, to undo its 5h30 quirk. `auto` (the
+   * default) learns it from the ticker's answers and a probe, starting from 330 because the quirk is
+   * live (CONTRACTS.md section 3); a whole number is an override the service verifies and reports but
+   * never changes. See docs/BACKFILL.md.
+   */
+  @Transform(toShift)
+  @Validate(WindowShiftConstraint)
+  TICKER_WINDOW_SHIFT_MINUTES: WindowShiftSetting = 'auto';
+
+  /**
+   * Seconds between probes of the ticker's window (one request of the last hour of the newest complete
+   * session of TICKER_WINDOW_PROBE_TOKEN, one replica at a time); 0 turns the probe off, leaving only
+   * the answers of jobs to verify an override.
    */
   @Transform(toNumber)
   @IsInt()
-  @Min(-720)
-  @Max(720)
-  TICKER_WINDOW_SHIFT_MINUTES = 0;
+  @Min(0)
+  @Max(86_400)
+  TICKER_WINDOW_PROBE_INTERVAL_SECONDS = 900;
+
+  /** An instrument with a candle in every session minute, for the probe: the NIFTY 50 index. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  TICKER_WINDOW_PROBE_TOKEN = 256265;
 
   @IsUrl({ ...URL_OPTIONS, protocols: ['http', 'https'] })
   KITE_BASE_URL = 'https://api.kite.trade';
@@ -220,6 +294,14 @@ export class AppConfig {
     { each: true, message: '$property must be a comma-separated list of YYYY-MM-DD dates' },
   )
   MARKET_HOLIDAYS: string[] = [...DEFAULT_NSE_HOLIDAYS];
+
+  /**
+   * Dated special sessions with their own hours (`YYYY-MM-DD@HH:MM-HH:MM`, IST, end exclusive), comma
+   * separated: Muhurat trading, a weekend Budget session. Each replaces its day (holiday or weekend).
+   */
+  @Transform(toList)
+  @Validate(SpecialSessionsConstraint)
+  MARKET_SPECIAL_SESSIONS: string[] = [...DEFAULT_NSE_SPECIAL_SESSIONS];
 
   @Transform(toBoolean)
   @IsBoolean(BOOLEAN)

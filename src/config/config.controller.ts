@@ -1,18 +1,24 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Optional } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from './app-config';
+import { TickerWindowService } from '../backfill/ticker-window.service';
 import { ConfigFlagsDto } from './dto/config-flags.dto';
 
 @ApiTags('config')
 @Controller('api/v1/config')
 export class ConfigController {
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    // Exported by the backfill module when the backfill runs; absent otherwise.
+    @Optional() private readonly tickerWindow?: TickerWindowService,
+  ) {}
 
   @Get('flags')
   @ApiOperation({ summary: 'Effective feature flags and environment (never a secret)' })
   @ApiOkResponse({ type: ConfigFlagsDto })
   flags(): ConfigFlagsDto {
     const c = this.config;
+    const window = this.tickerWindow?.snapshot;
     return {
       environment: c.APP_ENV,
       flags: {
@@ -34,6 +40,16 @@ export class ConfigController {
         api_key_required: c.API_KEY !== undefined,
         health_readiness_requires: [...c.HEALTH_READINESS_REQUIRES],
       },
+      ticker_window: window
+        ? {
+            mode: window.mode,
+            shift_minutes: window.shiftMinutes,
+            verified: window.verified,
+            observed_shift_minutes: window.observedShiftMinutes,
+            checked_at: window.checkedAt?.toISOString() ?? null,
+            reason: window.reason,
+          }
+        : null,
     };
   }
 }

@@ -121,6 +121,64 @@ describe('loadConfig', () => {
     expect(loadConfig({ APP_ENV: 'dev' }, { envDir: repoRoot }).API_KEY).toBeUndefined();
   });
 
+  it('reads special sessions and refuses unreadable ones, naming the entry', () => {
+    const defaults = loadConfig({}, { envDir: mkdtempSync(join(tmpdir(), 'cfg-')) });
+    expect(defaults.MARKET_SPECIAL_SESSIONS).toEqual(
+      expect.arrayContaining(['2025-10-21@13:45-14:45', '2026-02-01@09:15-15:30']),
+    );
+    expect(defaults.MARKET_HOLIDAYS).toContain('2026-01-15');
+    const custom = loadConfig(
+      { MARKET_SPECIAL_SESSIONS: ' 2026-11-08@18:00-19:00 , 2027-02-01@09:15-15:30' },
+      { envDir: repoRoot },
+    );
+    expect(custom.MARKET_SPECIAL_SESSIONS).toEqual(['2026-11-08@18:00-19:00', '2027-02-01@09:15-15:30']);
+    expect(loadConfig({ MARKET_SPECIAL_SESSIONS: '' }, { envDir: repoRoot }).MARKET_SPECIAL_SESSIONS).toEqual(
+      [],
+    );
+    const problems = problemsOf({ MARKET_SPECIAL_SESSIONS: '2026-11-08@19:00-18:00' }).join('\n');
+    expect(problems).toContain(
+      'MARKET_SPECIAL_SESSIONS must be a comma-separated list of YYYY-MM-DD@HH:MM-HH:MM',
+    );
+    expect(problems).toContain('the close must come after the open');
+    expect(problemsOf({ MARKET_SPECIAL_SESSIONS: '2026-11-08@18:00' }).join()).toContain(
+      '"2026-11-08@18:00" is not YYYY-MM-DD@HH:MM-HH:MM',
+    );
+    expect(
+      problemsOf({ MARKET_SPECIAL_SESSIONS: '2026-11-08@18:00-19:00,2026-11-08@09:15-15:30' }).join(),
+    ).toContain('two sessions on 2026-11-08');
+  });
+
+  it('takes auto or a whole number of minutes for the ticker window shift, auto by default', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'cfg-'));
+    expect(loadConfig({}, { envDir: empty }).TICKER_WINDOW_SHIFT_MINUTES).toBe('auto');
+    for (const environment of ['dev', 'staging', 'production'])
+      expect(
+        loadConfig(
+          { APP_ENV: environment, DATABASE_URL: 'postgres://u:p@db:5432/md', API_KEY: 'long-enough-key' },
+          { envDir: repoRoot },
+        ).TICKER_WINDOW_SHIFT_MINUTES,
+      ).toBe('auto');
+    expect(
+      loadConfig({ TICKER_WINDOW_SHIFT_MINUTES: ' AUTO ' }, { envDir: empty }).TICKER_WINDOW_SHIFT_MINUTES,
+    ).toBe('auto');
+    expect(
+      loadConfig({ TICKER_WINDOW_SHIFT_MINUTES: '330' }, { envDir: empty }).TICKER_WINDOW_SHIFT_MINUTES,
+    ).toBe(330);
+    expect(
+      loadConfig(
+        { TICKER_WINDOW_SHIFT_MINUTES: '0', TICKER_WINDOW_PROBE_INTERVAL_SECONDS: '0' },
+        { envDir: empty },
+      ).TICKER_WINDOW_SHIFT_MINUTES,
+    ).toBe(0);
+    expect(problemsOf({ TICKER_WINDOW_SHIFT_MINUTES: 'sometimes' }, empty).join()).toContain(
+      'TICKER_WINDOW_SHIFT_MINUTES must be auto or a whole number of minutes between -720 and 720',
+    );
+    expect(problemsOf({ TICKER_WINDOW_SHIFT_MINUTES: '5.5' }, empty)).toHaveLength(1);
+    expect(problemsOf({ TICKER_WINDOW_PROBE_INTERVAL_SECONDS: '0' }, empty).join()).toContain(
+      'TICKER_WINDOW_SHIFT_MINUTES=auto learns the shift from the probe',
+    );
+  });
+
   it('never echoes a secret', () => {
     const problems = problemsOf({ API_KEY: 'short', DATABASE_URL: 'mysql://root:hunter2@db/x' });
     expect(problems.join('\n')).not.toMatch(/short|hunter2/);

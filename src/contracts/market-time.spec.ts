@@ -1,5 +1,9 @@
 import {
+  DEFAULT_NSE_HOLIDAYS,
+  DEFAULT_NSE_SPECIAL_SESSIONS,
   MarketCalendar,
+  formatSpecialSession,
+  parseSpecialSession,
   FixedClock,
   floorToMinute,
   istDateOf,
@@ -70,5 +74,83 @@ describe('market time', () => {
     expect(floorToMinute(clock.now()).toISOString()).toBe('2025-11-03T03:45:00.000Z');
     clock.advance(60_000);
     expect(clock.now().toISOString()).toBe('2025-11-03T03:46:30.000Z');
+  });
+});
+
+describe('special sessions', () => {
+  const calendar = new MarketCalendar(DEFAULT_NSE_HOLIDAYS, DEFAULT_NSE_SPECIAL_SESSIONS);
+  const ist = (text: string): Date => new Date(text);
+
+  it('reads and writes YYYY-MM-DD@HH:MM-HH:MM, refusing anything else with the reason', () => {
+    expect(parseSpecialSession('2025-10-21@13:45-14:45')).toEqual({
+      date: '2025-10-21',
+      openMinute: 13 * 60 + 45,
+      closeMinute: 14 * 60 + 45,
+    });
+    expect(formatSpecialSession(parseSpecialSession(' 2026-02-01@09:15-15:30 '))).toBe(
+      '2026-02-01@09:15-15:30',
+    );
+    expect(() => parseSpecialSession('2025-10-21 13:45-14:45')).toThrow('is not YYYY-MM-DD@HH:MM-HH:MM');
+    expect(() => parseSpecialSession('2025-02-30@09:15-15:30')).toThrow('not a calendar date');
+    expect(() => parseSpecialSession('2025-10-21@14:45-13:45')).toThrow('close must come after the open');
+    expect(() => parseSpecialSession('2025-10-21@13:45-13:45')).toThrow('close must come after the open');
+    expect(() => parseSpecialSession('2025-10-21@13:61-14:45')).toThrow('not a time of day');
+    expect(() => parseSpecialSession('2025-10-21@23:00-24:30')).toThrow();
+    expect(() => new MarketCalendar([], ['2025-10-21@13:45-14:45', '2025-10-21@18:00-19:00'])).toThrow(
+      'two special sessions on 2025-10-21',
+    );
+  });
+
+  it('opens a listed holiday for its Muhurat hour only, with its own minute count', () => {
+    // 21 October 2025: Diwali Laxmi Pujan, a holiday with Muhurat trading 13:45-14:45 IST.
+    expect(calendar.isTradingDay('2025-10-21')).toBe(true);
+    const session = calendar.sessionOf('2025-10-21');
+    expect(session).toMatchObject({ special: true });
+    expect(toIstIso(session.open)).toBe('2025-10-21T13:45:00+05:30');
+    expect(toIstIso(session.close)).toBe('2025-10-21T14:45:00+05:30');
+    const minutes = calendar.sessionMinutes(
+      ist('2025-10-21T00:00:00+05:30'),
+      ist('2025-10-22T00:00:00+05:30'),
+    );
+    expect(minutes).toHaveLength(60);
+    expect(toIstIso(minutes[0])).toBe('2025-10-21T13:45:00+05:30');
+    expect(toIstIso(minutes[59])).toBe('2025-10-21T14:44:00+05:30');
+    expect(calendar.isSessionMinute(ist('2025-10-21T09:15:00+05:30'))).toBe(false);
+    expect(calendar.isSessionMinute(ist('2025-10-21T13:44:00+05:30'))).toBe(false);
+    expect(calendar.isSessionMinute(ist('2025-10-21T13:45:00+05:30'))).toBe(true);
+    expect(calendar.isSessionMinute(ist('2025-10-21T14:45:00+05:30'))).toBe(false);
+    expect(calendar.currentSession(ist('2025-10-21T14:00:10+05:30'))?.date).toBe('2025-10-21');
+    expect(calendar.currentSession(ist('2025-10-21T15:00:00+05:30'))).toBeUndefined();
+    // The next day (Balipratipada) stays closed.
+    expect(calendar.isTradingDay('2025-10-22')).toBe(false);
+  });
+
+  it('opens a weekend Budget day with regular hours, in the lookback and the gap minutes', () => {
+    // Sunday 1 February 2026, Union Budget; 26 January (Monday) is Republic Day.
+    expect(calendar.isTradingDay('2026-02-01')).toBe(true);
+    expect(calendar.isTradingDay('2026-01-31')).toBe(false);
+    const midday = ist('2026-02-01T12:00:00+05:30');
+    expect(calendar.recentSessions(midday, 5).map((s) => s.date)).toEqual([
+      '2026-01-27',
+      '2026-01-28',
+      '2026-01-29',
+      '2026-01-30',
+      '2026-02-01',
+    ]);
+    expect(calendar.lookbackStart(midday, 5).toISOString()).toBe('2026-01-27T03:45:00.000Z');
+    expect(
+      calendar.sessionMinutes(ist('2026-01-31T00:00:00+05:30'), ist('2026-02-02T00:00:00+05:30')),
+    ).toHaveLength(SESSION_MINUTES);
+    // Saturday 1 February 2025, Union Budget.
+    expect(calendar.isSessionMinute(ist('2025-02-01T09:15:00+05:30'))).toBe(true);
+    expect(calendar.sessionOf('2025-02-01').special).toBe(true);
+    expect(calendar.sessionOf('2025-02-03').special).toBe(false);
+  });
+
+  it('knows 15 January 2026 as a holiday and finds the newest closed session', () => {
+    expect(calendar.isTradingDay('2026-01-15')).toBe(false);
+    expect(calendar.lastCompleteSession(ist('2026-01-16T12:00:00+05:30'))?.date).toBe('2026-01-14');
+    expect(calendar.lastCompleteSession(ist('2026-01-16T15:30:00+05:30'))?.date).toBe('2026-01-16');
+    expect(calendar.lastCompleteSession(ist('2025-10-21T15:00:00+05:30'))?.date).toBe('2025-10-21');
   });
 });

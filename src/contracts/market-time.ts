@@ -106,34 +106,114 @@ function addDays(istDate: string, days: number): string {
 export interface Session {
   date: string;
   open: Date;
-  /** Exclusive end: 15:30 IST; the last candle starts at 15:29. */
+  /** Exclusive end: 15:30 IST on a regular day; the last candle starts a minute before. */
   close: Date;
+  /** A dated special session with its own hours (Muhurat trading, a weekend Budget session). */
+  special: boolean;
 }
 
-/** NSE trading calendar: weekdays minus a dated holiday list (IST dates). */
+/**
+ * A dated session with its own hours, announced by an NSE circular: Muhurat trading on Diwali (about
+ * an hour, often on a listed holiday), a weekend session on Union Budget day. It replaces whatever the
+ * day would otherwise be (closed weekend, holiday, or a regular session).
+ */
+export interface SpecialSession {
+  /** IST date, `YYYY-MM-DD`. */
+  date: string;
+  /** Minutes after IST midnight of the first minute. */
+  openMinute: number;
+  /** Minutes after IST midnight of the end (exclusive). */
+  closeMinute: number;
+}
+
+const SPECIAL_SESSION_TEXT = /^(\d{4}-\d{2}-\d{2})@(\d{2}):(\d{2})-(\d{2}):(\d{2})$/;
+
+function isCalendarDate(text: string): boolean {
+  const ms = Date.parse(`${text}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === text;
+}
+
+/**
+ * Reads `YYYY-MM-DD@HH:MM-HH:MM` (IST wall clock, the end exclusive: `2025-10-21@13:45-14:45` is the
+ * sixty minutes 13:45 to 14:44). Throws with the reason.
+ */
+export function parseSpecialSession(text: string): SpecialSession {
+  const match = SPECIAL_SESSION_TEXT.exec(typeof text === 'string' ? text.trim() : '');
+  if (!match) throw new Error(`"${String(text)}" is not YYYY-MM-DD@HH:MM-HH:MM`);
+  const [, date, openH, openM, closeH, closeM] = match;
+  if (!isCalendarDate(date)) throw new Error(`"${text}": ${date} is not a calendar date`);
+  const minute = (h: string, m: string): number => Number(h) * 60 + Number(m);
+  const openMinute = minute(openH, openM);
+  const closeMinute = minute(closeH, closeM);
+  if (Number(openH) > 23 || Number(closeH) > 24 || Number(openM) > 59 || Number(closeM) > 59)
+    throw new Error(`"${text}": not a time of day`);
+  if (closeMinute > 24 * 60) throw new Error(`"${text}": the session must end by 24:00`);
+  if (closeMinute <= openMinute) throw new Error(`"${text}": the close must come after the open`);
+  return { date, openMinute, closeMinute };
+}
+
+export function formatSpecialSession(session: SpecialSession): string {
+  const hhmm = (minutes: number): string =>
+    `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+  return `${session.date}@${hhmm(session.openMinute)}-${hhmm(session.closeMinute)}`;
+}
+
+/**
+ * NSE trading calendar: weekdays 09:15-15:30 IST minus a dated holiday list, plus dated special
+ * sessions with their own hours (each replaces its day, whatever the day would otherwise be).
+ */
 export class MarketCalendar {
   private readonly holidays: ReadonlySet<string>;
+  private readonly special: ReadonlyMap<string, SpecialSession>;
+  private readonly specialByDay: ReadonlyMap<number, SpecialSession>;
 
-  constructor(holidays: Iterable<string> = []) {
+  constructor(holidays: Iterable<string> = [], specialSessions: Iterable<SpecialSession | string> = []) {
     this.holidays = new Set(holidays);
+    const special = new Map<string, SpecialSession>();
+    for (const entry of specialSessions) {
+      const session = typeof entry === 'string' ? parseSpecialSession(entry) : entry;
+      if (special.has(session.date)) throw new Error(`two special sessions on ${session.date}`);
+      special.set(session.date, session);
+    }
+    this.special = special;
+    this.specialByDay = new Map(
+      [...special.values()].map((session) => [Date.parse(`${session.date}T00:00:00Z`) / DAY_MS, session]),
+    );
+  }
+
+  /** The special sessions, by date. */
+  specialSessions(): SpecialSession[] {
+    return [...this.special.values()].sort((a, b) => a.date.localeCompare(b.date));
+  }
+
+  isSpecialSession(istDate: string): boolean {
+    return this.special.has(istDate);
   }
 
   isTradingDay(istDate: string): boolean {
+    if (this.special.has(istDate)) return true;
     const weekday = weekdayOfIstDate(istDate);
     return weekday !== 0 && weekday !== 6 && !this.holidays.has(istDate);
   }
 
+  /** The day's session hours (a regular day's unless a special session is listed for it). */
   sessionOf(istDate: string): Session {
+    const special = this.special.get(istDate);
     return {
       date: istDate,
-      open: istInstant(istDate, SESSION_OPEN_MINUTE),
-      close: istInstant(istDate, SESSION_CLOSE_MINUTE),
+      open: istInstant(istDate, special?.openMinute ?? SESSION_OPEN_MINUTE),
+      close: istInstant(istDate, special?.closeMinute ?? SESSION_CLOSE_MINUTE),
+      special: special !== undefined,
     };
   }
 
   /** True when a candle starting at `minuteStart` belongs to a session. */
   isSessionMinute(minuteStart: Date): boolean {
     const minute = istMinuteOfDay(minuteStart);
+    // Called for every minute (and tick) on hot paths: the special sessions are found by IST day
+    // number, without building a date string.
+    const special = this.specialByDay.get(Math.floor((minuteStart.getTime() + IST_OFFSET_MS) / DAY_MS));
+    if (special) return minute >= special.openMinute && minute < special.closeMinute;
     return (
       minute >= SESSION_OPEN_MINUTE &&
       minute < SESSION_CLOSE_MINUTE &&
@@ -160,6 +240,17 @@ export class MarketCalendar {
       if (session.open.getTime() <= instant.getTime()) sessions.unshift(session);
     }
     return sessions;
+  }
+
+  /** The newest session that has closed by `instant`, if any within the guard. */
+  lastCompleteSession(instant: Date): Session | undefined {
+    let day = istDateOf(instant);
+    for (let guard = 0; guard < 60; guard++, day = addDays(day, -1)) {
+      if (!this.isTradingDay(day)) continue;
+      const session = this.sessionOf(day);
+      if (session.close.getTime() <= instant.getTime()) return session;
+    }
+    return undefined;
   }
 
   /** Start of the lookback window: the open of the oldest of the last `sessions` sessions. */
@@ -195,36 +286,65 @@ export class MarketCalendar {
 
 /**
  * NSE equity-derivatives trading holidays (IST dates). Deployments override the list with
- * `MARKET_HOLIDAYS`; check it against the exchange's circular each December.
+ * `MARKET_HOLIDAYS`; check it against the exchange's circulars each December and whenever NSE
+ * announces a change.
+ *
+ * - 2025: NSE circular NSE/CMTR/65587 of 13 December 2024, "Trading holidays for the calendar year
+ *   2025" (14 days; the equity derivatives segment shares the list).
+ * - 2026: the 2026 holiday circular NSE/CMTR/71775 (December 2025; its number as quoted by the
+ *   circular below, its exact date not confirmed here), 15 days, plus 15 January 2026, declared a
+ *   trading holiday for the Maharashtra municipal corporation elections by NSE/CMTR/72260 of
+ *   12 January 2026 (a settlement holiday only until then).
  */
 export const DEFAULT_NSE_HOLIDAYS: readonly string[] = [
-  '2025-02-26',
-  '2025-03-14',
-  '2025-03-31',
-  '2025-04-10',
-  '2025-04-14',
-  '2025-04-18',
-  '2025-05-01',
-  '2025-08-15',
-  '2025-08-27',
-  '2025-10-02',
-  '2025-10-21',
-  '2025-10-22',
-  '2025-11-05',
-  '2025-12-25',
-  '2026-01-26',
-  '2026-03-03',
-  '2026-03-26',
-  '2026-03-31',
-  '2026-04-03',
-  '2026-04-14',
-  '2026-05-01',
-  '2026-05-28',
-  '2026-06-26',
-  '2026-09-14',
-  '2026-10-02',
-  '2026-10-20',
-  '2026-11-10',
-  '2026-11-24',
-  '2026-12-25',
+  '2025-02-26', // Mahashivratri
+  '2025-03-14', // Holi
+  '2025-03-31', // Id-Ul-Fitr (Ramadan Eid)
+  '2025-04-10', // Shri Mahavir Jayanti
+  '2025-04-14', // Dr. Baba Saheb Ambedkar Jayanti
+  '2025-04-18', // Good Friday
+  '2025-05-01', // Maharashtra Day
+  '2025-08-15', // Independence Day
+  '2025-08-27', // Ganesh Chaturthi
+  '2025-10-02', // Mahatma Gandhi Jayanti / Dussehra
+  '2025-10-21', // Diwali Laxmi Pujan (Muhurat trading session: DEFAULT_NSE_SPECIAL_SESSIONS)
+  '2025-10-22', // Diwali Balipratipada
+  '2025-11-05', // Prakash Gurpurb Sri Guru Nanak Dev
+  '2025-12-25', // Christmas
+  '2026-01-15', // Municipal Corporation Election in Maharashtra (NSE/CMTR/72260)
+  '2026-01-26', // Republic Day
+  '2026-03-03', // Holi
+  '2026-03-26', // Shri Ram Navami
+  '2026-03-31', // Shri Mahavir Jayanti
+  '2026-04-03', // Good Friday
+  '2026-04-14', // Dr. Baba Saheb Ambedkar Jayanti
+  '2026-05-01', // Maharashtra Day
+  '2026-05-28', // Bakri Id
+  '2026-06-26', // Muharram
+  '2026-09-14', // Ganesh Chaturthi
+  '2026-10-02', // Mahatma Gandhi Jayanti
+  '2026-10-20', // Dussehra
+  '2026-11-10', // Diwali Balipratipada
+  '2026-11-24', // Prakash Gurpurb Sri Guru Nanak Dev
+  '2026-12-25', // Christmas
+];
+
+/**
+ * NSE special sessions (`YYYY-MM-DD@HH:MM-HH:MM`, IST, end exclusive): the normal market of each, as
+ * the exchange notified it. Deployments override the list with `MARKET_SPECIAL_SESSIONS`.
+ *
+ * - 2025-02-01 (Saturday), Union Budget: live trading 09:15-15:30, NSE circular of 23 December 2024
+ *   (reported that day; its reference number not confirmed here).
+ * - 2025-10-21 (Tuesday, a listed holiday), Diwali Muhurat trading 13:45-14:45 (pre-open 13:30),
+ *   NSE circular of 22 September 2025 (reference number not confirmed here).
+ * - 2026-02-01 (Sunday), Union Budget: live trading 09:15-15:30, NSE Futures & Options circular of
+ *   16 January 2026 (reference number not confirmed here).
+ * - Not listed: the 2026 Muhurat session on Sunday 8 November 2026 (Diwali Laxmi Pujan). The 2026
+ *   holiday circular announces it and says its timings will be notified later; add it here (or to
+ *   `MARKET_SPECIAL_SESSIONS`) once NSE's circular gives the hours.
+ */
+export const DEFAULT_NSE_SPECIAL_SESSIONS: readonly string[] = [
+  '2025-02-01@09:15-15:30',
+  '2025-10-21@13:45-14:45',
+  '2026-02-01@09:15-15:30',
 ];

@@ -85,6 +85,25 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly backfillWindowMismatch = new Counter({
+    name: 'backfill_window_mismatch_total',
+    help: 'History answers with candles outside the window asked for (the upstream answered another window), by provider and direction (earlier, later, both)',
+    labelNames: ['provider', 'direction'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backfillTickerWindowShift = new Gauge({
+    name: 'backfill_ticker_window_shift_minutes',
+    help: "Minutes added to every window asked of the ticker's /history (330 undoes its 5h30 quirk)",
+    registers: [this.registry],
+  });
+
+  readonly backfillTickerWindowVerified = new Gauge({
+    name: 'backfill_ticker_window_verified',
+    help: 'Whether the upstream has shown the shift in use to give the window asked for (1) or not (0)',
+    registers: [this.registry],
+  });
+
   readonly foTicksReceived = new Counter({
     name: 'fo_ticks_received_total',
     help: 'Ticks received by channel',

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { RunningSimulator } from '../../simulator/simulator';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
 import { FixedClock, parseUpstreamTime } from '../../src/contracts/market-time';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { CandleRow, storedCandles } from '../support/candles';
 import { uniqueName } from '../support/env';
@@ -134,46 +135,241 @@ describe('backfill against the simulator: subscription event to data', () => {
     for (const token of tokens) expectEqualToSimulator(await stored(token), token);
   }, 60_000);
 
-  it('is complete against the 5h30 window quirk with TICKER_WINDOW_SHIFT_MINUTES=330, and stores nothing misplaced without it', async () => {
-    sim.setKnobs({ windowQuirk: true });
-    const token = 587533826; // NIFTY25N0424800CE
-    try {
-      for (const shift of ['0', '330']) {
-        const other = await startTestApp({
-          clock,
-          env: {
-            BACKFILL_ENABLED: 'true',
-            TICKER_SERVICE_URL: sim.url,
-            BACKFILL_INTERVAL_SECONDS: '86400',
-            TICKER_WINDOW_SHIFT_MINUTES: shift,
-          },
-        });
-        try {
-          await other.app
-            .get<BackfillRequester>(BACKFILL_REQUESTER)
-            .request({ instrumentToken: token, trigger: 'manual', requestedAt: clock.now() });
-          await waitFor('quirk job done', async () => {
-            const res = await request(other.url)
-              .get('/api/v1/backfill/jobs')
-              .query({ instrument_token: token, state: 'succeeded' });
-            return res.body.total === 1;
+  describe("the ticker's 5h30 window quirk, mid-session", () => {
+    // NIFTY25N0424800CE (liquid) and ILLIQUID. The window asked of the ticker is answered 5h30 early:
+    // the lookback's answer stops at Tuesday's close and today's minutes come back empty, without a
+    // single candle outside the window. Only a window whose earlier twin overlaps a session shows the
+    // signal: Tuesday 14:45-15:30 IST is answered with 09:15-10:00.
+    const tokens = [587533826, ILLIQUID];
+    const signalWindow = { from: new Date('2025-11-04T09:15:00Z'), to: new Date('2025-11-04T10:00:00Z') };
+    const lookbackMinutes = (): number[] =>
+      sim.calendar
+        .sessionMinutes(new Date(LOOKBACK_FROM), new Date(Date.parse(NOW) - 30_000))
+        .map((m) => m.getTime());
+
+    interface Coverage {
+      covered: { from: string; to: string }[];
+      gaps: { from: string; to: string }[];
+    }
+    const within = (ranges: { from: string; to: string }[], t: number): boolean =>
+      ranges.some((r) => Date.parse(r.from) <= t && t < Date.parse(r.to));
+
+    /** Every stored minute exact; every minute with a candle upstream stored or a gap, never covered. */
+    async function expectHonest(
+      other: TestApp,
+      token: number,
+    ): Promise<{ missing: number; coverage: Coverage }> {
+      const truth = new Map(
+        sim
+          .history(token, LOOKBACK_FROM, new Date(Date.parse(NOW) - 30_000))
+          .map((c) => [parseUpstreamTime(c.date).getTime(), c]),
+      );
+      const stored = new Map(
+        (await storedCandles(other.database, token)).map((r) => [new Date(r.time).getTime(), r]),
+      );
+      const coverage = (await request(other.url).get(`/api/v1/instruments/${token}/coverage`).expect(200))
+        .body as Coverage;
+      let missing = 0;
+      for (const minute of lookbackMinutes()) {
+        const candle = truth.get(minute);
+        const row = stored.get(minute);
+        if (row) {
+          expect([row.open, row.high, row.low, row.close, Number(row.volume)]).toEqual([
+            candle?.open,
+            candle?.high,
+            candle?.low,
+            candle?.close,
+            candle?.volume,
+          ]);
+        } else if (candle) {
+          missing++;
+          const at = new Date(minute).toISOString();
+          expect({
+            at,
+            gap: within(coverage.gaps, minute),
+            covered: within(coverage.covered, minute),
+          }).toEqual({
+            at,
+            gap: true,
+            covered: false,
           });
-          const rows = await storedCandles(other.database, token);
-          const truth = new Map(
-            sim
-              .history(token, LOOKBACK_FROM, new Date(Date.parse(NOW) - 30_000))
-              .map((c) => [parseUpstreamTime(c.date).toISOString(), c.close]),
+        }
+      }
+      expect(stored.size).toBeLessThanOrEqual(truth.size);
+      return { missing, coverage };
+    }
+
+    async function runBackfills(other: TestApp): Promise<string> {
+      const requester = other.app.get<BackfillRequester>(BACKFILL_REQUESTER);
+      const settled = async (): Promise<void> =>
+        void (await waitFor(
+          'every job finished',
+          async () => {
+            const res = await request(other.url).get('/api/v1/backfill/jobs').query({ limit: 200 });
+            const jobs = res.body.jobs as { state: string }[];
+            return jobs.length > 0 && jobs.every((j) => ['succeeded', 'failed', 'skipped'].includes(j.state));
+          },
+          { timeoutMs: 20_000, intervalMs: 100 },
+        ));
+      // The subscription's lookback, then the next cycle's gaps.
+      for (let pass = 0; pass < 2; pass++) {
+        for (const token of tokens)
+          await requester.request({ instrumentToken: token, trigger: 'sweep', requestedAt: clock.now() });
+        await settled();
+      }
+      const [signal] = (
+        await requester.request({
+          instrumentToken: tokens[0],
+          trigger: 'manual',
+          requestedAt: clock.now(),
+          ...signalWindow,
+        })
+      ).jobIds;
+      await settled();
+      return signal;
+    }
+
+    const mismatches = async (other: TestApp): Promise<number> =>
+      (await other.app.get(MetricsService).backfillWindowMismatch.get()).values
+        .filter((v) => v.labels.provider === 'ticker')
+        .reduce((sum, v) => sum + v.value, 0);
+
+    async function startWith(shift: string): Promise<TestApp> {
+      return startTestApp({
+        clock,
+        env: {
+          BACKFILL_ENABLED: 'true',
+          TICKER_SERVICE_URL: sim.url,
+          BACKFILL_INTERVAL_SECONDS: '86400',
+          BACKFILL_RATE_LIMIT_PER_SECOND: '50',
+          TICKER_WINDOW_SHIFT_MINUTES: shift,
+          TICKER_WINDOW_PROBE_INTERVAL_SECONDS: '900',
+        },
+      });
+    }
+
+    beforeEach(() => sim.setKnobs({ windowQuirk: true }));
+    afterEach(() => sim.setKnobs({ windowQuirk: false }));
+
+    it('with the correction off stores only true minutes, leaves the rest as gaps, and fails the wrong-window job for cause', async () => {
+      const other = await startWith('0');
+      try {
+        const signal = await runBackfills(other);
+        for (const token of tokens) {
+          const { missing, coverage } = await expectHonest(other, token);
+          // Today's session so far (09:15-11:00 IST) was never answered: a gap, not coverage.
+          expect(missing).toBeGreaterThanOrEqual(
+            sim.history(token, '2025-11-06T03:45:00Z', '2025-11-06T05:29:00Z').length,
           );
-          // Whatever is stored sits at its true minute with its true value.
-          for (const row of rows) expect(row.close).toBe(truth.get(new Date(row.time).toISOString()));
-          if (shift === '330') expect(rows).toHaveLength(truth.size);
-          else expect(rows.length).toBeLessThan(truth.size);
+          expect(within(coverage.gaps, Date.parse('2025-11-06T04:00:00Z'))).toBe(true);
+        }
+        const job = (await request(other.url).get(`/api/v1/backfill/jobs/${signal}`).expect(200)).body;
+        expect(job).toMatchObject({ state: 'failed', attempts: 1 });
+        expect(job.error).toContain(
+          'wrong window: ticker answered for a window 330 minutes earlier than asked',
+        );
+        expect(await mismatches(other)).toBe(1);
+        const flags = (await request(other.url).get('/api/v1/config/flags').expect(200)).body;
+        expect(flags.ticker_window).toMatchObject({
+          mode: 'override',
+          shift_minutes: 0,
+          verified: false,
+          observed_shift_minutes: 330,
+        });
+        const metrics = (await request(other.url).get('/metrics').expect(200)).text;
+        expect(metrics).toContain('backfill_ticker_window_verified 0');
+        expect(metrics).toMatch(/backfill_window_mismatch_total\{provider="ticker",direction="earlier"\} 1/);
+      } finally {
+        await other.close();
+      }
+    }, 60_000);
+
+    it.each(['330', 'auto'])(
+      'with TICKER_WINDOW_SHIFT_MINUTES=%s stores every minute exactly and leaves no gap but the forming minute',
+      async (shift) => {
+        const other = await startWith(shift);
+        try {
+          const signal = await runBackfills(other);
+          for (const token of tokens) {
+            const { missing, coverage } = await expectHonest(other, token);
+            expect(missing).toBe(0);
+            expect(coverage.gaps).toEqual([
+              expect.objectContaining({ from: '2025-11-06T05:30:00.000Z', to: '2025-11-06T05:31:00.000Z' }),
+            ]);
+          }
+          expect((await request(other.url).get(`/api/v1/backfill/jobs/${signal}`)).body.state).toBe(
+            'succeeded',
+          );
+          expect(await mismatches(other)).toBe(0);
+          const flags = (await request(other.url).get('/api/v1/config/flags').expect(200)).body;
+          expect(flags.ticker_window).toMatchObject({
+            shift_minutes: 330,
+            verified: true,
+            observed_shift_minutes: 330,
+          });
+          const ready = (await request(other.url).get('/health/ready').expect(200)).body;
+          expect(ready.details.ticker_window).toMatchObject({ shift_minutes: 330, verified: true });
         } finally {
           await other.close();
         }
-      }
-    } finally {
+      },
+      60_000,
+    );
+
+    it('in auto learns 0 when the ticker is fixed, from the probe at boot and from a wrong-window answer later', async () => {
       sim.setKnobs({ windowQuirk: false });
-    }
-  }, 30_000);
+      const fixed = await startWith('auto');
+      try {
+        await runBackfills(fixed);
+        for (const token of tokens) expect((await expectHonest(fixed, token)).missing).toBe(0);
+        expect((await request(fixed.url).get('/api/v1/config/flags')).body.ticker_window).toMatchObject({
+          mode: 'auto',
+          shift_minutes: 0,
+          verified: true,
+        });
+      } finally {
+        await fixed.close();
+      }
+      // Verified at 330 at boot; then the ticker is fixed: the next answer is 5h30 late, the probe it
+      // triggers finds 0, and the job asks again with it.
+      sim.setKnobs({ windowQuirk: true });
+      const learning = await startWith('auto');
+      try {
+        await waitFor('the probe at boot verifying 330', async () => {
+          const { ticker_window: window } = (await request(learning.url).get('/api/v1/config/flags')).body;
+          return window.verified && window.shift_minutes === 330;
+        });
+        sim.setKnobs({ windowQuirk: false });
+        const requester = learning.app.get<BackfillRequester>(BACKFILL_REQUESTER);
+        // Tuesday 09:15-10:00 IST asked with 330 on a fixed ticker is answered with 14:45-15:30.
+        const [id] = (
+          await requester.request({
+            instrumentToken: tokens[0],
+            trigger: 'manual',
+            requestedAt: clock.now(),
+            from: new Date('2025-11-04T03:45:00Z'),
+            to: new Date('2025-11-04T04:30:00Z'),
+          })
+        ).jobIds;
+        const job = await waitFor('the job retried with the learned shift', async () => {
+          const body = (await request(learning.url).get(`/api/v1/backfill/jobs/${id}`)).body;
+          return body.state === 'succeeded' ? body : undefined;
+        });
+        expect(job.attempts).toBe(2);
+        expect(await mismatches(learning)).toBe(1);
+        const rows = await storedCandles(learning.database, tokens[0]);
+        expect(rows.map((r) => [new Date(r.time).toISOString(), r.close])).toEqual(
+          sim
+            .history(tokens[0], '2025-11-04T03:45:00Z', '2025-11-04T04:29:00Z')
+            .map((c) => [parseUpstreamTime(c.date).toISOString(), c.close]),
+        );
+        expect((await request(learning.url).get('/api/v1/config/flags')).body.ticker_window).toMatchObject({
+          shift_minutes: 0,
+          verified: true,
+        });
+      } finally {
+        await learning.close();
+      }
+    }, 60_000);
+  });
 });

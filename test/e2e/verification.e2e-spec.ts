@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunningSimulator } from '../../simulator/simulator';
+import { BackfillScheduler } from '../../src/backfill/backfill.scheduler';
 import { FixedClock, MINUTE_MS, floorToMinute } from '../../src/contracts/market-time';
 import { verifyDatabase } from '../../scripts/verify-database';
 import { startTestApp, TestApp } from '../support/app-harness';
@@ -18,15 +19,18 @@ import { waitFor } from '../support/wait-for';
  */
 export const VERIFICATION_DATABASE = 'mds_verification';
 
-// Tuesday 2025-11-04, 14:30:20 IST: a session in progress.
-const NOW = '2025-11-04T09:00:20.000Z';
+// The service subscribes everything on Tuesday 2025-11-04 after the close (15:40:20 IST), then runs
+// its cycle on Thursday 2025-11-06 at 14:30:20 IST, a session in progress: the holiday on the 5th lies
+// between two fetched windows, as it does in a deployment that runs across it.
+const TUESDAY_AFTER_CLOSE = '2025-11-04T10:10:20.000Z';
+const NOW = '2025-11-06T09:00:20.000Z';
 
 interface TestInstruments {
   instruments: { instrument_token: number; tradingsymbol: string; liquidity: string }[];
 }
 
 describe('the service end to end, leaving a database for TEST_QUERIES.sql', () => {
-  const clock = new FixedClock(NOW);
+  const clock = new FixedClock(TUESDAY_AFTER_CLOSE);
   const tokens = (
     JSON.parse(readFileSync(join(__dirname, '..', '..', 'TEST_INSTRUMENTS.json'), 'utf8')) as TestInstruments
   ).instruments.map((i) => i.instrument_token);
@@ -68,6 +72,7 @@ describe('the service end to end, leaving a database for TEST_QUERIES.sql', () =
     }
   });
 
+  // Two backfill rounds and a streamed minute, each with its own deadline: the test's bound covers them.
   it('subscribes every test instrument, fills its history, streams its bars, and passes every check', async () => {
     for (const token of tokens) await sim.subscribe(token);
 
@@ -86,6 +91,30 @@ describe('the service end to end, leaving a database for TEST_QUERIES.sql', () =
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );
+
+    // Thursday: the scheduled cycle fetches the day so far for every instrument.
+    clock.set(NOW);
+    await app.app.get(BackfillScheduler).runCycle();
+    await waitFor(
+      "every test instrument's Thursday fetched",
+      async () => {
+        const rows = await database.query<{ instrument_token: string; open_jobs: string }>(
+          `SELECT s.instrument_token,
+                  count(j.*) FILTER (WHERE j.state NOT IN ('succeeded', 'skipped')) AS open_jobs
+             FROM subscriptions s
+             JOIN backfill_jobs j ON j.instrument_token = s.instrument_token AND j.window_from >= $1
+            WHERE s.status = 'active' GROUP BY s.instrument_token`,
+          ['2025-11-06T03:45:00Z'],
+        );
+        return rows.length === tokens.length && rows.every((r) => Number(r.open_jobs) === 0);
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const [{ spanning }] = await database.query<{ spanning: string }>(
+      `SELECT count(*) AS spanning FROM backfill_coverage
+        WHERE covered_from < '2025-11-05T03:45:00Z' AND covered_to > '2025-11-05T10:00:00Z'`,
+    );
+    expect(Number(spanning)).toBe(0);
 
     // The next minute arrives only as live ticks: its bars come from the stream, written once the
     // clock passes the minute's end and the grace.
@@ -145,5 +174,5 @@ describe('the service end to end, leaving a database for TEST_QUERIES.sql', () =
       .map((r) => ({ check: r.name, rows: r.rows.slice(0, 3) }));
     expect(unhealthy).toEqual([]);
     expect(results.find((r) => r.name === 'backfill_jobs_by_trigger')!.rows.length).toBeGreaterThan(0);
-  });
+  }, 150_000);
 });

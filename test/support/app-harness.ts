@@ -60,6 +60,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     SUBSCRIPTION_EVENTS_ENABLED: 'false',
     BACKFILL_ENABLED: 'false',
     FO_STREAM_ENABLED: 'false',
+    // The test upstreams answer the window asked for unless a test turns their quirk on, and tests
+    // count their requests: no window probe, the shift verified by the answers alone.
+    TICKER_WINDOW_SHIFT_MINUTES: '0',
+    TICKER_WINDOW_PROBE_INTERVAL_SECONDS: '0',
     LOG_LEVEL: 'warn',
     ...options.env,
   });

@@ -17,7 +17,12 @@ export class EffectiveSettingsDto {
   @ApiProperty({ example: 3 }) backfill_concurrency!: number;
   @ApiProperty({ example: 5 }) backfill_lookback_sessions!: number;
   @ApiProperty({ enum: ['ticker', 'kite'] }) history_provider!: string;
-  @ApiProperty({ example: 0 }) ticker_window_shift_minutes!: number;
+  @ApiProperty({
+    oneOf: [{ type: 'string', enum: ['auto'] }, { type: 'integer' }],
+    example: 'auto',
+    description: 'TICKER_WINDOW_SHIFT_MINUTES as configured: auto, or an override in minutes',
+  })
+  ticker_window_shift_minutes!: number | 'auto';
   @ApiProperty({ description: 'Whether mutating routes require X-API-Key' }) api_key_required!: boolean;
   @ApiProperty({
     type: [String],
@@ -27,8 +32,35 @@ export class EffectiveSettingsDto {
   health_readiness_requires!: string[];
 }
 
+export class TickerWindowDto {
+  @ApiProperty({
+    enum: ['auto', 'override', 'none'],
+    description: 'auto: learned from the ticker; override: the configured number; none: Kite, no quirk',
+  })
+  mode!: string;
+  @ApiProperty({ example: 330, description: "Minutes added to every window asked of the ticker's /history" })
+  shift_minutes!: number;
+  @ApiProperty({ description: 'The upstream has shown this shift to give the window asked for' })
+  verified!: boolean;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 330,
+    description: 'The shift the last probe found right (null: none found or not probed)',
+  })
+  observed_shift_minutes!: number | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) checked_at!: string | null;
+  @ApiProperty({ example: 'the probe of 2025-11-03 answered right with 330' }) reason!: string;
+}
+
 export class ConfigFlagsDto {
   @ApiProperty({ enum: APP_ENVIRONMENTS }) environment!: AppEnvironment;
   @ApiProperty({ type: FeatureFlagsDto }) flags!: FeatureFlagsDto;
   @ApiProperty({ type: EffectiveSettingsDto }) settings!: EffectiveSettingsDto;
+  @ApiProperty({
+    type: TickerWindowDto,
+    nullable: true,
+    description: 'The window shift in use and whether it is verified (null when the backfill is disabled)',
+  })
+  ticker_window!: TickerWindowDto | null;
 }

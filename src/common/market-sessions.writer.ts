@@ -1,0 +1,62 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { CLOCK, Clock, DAY_MS, istDateOf, MarketCalendar } from '../contracts/market-time';
+import { MarketSessionsRepository } from './market-sessions.repository';
+
+/** How far back the table is kept: beyond the longest manual backfill (400 days). */
+const PAST_DAYS = 400;
+const FUTURE_DAYS = 30;
+const REFRESH_MS = 6 * 3_600_000;
+const RETRY_MS = 30_000;
+
+/**
+ * Writes the configured calendar into `market_sessions` at boot and every few hours (the window moves
+ * with the days), so TEST_QUERIES.sql decides session minutes exactly as the service does. A database
+ * that refuses is retried in the background: the calendar in memory does not depend on it.
+ */
+@Injectable()
+export class MarketSessionsWriter implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('MarketCalendar');
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly repository: MarketSessionsRepository,
+    private readonly calendar: MarketCalendar,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.write();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** One pass; schedules the next one. */
+  async write(): Promise<void> {
+    const now = this.clock.now().getTime();
+    const from = istDateOf(new Date(now - PAST_DAYS * DAY_MS));
+    const to = istDateOf(new Date(now + FUTURE_DAYS * DAY_MS));
+    let next = REFRESH_MS;
+    try {
+      const written = await this.repository.replace(this.calendar, from, to);
+      this.logger.log(
+        `market_sessions: ${written} sessions from ${from} to ${to} (${this.calendar.specialSessions().length} special sessions configured)`,
+      );
+    } catch (error) {
+      next = RETRY_MS;
+      this.logger.warn(`market_sessions not written yet: ${(error as Error).message}`);
+    }
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.write(), next);
+    this.timer.unref();
+  }
+}
