@@ -17,20 +17,28 @@ const COLUMNS_FROM_ARRAYS = `
 const INSERT_COLUMNS = `instrument_token, time, open, high, low, close, volume, oi, iv, delta, gamma, theta, vega, underlying_close`;
 
 /**
- * History upsert: a history candle replaces whatever is stored for its minute (a stream-built bar
- * or an older history value, since the newest minute keeps changing until the next one starts).
+ * History upsert. A history candle is the truth of its minute for what it states: OHLCV and OI replace
+ * whatever is stored (a stream-built bar, or an older history value, since the newest minute keeps
+ * changing until the next one starts). Greeks and the underlying level are kept where the candle has
+ * none (Kite's historical API never sends greeks): history must not erase what it does not know.
+ * A row is rewritten only when its merged values differ from the stored ones (null-aware, every column
+ * history can fill), so an identical refetch writes nothing and one that brings greeks does.
  */
+const HISTORY_MERGED = `EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.oi,
+    COALESCE(EXCLUDED.iv, candles_1m.iv), COALESCE(EXCLUDED.delta, candles_1m.delta),
+    COALESCE(EXCLUDED.gamma, candles_1m.gamma), COALESCE(EXCLUDED.theta, candles_1m.theta),
+    COALESCE(EXCLUDED.vega, candles_1m.vega), COALESCE(EXCLUDED.underlying_close, candles_1m.underlying_close)`;
+const HISTORY_FILLED = `open, high, low, close, volume, oi, iv, delta, gamma, theta, vega, underlying_close`;
+const HISTORY_STORED = HISTORY_FILLED.split(', ')
+  .map((column) => `candles_1m.${column}`)
+  .join(', ');
 const UPSERT_HISTORY = `
   INSERT INTO candles_1m (${INSERT_COLUMNS}, source, updated_at)
   SELECT c.*, 'history', now() FROM (${COLUMNS_FROM_ARRAYS}) AS c
   ON CONFLICT (instrument_token, time) DO UPDATE SET
-    open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
-    volume = EXCLUDED.volume, oi = EXCLUDED.oi, iv = EXCLUDED.iv, delta = EXCLUDED.delta,
-    gamma = EXCLUDED.gamma, theta = EXCLUDED.theta, vega = EXCLUDED.vega,
-    underlying_close = EXCLUDED.underlying_close, source = 'history', updated_at = now()
+    (${HISTORY_FILLED}) = (${HISTORY_MERGED}), source = 'history', updated_at = now()
   WHERE candles_1m.source = 'stream'
-     OR (candles_1m.open, candles_1m.high, candles_1m.low, candles_1m.close, candles_1m.volume, candles_1m.oi)
-        IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.oi)`;
+     OR (${HISTORY_STORED}) IS DISTINCT FROM (${HISTORY_MERGED})`;
 
 /**
  * Large history batches travel by COPY into a session-local staging table and are merged from there

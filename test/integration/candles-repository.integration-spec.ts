@@ -81,6 +81,61 @@ describe('CandlesRepository', () => {
     ]);
   });
 
+  const levels = (): Promise<Record<string, unknown>[]> =>
+    db.query(
+      `SELECT close, volume::int, oi::int, iv, delta, gamma, theta, vega, underlying_close, source
+         FROM candles_1m ORDER BY time`,
+    );
+
+  /** A minute as Kite's historical API answers it: OHLCV and OI, no greeks, no underlying level. */
+  const kite = (minute: number, patch: Partial<Candle> = {}): Candle =>
+    candle(minute, {
+      iv: null,
+      delta: null,
+      gamma: null,
+      theta: null,
+      vega: null,
+      underlyingClose: null,
+      ...patch,
+    });
+
+  it('keeps the greeks and underlying level the stream stored where history has none', async () => {
+    await candles.mergeStreamBars([candle(0, { close: 101, volume: 10, oi: 119000 })]);
+    // A tail sweep through Kite: its OHLCV and OI are the minute's truth, its missing greeks are not.
+    expect(await candles.upsertHistory([kite(0, { close: 104, volume: 1400, oi: 121000 })])).toBe(1);
+    const expected = {
+      close: 104,
+      volume: 1400,
+      oi: 121000,
+      iv: 0.15,
+      delta: 0.5,
+      gamma: 0.001,
+      theta: -10,
+      vega: 9,
+      underlying_close: 24500,
+      source: 'history',
+    };
+    expect(await levels()).toEqual([expected]);
+    // The next sweep answers the same: nothing to write, nothing lost.
+    expect(await candles.upsertHistory([kite(0, { close: 104, volume: 1400, oi: 121000 })])).toBe(0);
+    expect(await levels()).toEqual([expected]);
+  });
+
+  it('writes a refetch that brings greeks an earlier fetch lacked, and nothing for an identical one', async () => {
+    expect(await candles.upsertHistory([kite(0), kite(1)])).toBe(2);
+    // The ticker's history of the same minutes: the same OHLCV and OI, now with greeks.
+    const withGreeks = [candle(0), candle(1, { iv: 0.16, underlyingClose: 24510 })];
+    expect(await candles.upsertHistory(withGreeks)).toBe(2);
+    expect(await levels()).toEqual([
+      expect.objectContaining({ iv: 0.15, delta: 0.5, vega: 9, underlying_close: 24500 }),
+      expect.objectContaining({ iv: 0.16, delta: 0.5, vega: 9, underlying_close: 24510 }),
+    ]);
+    expect(await candles.upsertHistory(withGreeks)).toBe(0);
+    // A changed greek alone is a change.
+    expect(await candles.upsertHistory([candle(1, { iv: 0.17, underlyingClose: 24510 })])).toBe(1);
+    expect((await levels())[1]).toMatchObject({ iv: 0.17 });
+  });
+
   it('writes the same full stream bar twice without change, so a retry or a replica never adds volume', async () => {
     const bar = candle(0, { open: 100, high: 104, low: 99, close: 103, volume: 40, delta: 0.5 });
     await candles.mergeStreamBars([bar]);
