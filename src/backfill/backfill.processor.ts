@@ -220,7 +220,11 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     // The minute in progress is not final: it is written but not counted as covered.
     const coveredTo = new Date(Math.min(record.to.getTime(), floorToMinute(fetchedAt).getTime()));
     const written = await this.repository.transaction(async (manager) => {
-      const rows = await this.candles.upsertHistory(candles, manager);
+      const rows = await this.candles.upsertHistory(candles, manager, {
+        instrumentToken: record.instrumentToken,
+        from: record.from,
+        to: coveredTo,
+      });
       await this.repository.addCoverage(manager, {
         instrumentToken: record.instrumentToken,
         from: record.from,

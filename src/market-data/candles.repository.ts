@@ -169,6 +169,23 @@ function toColumns(candles: readonly Candle[]): unknown[][] {
   return columns;
 }
 
+/**
+ * Inside the window a history answer is trusted to span, a minute it leaves empty had no trade: a
+ * stream bar stored there (a tick stamped into the minute by the ticker's processing time, a quote
+ * repeat) is removed. Run after the upsert, when every answered minute is already `history`, so only
+ * the empty minutes' stream bars match; history rows are never removed here.
+ */
+const REMOVE_UNANSWERED_STREAM_BARS = `
+  DELETE FROM candles_1m
+   WHERE instrument_token = $1 AND time >= $2 AND time < $3 AND source = 'stream'`;
+
+/** The instrument and window `[from, to)` a history answer is trusted to span. */
+export interface HistoryWindow {
+  instrumentToken: number;
+  from: Date;
+  to: Date;
+}
+
 /** Pooled connections that already hold the staging table (it lives as long as the session). */
 const stagedClients = new WeakSet<PoolClient>();
 
@@ -180,13 +197,20 @@ const stagedClients = new WeakSet<PoolClient>();
 export class CandlesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Upserts history candles; returns the number of rows inserted or changed. */
-  async upsertHistory(candles: readonly Candle[], manager?: EntityManager): Promise<number> {
-    if (candles.length < COPY_THRESHOLD) return this.write(UPSERT_HISTORY, candles, manager);
-    // The staging rows live until the end of the transaction: always inside one.
-    if (!manager?.queryRunner?.isTransactionActive)
-      return this.dataSource.transaction((own) => this.copyAndMerge(candles, own));
-    return this.copyAndMerge(candles, manager);
+  /**
+   * Upserts history candles and, when `window` is given, removes the stream bars of the minutes in it
+   * that the answer leaves empty (both in one transaction). Returns the rows inserted, changed or
+   * removed.
+   */
+  async upsertHistory(
+    candles: readonly Candle[],
+    manager?: EntityManager,
+    window?: HistoryWindow,
+  ): Promise<number> {
+    if (manager?.queryRunner?.isTransactionActive) return this.writeHistory(candles, manager, window);
+    if (!window && candles.length < COPY_THRESHOLD) return this.write(UPSERT_HISTORY, candles, manager);
+    // The staging rows live until the end of the transaction, and a removal commits with its upsert.
+    return this.dataSource.transaction((own) => this.writeHistory(candles, own, window));
   }
 
   /**
@@ -195,6 +219,27 @@ export class CandlesRepository {
    */
   async mergeStreamBars(bars: readonly Candle[], manager?: EntityManager): Promise<number> {
     return this.write(MERGE_STREAM, bars, manager);
+  }
+
+  private async writeHistory(
+    candles: readonly Candle[],
+    manager: EntityManager,
+    window?: HistoryWindow,
+  ): Promise<number> {
+    const written =
+      candles.length < COPY_THRESHOLD
+        ? await this.write(UPSERT_HISTORY, candles, manager)
+        : await this.copyAndMerge(candles, manager);
+    return window ? written + (await this.removeUnansweredStreamBars(window, manager)) : written;
+  }
+
+  private async removeUnansweredStreamBars(window: HistoryWindow, manager: EntityManager): Promise<number> {
+    if (window.to.getTime() <= window.from.getTime()) return 0;
+    const rows: { removed: number }[] = await manager.query(
+      `WITH d AS (${REMOVE_UNANSWERED_STREAM_BARS} RETURNING 1) SELECT count(*)::int AS removed FROM d`,
+      [window.instrumentToken, window.from.toISOString(), window.to.toISOString()],
+    );
+    return rows[0].removed;
   }
 
   private async copyAndMerge(candles: readonly Candle[], manager: EntityManager): Promise<number> {

@@ -108,6 +108,37 @@ describe('history upsert through COPY', () => {
     expect(await candles.upsertHistory(refetch)).toBe(0);
   });
 
+  it("removes the stream bars of minutes the answer leaves empty inside its window, in the caller's transaction", async () => {
+    const token = 5;
+    const minutes = 1200;
+    await candles.mergeStreamBars(Array.from({ length: minutes + 1 }, (_, i) => candle(token, i, 5)));
+    // Every twelfth minute had no trade: history has no candle there.
+    const answer = Array.from({ length: minutes }, (_, i) => candle(token, i, 100 + i)).filter(
+      (_, i) => i % 12 !== 0,
+    );
+    const window = {
+      instrumentToken: token,
+      from: new Date(START),
+      to: new Date(START + minutes * MINUTE_MS),
+    };
+    const dataSource = app.app.get(DataSource);
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await candles.upsertHistory(answer, manager, window);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await closes(token)).toHaveLength(minutes + 1);
+    const written = await dataSource.transaction((manager) => candles.upsertHistory(answer, manager, window));
+    expect(written).toBe(minutes);
+    const rows = await closes(token);
+    // The answered minutes are history, the empty ones are gone, the minute after the window stays.
+    expect(rows).toHaveLength(answer.length + 1);
+    expect(rows.filter((row) => row.source === 'stream')).toEqual([
+      expect.objectContaining({ close: 5, source: 'stream' }),
+    ]);
+  });
+
   it('writes two batches in one transaction, and nothing when the transaction fails', async () => {
     const dataSource = app.app.get(DataSource);
     await dataSource.transaction(async (manager) => {
