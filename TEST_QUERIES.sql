@@ -127,37 +127,57 @@ SELECT trigger, count(*) FILTER (WHERE state IN ('succeeded', 'skipped')) AS ok,
 HAVING count(*) FILTER (WHERE state IN ('succeeded', 'skipped')) < 0.99 * count(*);
 
 -- check: chain_strike_bars_match_candles
--- The option chain view shows, per strike, exactly the stored candle of each leg (last 30 stored
--- minutes). Healthy: no rows; a row names a strike and leg whose chain values differ from its candle.
-SELECT b.underlying, b.expiry, b.strike, b.time, leg.side, leg.chain_close, c.close, leg.chain_oi, c.oi
+-- The option chain view shows, per strike and leg (last 30 stored minutes), the leg's own candle of
+-- the minute (its close and volume; without a candle no close and volume 0) and the leg's OI level:
+-- its last stored non-null OI at or before the minute, at most 7 days back, whether or not it traded
+-- in the minute. Healthy: no rows; a row names a strike and leg whose chain values differ.
+SELECT b.underlying, b.expiry, b.strike, b.time, leg.side, leg.chain_close, c.close, leg.chain_volume,
+       c.volume, leg.chain_oi, o.oi AS oi_level
   FROM fo_option_strike_bars b
  CROSS JOIN LATERAL (VALUES ('call', b.call_token, b.call_close, b.call_oi, b.call_volume),
                             ('put', b.put_token, b.put_close, b.put_oi, b.put_volume))
        AS leg (side, token, chain_close, chain_oi, chain_volume)
-  JOIN candles_1m c ON c.instrument_token = leg.token AND c.time = b.time
- WHERE b.time > (SELECT max(time) FROM candles_1m) - interval '30 minutes'
-   AND (leg.chain_close IS DISTINCT FROM c.close OR leg.chain_oi IS DISTINCT FROM c.oi
-        OR leg.chain_volume IS DISTINCT FROM c.volume);
+  LEFT JOIN candles_1m c ON c.instrument_token = leg.token AND c.time = b.time
+  LEFT JOIN LATERAL (SELECT l.oi FROM candles_1m l
+                      WHERE l.instrument_token = leg.token AND l.time <= b.time
+                        AND l.time > b.time - interval '7 days' AND l.oi IS NOT NULL
+                      ORDER BY l.time DESC LIMIT 1) o ON true
+ WHERE leg.token IS NOT NULL
+   AND b.time > (SELECT max(time) FROM candles_1m) - interval '30 minutes'
+   AND (leg.chain_close IS DISTINCT FROM c.close OR leg.chain_oi IS DISTINCT FROM o.oi
+        OR leg.chain_volume IS DISTINCT FROM coalesce(c.volume, 0));
 
 -- check: chain_totals_match_candles
--- Per underlying, expiry and minute (last 30 stored minutes), the chain's call and put totals of
--- volume and OI equal the sums over the stored option candles, and PCR by OI is their ratio.
--- Healthy: no rows.
-WITH sums AS (
-  SELECT i.name AS underlying, i.expiry, c.time,
-         coalesce(sum(c.volume) FILTER (WHERE i.instrument_type = 'CE'), 0) AS call_volume,
-         coalesce(sum(c.volume) FILTER (WHERE i.instrument_type = 'PE'), 0) AS put_volume,
-         coalesce(sum(c.oi) FILTER (WHERE i.instrument_type = 'CE'), 0) AS call_oi,
-         coalesce(sum(c.oi) FILTER (WHERE i.instrument_type = 'PE'), 0) AS put_oi
+-- Per underlying, expiry and minute with an option candle (last 30 stored minutes), the chain has a
+-- row; its call and put volume totals are the sums over the option candles of that minute, its OI
+-- totals the sums over every listed leg of the expiry of its OI level (last non-null OI at or before
+-- the minute, at most 7 days back: a leg that did not trade in the minute still counts), and PCR by
+-- OI is their ratio. Healthy: no rows.
+WITH minutes AS (
+  SELECT DISTINCT i.name AS underlying, i.expiry, c.time
     FROM candles_1m c JOIN instruments i USING (instrument_token)
    WHERE i.instrument_type IN ('CE', 'PE') AND i.name IS NOT NULL AND i.expiry IS NOT NULL AND i.strike IS NOT NULL
      AND c.time > (SELECT max(time) FROM candles_1m) - interval '30 minutes'
+), sums AS (
+  SELECT m.underlying, m.expiry, m.time,
+         coalesce(sum(c.volume) FILTER (WHERE i.instrument_type = 'CE'), 0) AS call_volume,
+         coalesce(sum(c.volume) FILTER (WHERE i.instrument_type = 'PE'), 0) AS put_volume,
+         coalesce(sum(o.oi) FILTER (WHERE i.instrument_type = 'CE'), 0) AS call_oi,
+         coalesce(sum(o.oi) FILTER (WHERE i.instrument_type = 'PE'), 0) AS put_oi
+    FROM minutes m
+    JOIN instruments i ON i.name = m.underlying AND i.expiry = m.expiry
+                      AND i.instrument_type IN ('CE', 'PE') AND i.strike IS NOT NULL
+    LEFT JOIN candles_1m c ON c.instrument_token = i.instrument_token AND c.time = m.time
+    LEFT JOIN LATERAL (SELECT l.oi FROM candles_1m l
+                        WHERE l.instrument_token = i.instrument_token AND l.time <= m.time
+                          AND l.time > m.time - interval '7 days' AND l.oi IS NOT NULL
+                        ORDER BY l.time DESC LIMIT 1) o ON true
    GROUP BY 1, 2, 3
 )
-SELECT m.underlying, m.expiry, m.time, m.total_call_oi, s.call_oi, m.total_put_oi, s.put_oi, m.pcr_oi
-  FROM fo_expiry_metrics m
-  JOIN sums s USING (underlying, expiry, time)
- WHERE m.total_call_oi <> s.call_oi OR m.total_put_oi <> s.put_oi
+SELECT s.underlying, s.expiry, s.time, m.total_call_oi, s.call_oi, m.total_put_oi, s.put_oi, m.pcr_oi
+  FROM sums s
+  LEFT JOIN fo_expiry_metrics m USING (underlying, expiry, time)
+ WHERE m.time IS NULL OR m.total_call_oi <> s.call_oi OR m.total_put_oi <> s.put_oi
     OR m.total_call_volume <> s.call_volume OR m.total_put_volume <> s.put_volume
     OR m.pcr_oi IS DISTINCT FROM s.put_oi::float8 / NULLIF(s.call_oi, 0);
 

@@ -225,7 +225,11 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     // final) when it is trusted, else only between its first and last candle; nothing when empty.
     const covered = coveredRange(record, candles, answer.spansWindow, fetchedAt);
     const written = await this.repository.transaction(async (manager) => {
-      const rows = await this.candles.upsertHistory(candles, manager);
+      const rows = await this.candles.upsertHistory(
+        candles,
+        manager,
+        covered && { instrumentToken: record.instrumentToken, ...covered },
+      );
       if (covered)
         await this.repository.addCoverage(manager, {
           instrumentToken: record.instrumentToken,

@@ -48,14 +48,65 @@ describe('FoBarBuilder', () => {
     expect(builder.openBars).toBe(0);
   });
 
-  it('bases the first tick seen on itself and never goes negative on a reset', () => {
+  it('bases the first tick seen on itself and never lowers the base within the day', () => {
     const builder = new FoBarBuilder();
     builder.add(tick(0, 100, 5000), false);
     builder.add(tick(10, 100, 5300), false);
-    builder.add(tick(20, 100, 200), false); // upstream reset: 200 is the new base
-    builder.add(tick(30, 100, 260), false);
+    builder.add(tick(20, 100, 200), false); // a drop: not a new base
+    builder.add(tick(30, 100, 5260), false); // still below the day's highest: adds nothing
+    builder.add(tick(40, 100, 5350), false);
     const [bar] = builder.closeDue(MINUTE + 60_000);
-    expect(bar.volume).toBe(300 + 60);
+    expect(bar.volume).toBe(300 + 50);
+  });
+
+  it("takes the ticker's bogus 0 as unknown: it adds nothing and the next real total counts from the base", () => {
+    const builder = new FoBarBuilder();
+    builder.add(tick(10, 100, 500_000), false);
+    builder.add(tick(40, 100, 500_050), false);
+    builder.add(tick(70, 100, 0), false);
+    builder.add(tick(80, 100, 500_100), false);
+    expect(builder.closeAll().map((c) => c.volume)).toEqual([50, 50]);
+  });
+
+  it('adds nothing for a glitch below the base and counts the next total from the base', () => {
+    const builder = new FoBarBuilder();
+    builder.add(tick(10, 100, 500_000), false);
+    builder.add(tick(40, 100, 500_050), false);
+    builder.add(tick(70, 100, 499_000), false);
+    builder.add(tick(80, 100, 500_100), false);
+    expect(builder.closeAll().map((c) => c.volume)).toEqual([50, 50]);
+  });
+
+  it('rebases on the first tick after more than a minute without one, instead of giving it the gap', () => {
+    const builder = new FoBarBuilder();
+    builder.add(tick(10, 100, 500_000), false);
+    builder.add(tick(40, 100, 500_050), false);
+    // Three minutes without ticks (missed, or no trades): the total moved on meanwhile.
+    builder.add(tick(4 * 60 + 5, 100, 520_000), false);
+    builder.add(tick(4 * 60 + 30, 100, 520_030), false);
+    expect(builder.closeAll().map((c) => [c.time.getTime() - MINUTE, c.volume])).toEqual([
+      [0, 50],
+      [4 * 60_000, 30],
+    ]);
+  });
+
+  it('rebases after more than a minute of ticks without a usable total (zeros), as after a gap', () => {
+    const builder = new FoBarBuilder();
+    builder.add(tick(10, 100, 500_000), false);
+    builder.add(tick(40, 100, 500_050), false);
+    for (let second = 60; second < 4 * 60; second += 20) builder.add(tick(second, 100, 0), false);
+    builder.add(tick(4 * 60 + 5, 100, 520_000), false);
+    builder.add(tick(4 * 60 + 30, 100, 520_030), false);
+    const bars = builder.closeAll();
+    expect(bars.map((c) => c.volume)).toEqual([50, 0, 0, 0, 30]);
+  });
+
+  it('counts from the first known total when the first ticks carry none', () => {
+    const builder = new FoBarBuilder();
+    builder.add(tick(0, 100, 0), false);
+    builder.add(tick(10, 100, 9000), false);
+    builder.add(tick(20, 100, 9100), false);
+    expect(builder.closeAll().map((c) => c.volume)).toEqual([100]);
   });
 
   it('restarts the day volume on a new IST day even when the total is higher', () => {
@@ -147,12 +198,14 @@ describe('FoBarBuilder', () => {
       expect.objectContaining({ low: 90, volume: 100 }),
     ]);
     expect(builder.retainedBars).toBe(0);
+    // A quote after the pause: it rebases on the total it carries (the one already counted).
+    const nextMinute = minuteEnd + FO_LATE_RETENTION_MS;
+    expect(builder.add(tick(0, 100, 1100, { timeMs: nextMinute + 500 }), false)).toBe(true);
     expect(builder.add(tick(59, 80, 1200), false)).toBe(false);
     expect(builder.takeRevised()).toEqual([]);
-    expect(builder.closeAll()).toEqual([]);
-    // The refused tick did not move the volume base: the next minute counts from 1100.
-    builder.add(tick(0, 100, 1300, { timeMs: minuteEnd + FO_LATE_RETENTION_MS + 1000 }), false);
-    expect(builder.closeAll()).toEqual([expect.objectContaining({ volume: 200 })]);
+    // The refused tick did not move the volume base: the next tick counts from 1100.
+    builder.add(tick(0, 100, 1300, { timeMs: nextMinute + 1000 }), false);
+    expect(builder.closeAll().map((c) => c.volume)).toEqual([200]);
   });
 
   it('holds at most the open and retained minutes of each instrument', () => {

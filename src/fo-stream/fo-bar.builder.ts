@@ -22,7 +22,10 @@ interface InstrumentState {
   lastTimeMs: number;
   /** IST day number of `lastTimeMs`: the day volume restarts with each trading day. */
   lastDay: number;
-  lastDayVolume: number | null;
+  /** The highest cumulative day volume seen this IST day; null while none is known. */
+  base: number | null;
+  /** Time of the latest tick whose total was at or above the base (kept it current). */
+  baseAtMs: number;
 }
 
 function istDayNumber(ms: number): number {
@@ -191,29 +194,40 @@ export class FoBarBuilder {
   }
 
   /**
-   * The increase of the cumulative day volume since this instrument's previous tick. The first tick
-   * seen (of the process or of a new IST day) is the base and adds nothing; a drop is an upstream
-   * reset and also becomes the base, so a bar's volume is never negative. A tick older than the
-   * latest one already folded adds nothing: the later tick already counted its volume.
+   * The increase of the cumulative day volume over this instrument's base, the highest total seen
+   * this IST day. The base never goes down within a day: a 0 (the ticker's "unknown") or a total below
+   * the base (a glitch) adds nothing, so the next real total is counted from the base, not from the
+   * glitch. The first total seen (of the process, of a new IST day) is the base and adds nothing; so is
+   * the first total after more than a minute without one (no tick, or only zeros and glitches): what
+   * traded in such a gap cannot be placed in a minute, and history has it. A tick older than the latest
+   * one folded adds nothing: the later tick already counted its volume.
    */
   private volumeDelta(tick: FoTick): number {
-    let state = this.instruments.get(tick.token);
+    const total = tick.dayVolume !== null && tick.dayVolume > 0 ? tick.dayVolume : null;
     const day = istDayNumber(tick.timeMs);
+    const state = this.instruments.get(tick.token);
     if (!state) {
-      state = { lastTimeMs: tick.timeMs, lastDay: day, lastDayVolume: tick.dayVolume };
-      this.instruments.set(tick.token, state);
+      this.instruments.set(tick.token, {
+        lastTimeMs: tick.timeMs,
+        lastDay: day,
+        base: total,
+        baseAtMs: tick.timeMs,
+      });
       return 0;
     }
     if (tick.timeMs < state.lastTimeMs) return 0;
-    let delta = 0;
-    if (tick.dayVolume !== null) {
-      const previous = state.lastDayVolume;
-      if (previous !== null && state.lastDay === day && tick.dayVolume >= previous)
-        delta = tick.dayVolume - previous;
-      state.lastDayVolume = tick.dayVolume;
-    }
     state.lastTimeMs = tick.timeMs;
-    state.lastDay = day;
+    if (state.lastDay !== day) {
+      state.lastDay = day;
+      state.base = total;
+      state.baseAtMs = tick.timeMs;
+      return 0;
+    }
+    const base = state.base;
+    if (total === null || (base !== null && total < base)) return 0;
+    const delta = base === null || tick.timeMs - state.baseAtMs > MINUTE_MS ? 0 : total - base;
+    state.base = total;
+    state.baseAtMs = tick.timeMs;
     return delta;
   }
 }

@@ -23,7 +23,10 @@ export interface Bucketing {
   originSeconds: number;
 }
 
-const LAST = (column: string): string => `(array_agg(${column} ORDER BY time DESC))[1] AS ${column}`;
+// Last non-null: a level (OI, a greek) the bucket's last minute lacks is still the bucket's last known
+// value; TimescaleDB's last() and a plain array_agg()[1] would both return that minute's null.
+const LAST = (column: string): string =>
+  `(array_agg(${column} ORDER BY time DESC) FILTER (WHERE ${column} IS NOT NULL))[1] AS ${column}`;
 const AGGREGATES = `(array_agg(open ORDER BY time))[1] AS open, max(high) AS high, min(low) AS low,
   ${LAST('close')}, sum(volume)::bigint AS volume, ${LAST('oi')}, ${LAST('iv')}, ${LAST('delta')},
   ${LAST('gamma')}, ${LAST('theta')}, ${LAST('vega')}`;

@@ -17,20 +17,28 @@ const COLUMNS_FROM_ARRAYS = `
 const INSERT_COLUMNS = `instrument_token, time, open, high, low, close, volume, oi, iv, delta, gamma, theta, vega, underlying_close`;
 
 /**
- * History upsert: a history candle replaces whatever is stored for its minute (a stream-built bar
- * or an older history value, since the newest minute keeps changing until the next one starts).
+ * History upsert. A history candle is the truth of its minute for what it states: OHLCV and OI replace
+ * whatever is stored (a stream-built bar, or an older history value, since the newest minute keeps
+ * changing until the next one starts). Greeks and the underlying level are kept where the candle has
+ * none (Kite's historical API never sends greeks): history must not erase what it does not know.
+ * A row is rewritten only when its merged values differ from the stored ones (null-aware, every column
+ * history can fill), so an identical refetch writes nothing and one that brings greeks does.
  */
+const HISTORY_MERGED = `EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.oi,
+    COALESCE(EXCLUDED.iv, candles_1m.iv), COALESCE(EXCLUDED.delta, candles_1m.delta),
+    COALESCE(EXCLUDED.gamma, candles_1m.gamma), COALESCE(EXCLUDED.theta, candles_1m.theta),
+    COALESCE(EXCLUDED.vega, candles_1m.vega), COALESCE(EXCLUDED.underlying_close, candles_1m.underlying_close)`;
+const HISTORY_FILLED = `open, high, low, close, volume, oi, iv, delta, gamma, theta, vega, underlying_close`;
+const HISTORY_STORED = HISTORY_FILLED.split(', ')
+  .map((column) => `candles_1m.${column}`)
+  .join(', ');
 const UPSERT_HISTORY = `
   INSERT INTO candles_1m (${INSERT_COLUMNS}, source, updated_at)
   SELECT c.*, 'history', now() FROM (${COLUMNS_FROM_ARRAYS}) AS c
   ON CONFLICT (instrument_token, time) DO UPDATE SET
-    open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
-    volume = EXCLUDED.volume, oi = EXCLUDED.oi, iv = EXCLUDED.iv, delta = EXCLUDED.delta,
-    gamma = EXCLUDED.gamma, theta = EXCLUDED.theta, vega = EXCLUDED.vega,
-    underlying_close = EXCLUDED.underlying_close, source = 'history', updated_at = now()
+    (${HISTORY_FILLED}) = (${HISTORY_MERGED}), source = 'history', updated_at = now()
   WHERE candles_1m.source = 'stream'
-     OR (candles_1m.open, candles_1m.high, candles_1m.low, candles_1m.close, candles_1m.volume, candles_1m.oi)
-        IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.oi)`;
+     OR (${HISTORY_STORED}) IS DISTINCT FROM (${HISTORY_MERGED})`;
 
 /**
  * Large history batches travel by COPY into a session-local staging table and are merged from there
@@ -161,6 +169,23 @@ function toColumns(candles: readonly Candle[]): unknown[][] {
   return columns;
 }
 
+/**
+ * Inside the window a history answer is trusted to span, a minute it leaves empty had no trade: a
+ * stream bar stored there (a tick stamped into the minute by the ticker's processing time, a quote
+ * repeat) is removed. Run after the upsert, when every answered minute is already `history`, so only
+ * the empty minutes' stream bars match; history rows are never removed here.
+ */
+const REMOVE_UNANSWERED_STREAM_BARS = `
+  DELETE FROM candles_1m
+   WHERE instrument_token = $1 AND time >= $2 AND time < $3 AND source = 'stream'`;
+
+/** The instrument and window `[from, to)` a history answer is trusted to span. */
+export interface HistoryWindow {
+  instrumentToken: number;
+  from: Date;
+  to: Date;
+}
+
 /** Pooled connections that already hold the staging table (it lives as long as the session). */
 const stagedClients = new WeakSet<PoolClient>();
 
@@ -172,13 +197,20 @@ const stagedClients = new WeakSet<PoolClient>();
 export class CandlesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Upserts history candles; returns the number of rows inserted or changed. */
-  async upsertHistory(candles: readonly Candle[], manager?: EntityManager): Promise<number> {
-    if (candles.length < COPY_THRESHOLD) return this.write(UPSERT_HISTORY, candles, manager);
-    // The staging rows live until the end of the transaction: always inside one.
-    if (!manager?.queryRunner?.isTransactionActive)
-      return this.dataSource.transaction((own) => this.copyAndMerge(candles, own));
-    return this.copyAndMerge(candles, manager);
+  /**
+   * Upserts history candles and, when `window` is given, removes the stream bars of the minutes in it
+   * that the answer leaves empty (both in one transaction). Returns the rows inserted, changed or
+   * removed.
+   */
+  async upsertHistory(
+    candles: readonly Candle[],
+    manager?: EntityManager,
+    window?: HistoryWindow,
+  ): Promise<number> {
+    if (manager?.queryRunner?.isTransactionActive) return this.writeHistory(candles, manager, window);
+    if (!window && candles.length < COPY_THRESHOLD) return this.write(UPSERT_HISTORY, candles, manager);
+    // The staging rows live until the end of the transaction, and a removal commits with its upsert.
+    return this.dataSource.transaction((own) => this.writeHistory(candles, own, window));
   }
 
   /**
@@ -187,6 +219,27 @@ export class CandlesRepository {
    */
   async mergeStreamBars(bars: readonly Candle[], manager?: EntityManager): Promise<number> {
     return this.write(MERGE_STREAM, bars, manager);
+  }
+
+  private async writeHistory(
+    candles: readonly Candle[],
+    manager: EntityManager,
+    window?: HistoryWindow,
+  ): Promise<number> {
+    const written =
+      candles.length < COPY_THRESHOLD
+        ? await this.write(UPSERT_HISTORY, candles, manager)
+        : await this.copyAndMerge(candles, manager);
+    return window ? written + (await this.removeUnansweredStreamBars(window, manager)) : written;
+  }
+
+  private async removeUnansweredStreamBars(window: HistoryWindow, manager: EntityManager): Promise<number> {
+    if (window.to.getTime() <= window.from.getTime()) return 0;
+    const rows: { removed: number }[] = await manager.query(
+      `WITH d AS (${REMOVE_UNANSWERED_STREAM_BARS} RETURNING 1) SELECT count(*)::int AS removed FROM d`,
+      [window.instrumentToken, window.from.toISOString(), window.to.toISOString()],
+    );
+    return rows[0].removed;
   }
 
   private async copyAndMerge(candles: readonly Candle[], manager: EntityManager): Promise<number> {

@@ -23,6 +23,14 @@ const INTERVALS: Record<CandleInterval, { bucketing: Bucketing; maxRangeDays: nu
 
 const GREEKS = ['iv', 'delta', 'gamma', 'theta', 'vega'] as const;
 
+/** Start of the bucket holding `at`, or, `up`, of the first bucket starting at or after it. */
+function bucketEdge(at: Date, { widthSeconds, originSeconds }: Bucketing, up: boolean): Date {
+  const width = widthSeconds * 1000;
+  const origin = originSeconds * 1000;
+  const buckets = (at.getTime() - origin) / width;
+  return new Date((up ? Math.ceil(buckets) : Math.floor(buckets)) * width + origin);
+}
+
 function toCandleDto(row: AggregatedCandleRow): CandleDto {
   const candle: CandleDto = {
     time: new Date(row.time).toISOString(),
@@ -54,13 +62,17 @@ export class CandlesService {
     if (to.getTime() <= from.getTime()) throw badField('to', 'must be after from');
     if (to.getTime() - from.getTime() > spec.maxRangeDays * DAY_MS)
       throw badField('from', `at most ${spec.maxRangeDays} days per request at interval ${interval}`);
+    // Buckets are whole: a label means every minute of its bucket, so the window is widened to the
+    // buckets it touches (a `from` or `to` inside a bucket would otherwise give a part of it).
+    const start = bucketEdge(from, spec.bucketing, false);
+    const end = bucketEdge(to, spec.bucketing, true);
     const rows =
       interval === '1m'
-        ? await this.repository.minutes(instrumentToken, from, to)
+        ? await this.repository.minutes(instrumentToken, start, end)
         : await this.repository.buckets(
             instrumentToken,
-            from,
-            to,
+            start,
+            end,
             spec.bucketing,
             this.database.storageMode.timescaledb,
           );

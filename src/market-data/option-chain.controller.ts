@@ -18,9 +18,12 @@ export class OptionChainController {
   @ApiOperation({
     summary: "One minute of an expiry's option chain",
     description:
-      'Call and put OHLC, volume, OI and greeks per strike for the latest minute at or before `at` ' +
-      '(from fo_option_strike_bars), with total volume and OI, put-call ratios and max pain by OI ' +
-      '(from fo_expiry_metrics).',
+      'The chain of the latest minute at or before `at` with a candle of any option of the expiry: ' +
+      'every listed strike whose call or put traded in the minute or has a known OI level. Per leg, ' +
+      'OHLC, volume and greeks of its own candle in the minute (none: null prices and greeks, volume ' +
+      '0) and its OI level (the last known at or before the minute, at most 7 days back). Totals, ' +
+      'put-call ratios and max pain use every leg: volume from the minute, OI from the levels, so a ' +
+      'past minute or the chain after the close is complete (fo_option_strike_bars, fo_expiry_metrics).',
   })
   @ApiOkResponse({ type: OptionChainDto })
   @ApiBadRequestResponse({ description: 'Bad underlying, expiry or at' })

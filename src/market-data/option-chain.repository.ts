@@ -20,7 +20,7 @@ export interface ExpiryMetricsRow {
   underlying_close: number | null;
 }
 
-/** Reads of the option chain views (`fo_option_strike_bars`, `fo_expiry_metrics`). */
+/** Reads of the option chain (`fo_option_strike_bars`, `fo_expiry_metrics` and their functions). */
 @Injectable()
 export class OptionChainRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -49,19 +49,24 @@ export class OptionChainRepository {
     return rows[0]?.time ?? undefined;
   }
 
+  /**
+   * Every strike of the chain at `time`: each leg's own candle of the minute and its OI level. The
+   * function behind `fo_option_strike_bars`, called for one chain so that it is planned for one.
+   */
   async strikes(underlying: string, expiry: string, time: Date): Promise<StrikeBarRow[]> {
-    return this.dataSource.query(
-      `SELECT * FROM fo_option_strike_bars
-        WHERE underlying = $1 AND expiry = $2::date AND time = $3 ORDER BY strike`,
-      [underlying, expiry, time.toISOString()],
-    );
+    return this.dataSource.query(`SELECT * FROM fo_option_strike_bars_at($1, $2::date, $3) ORDER BY strike`, [
+      underlying,
+      expiry,
+      time.toISOString(),
+    ]);
   }
 
+  /** Totals, put-call ratios and max pain of the chain at `time` (the function behind `fo_expiry_metrics`). */
   async metrics(underlying: string, expiry: string, time: Date): Promise<ExpiryMetricsRow | undefined> {
     const rows: ExpiryMetricsRow[] = await this.dataSource.query(
       `SELECT total_call_volume, total_put_volume, total_call_oi, total_put_oi, pcr_oi, pcr_volume,
               max_pain_strike, underlying_close
-         FROM fo_expiry_metrics WHERE underlying = $1 AND expiry = $2::date AND time = $3`,
+         FROM fo_expiry_metrics_at($1, $2::date, $3)`,
       [underlying, expiry, time.toISOString()],
     );
     return rows[0];

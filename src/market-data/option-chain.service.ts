@@ -12,10 +12,10 @@ function leg(row: StrikeBarRow, side: 'call' | 'put'): OptionLegDto | null {
   if (token === null) return null;
   return {
     instrument_token: Number(token),
-    open: Number(row[`${side}_open`]),
-    high: Number(row[`${side}_high`]),
-    low: Number(row[`${side}_low`]),
-    close: Number(row[`${side}_close`]),
+    open: numberOrNull(row[`${side}_open`]),
+    high: numberOrNull(row[`${side}_high`]),
+    low: numberOrNull(row[`${side}_low`]),
+    close: numberOrNull(row[`${side}_close`]),
     volume: Number(row[`${side}_volume`]),
     oi: numberOrNull(row[`${side}_oi`]),
     iv: numberOrNull(row[`${side}_iv`]),

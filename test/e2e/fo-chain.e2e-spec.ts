@@ -12,13 +12,14 @@ const GRACE_MS = 200;
 
 interface Leg {
   instrument_token: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
+  open: number | null;
+  high: number | null;
+  low: number | null;
+  close: number | null;
   volume: number;
   oi: number | null;
   iv: number | null;
+  delta: number | null;
 }
 interface ChainBody {
   underlying: string;
@@ -165,5 +166,120 @@ describe('option chain: stream bars through the chain views to GET /api/v1/optio
     };
     const operation = document.paths['/api/v1/options/{underlying}/chain']?.get;
     expect(operation?.parameters?.map((p) => p.name).sort()).toEqual(['at', 'expiry', 'underlying']);
+  });
+
+  it('is complete for a minute in which only some legs traded, and after the close: OI is a level', async () => {
+    const next = MINUTE + MINUTE_MS;
+    const chain = sim.universe.instruments.filter(
+      (i) => (i.kind === 'CE' || i.kind === 'PE') && i.expiry === expiry,
+    );
+    const strikes = [...expected.keys()].sort((a, b) => a - b);
+    // In the next minute: both legs of every third strike idle, the put of the following one idle.
+    const idle = (strike: number, kind: string): boolean => {
+      const i = strikes.indexOf(strike);
+      return i % 3 === 0 || (i % 3 === 1 && kind === 'PE');
+    };
+    clock.set(new Date(next + 59_000));
+    const traded = chain.filter((i) => !idle(i.strike!, i.kind));
+    for (const instrument of traded) await sim.publishMinute(instrument.instrument_token, next);
+    clock.set(new Date(next + MINUTE_MS + GRACE_MS + 1));
+    const nextCandles = new Map(
+      traded.flatMap((i) => {
+        const candle = sim.candleFor(i.instrument_token, next);
+        return candle ? [[i.instrument_token, candle] as const] : [];
+      }),
+    );
+    expect(nextCandles.size).toBeGreaterThan(0);
+    await waitFor('the next minute written', async () => {
+      const [row] = await app.database.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM candles_1m WHERE time = $1`,
+        [new Date(next).toISOString()],
+      );
+      return row.n === nextCandles.size;
+    });
+
+    // Each leg: its own candle in the minute where it traded, else no prices, no volume and the OI
+    // level of its last candle.
+    const legOf = (side: 'call' | 'put', strike: number) => {
+      const before = expected.get(strike)?.[side];
+      if (!before) return null;
+      const candle = nextCandles.get(before.token);
+      return candle
+        ? {
+            instrument_token: before.token,
+            open: candle.open,
+            close: candle.close,
+            volume: candle.volume,
+            oi: candle.oi,
+          }
+        : {
+            instrument_token: before.token,
+            open: null,
+            close: null,
+            volume: 0,
+            oi: before.oi,
+            iv: null,
+            delta: null,
+          };
+    };
+    const check = (body: ChainBody): void => {
+      expect(body.time).toBe(new Date(next).toISOString());
+      expect(body.strikes.map((s) => s.strike)).toEqual(strikes);
+      for (const row of body.strikes)
+        for (const side of ['call', 'put'] as const) {
+          const leg = legOf(side, row.strike);
+          if (leg)
+            expect({ strike: row.strike, side, ...row[side] }).toMatchObject({
+              strike: row.strike,
+              side,
+              ...leg,
+            });
+          else expect(row[side]).toBeNull();
+        }
+      const legs = strikes.flatMap((strike) => [legOf('call', strike), legOf('put', strike)]);
+      const total = (side: 'call' | 'put', field: 'volume' | 'oi'): number =>
+        strikes.reduce((sum, strike) => sum + (legOf(side, strike)?.[field] ?? 0), 0);
+      expect(legs.some((leg) => leg?.open === null)).toBe(true);
+      const pain = (k: number): number =>
+        strikes.reduce(
+          (sum, strike) =>
+            sum +
+            (legOf('call', strike)?.oi ?? 0) * Math.max(k - strike, 0) +
+            (legOf('put', strike)?.oi ?? 0) * Math.max(strike - k, 0),
+          0,
+        );
+      expect(body.summary).toEqual({
+        total_call_volume: total('call', 'volume'),
+        total_put_volume: total('put', 'volume'),
+        total_call_oi: total('call', 'oi'),
+        total_put_oi: total('put', 'oi'),
+        pcr_oi: expect.closeTo(total('put', 'oi') / total('call', 'oi'), 9) as number,
+        pcr_volume: expect.closeTo(total('put', 'volume') / total('call', 'volume'), 9) as number,
+        max_pain_strike: strikes.reduce((best, k) => (pain(k) < pain(best) ? k : best), strikes[0]),
+      });
+    };
+    check(
+      (
+        await request(app.url)
+          .get('/api/v1/options/NIFTY/chain')
+          .query({ expiry, at: new Date(next + 30_000).toISOString() })
+          .expect(200)
+      ).body as ChainBody,
+    );
+    // After the close (16:00 IST), without `at`: the session's last minute with a candle, complete.
+    clock.set(new Date('2025-11-04T10:30:00Z'));
+    check(
+      (await request(app.url).get('/api/v1/options/NIFTY/chain').query({ expiry }).expect(200))
+        .body as ChainBody,
+    );
+    // The earlier minute is unchanged by the later one.
+    const earlier = (
+      await request(app.url)
+        .get('/api/v1/options/NIFTY/chain')
+        .query({ expiry, at: new Date(MINUTE + 30_000).toISOString() })
+        .expect(200)
+    ).body as ChainBody;
+    expect(earlier.time).toBe(new Date(MINUTE).toISOString());
+    expect(earlier.strikes.map((s) => s.strike)).toEqual(strikes);
   });
 });

@@ -273,4 +273,37 @@ describe('FO stream consumer (real Redis and PostgreSQL, simulator ticks)', () =
     );
     expect(bank).toEqual({ name: 'BANKNIFTY', segment: 'INDICES' });
   });
+
+  it("takes neither the ticker's bogus volume 0 nor a tick gap as volume: bars still equal history", async () => {
+    // A liquid option no other test here publishes: its volume base starts with this test.
+    const token = sim.universe.instruments.filter((i) => i.noTradeProbability === 0 && i.kind === 'CE')[1]
+      .instrument_token;
+    const [first, second, afterGap] = [7, 8, 11].map((m) => START + m * MINUTE_MS);
+    // The ticker's bogus 0 (the simulator's `tickVolumeZero`) on one tick in the middle of the minute.
+    sim.setKnobs({ tickVolumeZero: true });
+    const zero = sim.ticksFor(token, first);
+    sim.setKnobs({ tickVolumeZero: false });
+    const ticks = sim.ticksFor(token, first);
+    const bogus = Math.floor(ticks.length / 2);
+    expect(zero[bogus].volume).toBe(0);
+    expect(ticks[bogus].volume).toBeGreaterThan(0);
+    clock.set(new Date(first + 59_000));
+    for (let i = 0; i < ticks.length; i++) await publish('options', i === bogus ? zero[i] : ticks[i]);
+    endMinute(first);
+    clock.set(new Date(second + 59_000));
+    await sim.publishMinute(token, second);
+    endMinute(second);
+    // Minutes 9 and 10 are missed (never published), as during a lost connection; 11 arrives.
+    clock.set(new Date(afterGap + 59_000));
+    await sim.publishMinute(token, afterGap);
+    endMinute(afterGap);
+    const stored = await waitFor('the three minutes written', async () => {
+      const found = await rows(token, first, afterGap + MINUTE_MS);
+      return found.length === 3 ? found : false;
+    });
+    expect(stored.map(storedBar)).toEqual(
+      [first, second, afterGap].map((minute) => candleBar(sim.candleFor(token, minute)!, 'stream')),
+    );
+    expect(stored.every((row) => Number(row.volume) > 0)).toBe(true);
+  });
 });

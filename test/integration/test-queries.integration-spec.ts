@@ -148,25 +148,46 @@ describe('TEST_QUERIES.sql', () => {
     ]);
   });
 
+  /** Runs `work` with the chain's strike function edited (`pattern` replaced), then restores it. */
+  async function withChainEdited(
+    pattern: RegExp,
+    replacement: string,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    const [{ definition }] = await db.query<{ definition: string }>(
+      `SELECT pg_get_functiondef('fo_option_strike_bars_at'::regproc) AS definition`,
+    );
+    const broken = definition.replace(pattern, replacement);
+    expect(broken).not.toBe(definition);
+    try {
+      await db.query(broken);
+      await work();
+    } finally {
+      await db.query(definition);
+    }
+  }
+
   it('catches an option chain view that disagrees with the candles', async () => {
     await db.query(`UPDATE candles_1m SET oi = oi + 75000 WHERE instrument_token = $1`, [GAPPY]);
     expect(failing(await verifyDatabase(db.url))).toEqual([]);
-    const [{ definition }] = await db.query<{ definition: string }>(
-      `SELECT pg_get_viewdef('fo_option_strike_bars') AS definition`,
-    );
-    try {
-      // A chain that reports the put's OI for the call, as a broken join would.
-      await db.query(
-        `CREATE OR REPLACE VIEW fo_option_strike_bars AS ${definition.replace(/'CE'::text\)\) AS call_oi/, "'PE'::text)) AS call_oi").replace(/;\s*$/, '')}`,
-      );
+    // A chain that reports the put's OI level for the call, as a broken join would.
+    await withChainEdited(/co\.oi AS call_oi/, 'po.oi AS call_oi', async () => {
       expect(failing(await verifyDatabase(db.url))).toEqual([
         'chain_strike_bars_match_candles',
         'chain_totals_match_candles',
       ]);
-    } finally {
-      await db.query(`CREATE OR REPLACE VIEW fo_option_strike_bars AS ${definition.replace(/;\s*$/, '')}`);
-    }
+    });
     expect(failing(await verifyDatabase(db.url))).toEqual([]);
+  });
+
+  it('catches a chain that takes OI only from the legs that traded in the minute', async () => {
+    // The put's OI from its own candle: unknown in the minutes the illiquid put did not trade.
+    await withChainEdited(/po\.oi AS put_oi/, 'p.oi AS put_oi', async () => {
+      expect(failing(await verifyDatabase(db.url))).toEqual([
+        'chain_strike_bars_match_candles',
+        'chain_totals_match_candles',
+      ]);
+    });
   });
 
   it('catches a backfill success rate under 99%', async () => {

@@ -24,7 +24,8 @@ export class CandlesQueryDto {
     format: 'date-time',
     example: '2025-11-03T09:15:00+05:30',
     description:
-      'Start, inclusive: ISO-8601 with Z or an offset (a zone-less time is refused); default to - 1 day',
+      'Start, inclusive (ISO-8601 with Z or an offset; a zone-less time is refused); default to - 1 day. Aligned down to the start of the bucket that ' +
+      'holds it, so the first bucket is whole (at 1d without from: yesterday and today, whole IST days)',
   })
   @IsOptional()
   @IsInstant()
@@ -34,13 +35,21 @@ export class CandlesQueryDto {
     type: String,
     format: 'date-time',
     example: '2025-11-03T10:00:00Z',
-    description: 'End, exclusive: ISO-8601 with Z or an offset; default now',
+    description:
+      'End, exclusive (ISO-8601 with Z or an offset; a zone-less time is refused); default now. Aligned up to the end of the bucket that holds it, so the ' +
+      'last bucket is whole as far as its minutes exist (the bucket in progress holds the minutes so far)',
   })
   @IsOptional()
   @IsInstant()
   to?: string;
 
-  @ApiPropertyOptional({ enum: CANDLE_INTERVALS, default: '1m' })
+  @ApiPropertyOptional({
+    enum: CANDLE_INTERVALS,
+    default: '1m',
+    description:
+      'Bucket width. Intraday buckets start at 09:15 IST (the session open), 1d is the IST day. Every ' +
+      'bucket is whole: from and to are widened to the buckets they fall in, never cut inside one',
+  })
   @IsOptional()
   @IsIn(CANDLE_INTERVALS)
   interval: CandleInterval = '1m';
@@ -53,8 +62,16 @@ export class CandleDto {
   @ApiProperty() low!: number;
   @ApiProperty() close!: number;
   @ApiProperty({ description: 'Sum over the bucket' }) volume!: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'Last in the bucket' }) oi!: number | null;
-  @ApiPropertyOptional({ description: 'Options only, where known (last in the bucket)' }) iv?: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'Last known in the bucket (the latest minute that has one); null when no minute has',
+  })
+  oi!: number | null;
+  @ApiPropertyOptional({
+    description: 'Options only, where known; like every greek, the last known in the bucket',
+  })
+  iv?: number;
   @ApiPropertyOptional() delta?: number;
   @ApiPropertyOptional() gamma?: number;
   @ApiPropertyOptional() theta?: number;

@@ -38,16 +38,24 @@ export class OptionChainQueryDto {
   at?: string;
 }
 
+const OWN_CANDLE = "From the leg's own candle in the minute; null when it has none (no trade)";
+
 export class OptionLegDto {
   @ApiProperty() instrument_token!: number;
-  @ApiProperty() open!: number;
-  @ApiProperty() high!: number;
-  @ApiProperty() low!: number;
-  @ApiProperty() close!: number;
-  @ApiProperty({ description: 'Contracts traded in the minute (units)' }) volume!: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'Open interest at the end of the minute' })
+  @ApiProperty({ nullable: true, type: Number, description: OWN_CANDLE }) open!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: OWN_CANDLE }) high!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: OWN_CANDLE }) low!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: OWN_CANDLE }) close!: number | null;
+  @ApiProperty({ description: 'Contracts traded in the minute (units); 0 without a candle' }) volume!: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description:
+      'Open interest level at the end of the minute: the last known at or before it (at most 7 days ' +
+      'back), also when the leg did not trade in the minute',
+  })
   oi!: number | null;
-  @ApiProperty({ nullable: true, type: Number }) iv!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: OWN_CANDLE }) iv!: number | null;
   @ApiProperty({ nullable: true, type: Number }) delta!: number | null;
   @ApiProperty({ nullable: true, type: Number }) gamma!: number | null;
   @ApiProperty({ nullable: true, type: Number }) theta!: number | null;
@@ -59,29 +67,32 @@ export class OptionChainStrikeDto {
   @ApiProperty({
     type: OptionLegDto,
     nullable: true,
-    description: 'Null when the call had no candle this minute',
+    description: 'Null when the call has neither a candle in the minute nor a known OI level',
   })
   call!: OptionLegDto | null;
   @ApiProperty({
     type: OptionLegDto,
     nullable: true,
-    description: 'Null when the put had no candle this minute',
+    description: 'Null when the put has neither a candle in the minute nor a known OI level',
   })
   put!: OptionLegDto | null;
 }
 
 export class OptionChainSummaryDto {
-  @ApiProperty() total_call_volume!: number;
-  @ApiProperty() total_put_volume!: number;
-  @ApiProperty() total_call_oi!: number;
-  @ApiProperty() total_put_oi!: number;
+  @ApiProperty({ description: "Sum of the calls' volume in the minute" }) total_call_volume!: number;
+  @ApiProperty({ description: "Sum of the puts' volume in the minute" }) total_put_volume!: number;
+  @ApiProperty({ description: "Sum of every call's OI level (traded in the minute or not)" })
+  total_call_oi!: number;
+  @ApiProperty({ description: "Sum of every put's OI level (traded in the minute or not)" })
+  total_put_oi!: number;
   @ApiProperty({ nullable: true, type: Number, description: 'Put OI / call OI' }) pcr_oi!: number | null;
   @ApiProperty({ nullable: true, type: Number, description: 'Put volume / call volume' })
   pcr_volume!: number | null;
   @ApiProperty({
     nullable: true,
     type: Number,
-    description: 'Strike at which option holders would be paid least at expiry, by open interest',
+    description:
+      'Listed strike at which option holders would be paid least at expiry, by the OI level of every leg',
   })
   max_pain_strike!: number | null;
 }
