@@ -1,5 +1,10 @@
-import { DEFAULT_NSE_HOLIDAYS } from '../contracts/market-time';
-import { udfSessionFields } from './udf-session';
+import {
+  DEFAULT_NSE_HOLIDAYS,
+  DEFAULT_NSE_SPECIAL_SESSIONS,
+  MarketCalendar,
+  parseSpecialSession,
+} from '../contracts/market-time';
+import { udfSessionFields, udfSessionFieldsOf } from './udf-session';
 
 describe('udfSessionFields', () => {
   it('gives the regular session, the holidays as YYYYMMDD and no corrections without special sessions', () => {
@@ -22,12 +27,12 @@ describe('udfSessionFields', () => {
     const fields = udfSessionFields(
       ['2025-10-21', '2025-12-25'],
       [
-        { date: '2025-10-21', open: '13:45', close: '14:45' }, // Muhurat on a listed holiday
-        { date: '2026-02-01', open: '09:15', close: '15:30' }, // Budget day, a Sunday
-        { date: '2024-11-01', open: '18:00', close: '19:00' },
-        { date: '2023-11-12', open: '18:15', close: '19:15' },
-        { date: '2022-10-24', open: '18:15', close: '19:15' },
-      ],
+        '2025-10-21@13:45-14:45', // Muhurat on a listed holiday
+        '2026-02-01@09:15-15:30', // Budget day, a Sunday
+        '2024-11-01@18:00-19:00',
+        '2023-11-12@18:15-19:15',
+        '2022-10-24@18:15-19:15',
+      ].map(parseSpecialSession),
     );
     expect(fields.session_holidays).toBe('20251225');
     expect(fields.corrections).toBe(
@@ -35,26 +40,12 @@ describe('udfSessionFields', () => {
     );
   });
 
-  it('puts two sessions of one day into one correction', () => {
-    const fields = udfSessionFields(
-      [],
-      [
-        { date: '2025-10-21', open: '18:15', close: '19:15' },
-        { date: '2025-10-21', open: '09:15', close: '10:00' },
-      ],
-    );
-    expect(fields.corrections).toBe('0915-1000,1815-1915:20251021');
-  });
-
-  it.each([
-    [['2025-13-01'], [], /not a date/],
-    [['2025-02-30'], [], /not a date/],
-    [['20251105'], [], /not a date/],
-    [[], [{ date: '2025-10-21', open: '9:15', close: '10:00' }], /not a time/],
-    [[], [{ date: '2025-10-21', open: '24:00', close: '10:00' }], /not a time/],
-    [[], [{ date: '2025-10-21', open: '19:15', close: '18:15' }], /before it opens/],
-    [[], [{ date: 'x', open: '18:15', close: '19:15' }], /not a date/],
-  ])('refuses malformed input %j %j', (holidays, specials, message) => {
-    expect(() => udfSessionFields(holidays, specials)).toThrow(message);
+  it("takes the service calendar's special sessions: the defaults' Muhurat hour and Budget days", () => {
+    const calendar = new MarketCalendar(DEFAULT_NSE_HOLIDAYS, DEFAULT_NSE_SPECIAL_SESSIONS);
+    const fields = udfSessionFieldsOf(DEFAULT_NSE_HOLIDAYS, calendar);
+    expect(fields.corrections).toContain('1345-1445:20251021');
+    expect(fields.corrections).toMatch(/0915-1530:[0-9,]*20250201[0-9,]*20260201/);
+    // Diwali 2025 is a listed holiday with a Muhurat session: it has a session, not the regular one.
+    expect(fields.session_holidays.split(',')).not.toContain('20251021');
   });
 });

@@ -1,6 +1,6 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { CLOCK, Clock, DAY_MS, floorToMinute, MINUTE_MS } from '../contracts/market-time';
+import { CLOCK, Clock, DAY_MS, floorToMinute, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { CandlesService } from '../market-data/candles.service';
 import { CandleDto, CandleInterval } from '../market-data/dto/candles.dto';
 import {
@@ -19,7 +19,7 @@ import {
   UDF_RESOLUTION_INTERVALS,
   UDF_RESOLUTIONS,
 } from './udf-format';
-import { udfSessionFields, UdfSessionFields } from './udf-session';
+import { udfSessionFieldsOf, UdfSessionFields } from './udf-session';
 import { UdfInstrumentRow, UdfRepository } from './udf.repository';
 
 /**
@@ -56,10 +56,10 @@ export class UdfService {
     private readonly repository: UdfRepository,
     private readonly candles: CandlesService,
     config: AppConfig,
+    calendar: MarketCalendar,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
-    // The calendar knows no dated special sessions yet: they go in the second argument.
-    this.sessionFields = udfSessionFields(config.MARKET_HOLIDAYS, []);
+    this.sessionFields = udfSessionFieldsOf(config.MARKET_HOLIDAYS, calendar);
   }
 
   config(): UdfConfigDto {

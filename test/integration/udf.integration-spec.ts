@@ -164,7 +164,8 @@ describe('the UDF datafeed', () => {
       type: 'option',
       session: '0915-1530',
       session_holidays: expect.stringContaining('20251105'),
-      corrections: '',
+      // The configured special sessions: the Muhurat hour of 21 October 2025 and the Budget days.
+      corrections: '0915-1530:20250201,20260201;1345-1445:20251021',
       exchange: 'NFO',
       listed_exchange: 'NFO',
       timezone: 'Asia/Kolkata',
@@ -182,8 +183,11 @@ describe('the UDF datafeed', () => {
       data_status: 'streaming',
       visible_plots_set: 'ohlcv',
     });
+    // A holiday with a special session (Diwali's Muhurat hour) has a session, only not the regular one.
     expect(bySymbol.body.session_holidays.split(',')).toEqual(
-      app.config.MARKET_HOLIDAYS.map((day) => day.replace(/-/g, '')).sort(),
+      app.config.MARKET_HOLIDAYS.filter((day) => day !== '2025-10-21')
+        .map((day) => day.replace(/-/g, ''))
+        .sort(),
     );
     expect((await udf('symbols', { symbol: `${OPTION}` }).expect(200)).body).toEqual(bySymbol.body);
     expect((await udf('symbols', { symbol: 'NFO:NIFTY25NOV24500CE' }).expect(200)).body).toEqual(
