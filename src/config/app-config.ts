@@ -354,7 +354,9 @@ export class AppConfig {
   /**
    * Minutes after its last tick that the stream forgets an instrument (its volume base and its
    * registration). At least 12 hours, so an instrument quiet for most of a session (or until an
-   * evening special session) keeps its base; a new IST day starts a new base anyway.
+   * evening special session) keeps its day base: a glitch total below it after the lull adds nothing
+   * rather than becoming a low base the next real total would count from. A new IST day starts a new
+   * base anyway.
    */
   @Transform(toNumber)
   @IsInt()

@@ -66,14 +66,17 @@ describe('FoStreamService per-instrument state', () => {
     expect(builder.instrumentCount).toBe(4);
   });
 
-  it('keeps the volume base of an instrument quiet for most of a session', () => {
+  it('keeps the day base of an instrument quiet for most of a session, so a glitch after the lull adds nothing', () => {
     service.receive('options', tick(7, MONDAY + 1000, 100));
-    // Nearly six hours later (15:20 IST), within the same session: not forgotten, so the increase counts.
+    // Nearly six hours later (15:20 IST), within the same session: a glitch total below the day's base,
+    // then a real one. Forgotten, the glitch would become the base and the real total 120 of volume;
+    // kept, the glitch adds nothing and the real total after the lull rebases (a gap of over a minute).
     const later = MONDAY + 350 * MINUTE_MS;
     clock.set(new Date(later + 30_000));
-    service.receive('options', tick(7, later + 1000, 160));
+    service.receive('options', tick(7, later + 1000, 40));
+    service.receive('options', tick(7, later + 11_000, 160));
     expect(builder.instrumentCount).toBe(1);
     const [bar] = builder.closeAll().filter((c) => c.time.getTime() === later);
-    expect(bar.volume).toBe(60);
+    expect(bar.volume).toBe(0);
   });
 });
