@@ -2,6 +2,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { FixedClock, MINUTE_MS } from '../../src/contracts/market-time';
 import { dataSourceOptions, migrateSchema } from '../../src/database/data-source';
+import { CandleAggregatesRefresher } from '../../src/market-data/candle-aggregates.refresher';
 import { CandlesRepository } from '../../src/market-data/candles.repository';
 import { Candle } from '../../src/market-data/market-data.types';
 import { startTestApp } from '../support/app-harness';
@@ -59,6 +60,20 @@ const policies = async (
     `SELECT proc_name AS proc, hypertable_name AS on, config FROM timescaledb_information.jobs
       WHERE proc_name IN ('policy_compression', 'policy_refresh_continuous_aggregate') ORDER BY hypertable_name`,
   );
+
+/** Rows of `aggregate` materialised for `bucket` (not computed on the fly by real-time aggregation). */
+async function materialised(db: TestDatabase, aggregate: string, bucket: string): Promise<number> {
+  const [table] = await db.query<{ schema: string; name: string }>(
+    `SELECT materialization_hypertable_schema AS schema, materialization_hypertable_name AS name
+       FROM timescaledb_information.continuous_aggregates WHERE view_name = $1`,
+    [aggregate],
+  );
+  const [{ n }] = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM "${table.schema}"."${table.name}" WHERE time = $1`,
+    [bucket],
+  );
+  return n;
+}
 
 describeWithCluster('TEST_TSDB_ADMIN_URL', 'TimescaleDB storage', (adminUrl) => {
   const databases: TestDatabase[] = [];
@@ -174,7 +189,7 @@ describeWithCluster('TEST_TSDB_ADMIN_URL', 'TimescaleDB storage', (adminUrl) => 
     expect(again).toMatchObject({ applied: [], actions: [], warnings: [] });
   });
 
-  it('converts a database migrated plain at boot in auto mode, every row kept', async () => {
+  it('converts a database migrated plain at boot in auto mode, and materialises its old history in the 5-minute chain', async () => {
     const db = await database();
     await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1, DB_TIMESCALEDB: 'off' });
     await writeChain(db, [OLD_DAY, ...RECENT_DAYS]);
@@ -186,6 +201,11 @@ describeWithCluster('TEST_TSDB_ADMIN_URL', 'TimescaleDB storage', (adminUrl) => 
       expect(ready.body.details.database).toMatchObject({ status: 'up', timescaledb: true });
       expect(await hypertable(db)).toMatchObject({ compression_enabled: true, num_chunks: 3 });
       expect(await checksum(db)).toEqual(before);
+      // The start queues the stored history once; the old session is materialised, not only
+      // computed on the fly (the aggregates' real-time part covers the newest minutes only).
+      await app.app.get(CandleAggregatesRefresher).idle();
+      expect(await materialised(db, 'fo_candles_5m', '2025-07-29T04:00:00Z')).toBe(2);
+      expect(await materialised(db, 'fo_candles_15m', '2025-07-29T04:00:00Z')).toBe(2);
       const [bar] = await db.query<{ call_volume: string; put_close: number }>(
         `SELECT call_volume, put_close FROM fo_option_strike_bars_5m WHERE time = '2025-07-29T04:00:00Z'`,
       );

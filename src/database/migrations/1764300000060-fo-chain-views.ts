@@ -87,7 +87,8 @@ export class FoChainViews1764300000060 implements MigrationInterface, TimescaleM
     for (const { suffix, width } of CHAIN_AGGREGATES) {
       const aggregate = `fo_candles_${suffix}`;
       // WITH NO DATA: a continuous aggregate may be created inside the migration's transaction only
-      // without materialising; the policy fills it in the background.
+      // without materialising. The policy keeps the last 7 days materialised; older windows are
+      // refreshed after each backfill that writes them and at boot (CandleAggregatesRefresher).
       await q.query(`
         CREATE MATERIALIZED VIEW IF NOT EXISTS ${aggregate}
         WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
