@@ -5,6 +5,7 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CLOCK, Clock, DAY_MS, MINUTE_MS } from '../contracts/market-time';
 import { DatabaseService } from '../database/database.service';
 import { CHAIN_AGGREGATES } from '../database/migrations/1764300000060-fo-chain-views';
@@ -25,6 +26,13 @@ const REFRESH_TIMEOUT_MS = 300_000;
 /** Windows waiting; beyond this the closest ones are merged (refreshing more than asked is harmless). */
 const MAX_PENDING = 256;
 const SHUTDOWN_WAIT_MS = 2000;
+/**
+ * TimescaleDB refuses a refresh whose window overlaps one in progress (lock_not_available): another
+ * replica's, or the policy's. It is tried again after a pause, this many times at most.
+ */
+const CONCURRENT_REFRESH = '55P03';
+const CONFLICT_RETRIES = 10;
+const CONFLICT_DELAY_MS = 2000;
 
 /** `window` widened to ALIGN_MS boundaries, merged into the sorted, disjoint `pending`. */
 export function addWindow(pending: readonly Window[], window: Window, max = MAX_PENDING): Window[] {
@@ -91,6 +99,8 @@ export class CandleAggregatesRefresher implements OnApplicationBootstrap, Before
   private readonly stopping = new AbortController();
   private pending: Window[] = [];
   private draining?: Promise<void>;
+  /** Pause before a refresh refused for a concurrent one is tried again (shorter in tests). */
+  conflictDelayMs = CONFLICT_DELAY_MS;
 
   constructor(
     private readonly repository: CandleAggregatesRepository,
@@ -163,23 +173,41 @@ export class CandleAggregatesRefresher implements OnApplicationBootstrap, Before
       for (const { name, bucketMs } of this.aggregates()) {
         const window = finishedBuckets(next.slice, bucketMs, this.clock.now().getTime());
         if (!window || this.stopping.signal.aborted) continue;
-        const started = Date.now();
-        try {
-          await this.repository.refresh(
-            name,
-            new Date(window.from),
-            new Date(window.to),
-            REFRESH_TIMEOUT_MS,
-            this.stopping.signal,
+        await this.refresh(name, window);
+      }
+    }
+  }
+
+  private async refresh(name: string, window: Window): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const started = Date.now();
+      try {
+        await this.repository.refresh(
+          name,
+          new Date(window.from),
+          new Date(window.to),
+          REFRESH_TIMEOUT_MS,
+          this.stopping.signal,
+        );
+        this.metrics.aggregateRefreshes.inc({ aggregate: name, outcome: 'refreshed' });
+        this.metrics.aggregateRefreshDuration.observe({ aggregate: name }, (Date.now() - started) / 1000);
+        return;
+      } catch (error) {
+        if (this.stopping.signal.aborted) return;
+        const conflict = (error as { code?: string }).code === CONCURRENT_REFRESH;
+        if (conflict && attempt < CONFLICT_RETRIES) {
+          this.metrics.aggregateRefreshes.inc({ aggregate: name, outcome: 'retried' });
+          await sleep(this.conflictDelayMs, undefined, { signal: this.stopping.signal }).catch(
+            () => undefined,
           );
-          this.metrics.aggregateRefreshes.inc({ aggregate: name, outcome: 'refreshed' });
-          this.metrics.aggregateRefreshDuration.observe({ aggregate: name }, (Date.now() - started) / 1000);
-        } catch (error) {
-          this.metrics.aggregateRefreshes.inc({ aggregate: name, outcome: 'failed' });
-          this.logger.warn(
-            `refresh of ${name} over ${iso(window.from)}..${iso(window.to)} failed: ${(error as Error).message} (the next start refreshes it)`,
-          );
+          if (this.stopping.signal.aborted) return;
+          continue;
         }
+        this.metrics.aggregateRefreshes.inc({ aggregate: name, outcome: 'failed' });
+        this.logger.warn(
+          `refresh of ${name} over ${iso(window.from)}..${iso(window.to)} failed: ${(error as Error).message} (the next start refreshes it)`,
+        );
+        return;
       }
     }
   }

@@ -80,7 +80,7 @@ export class MetricsService {
 
   readonly aggregateRefreshes = new Counter({
     name: 'candle_aggregate_refreshes_total',
-    help: 'Refreshes of the continuous aggregates of candles_1m after backfills, by aggregate and outcome (refreshed, failed)',
+    help: 'Refreshes of the continuous aggregates of candles_1m after backfills, by aggregate and outcome (refreshed, retried after a concurrent refresh, failed)',
     labelNames: ['aggregate', 'outcome'] as const,
     registers: [this.registry],
   });
