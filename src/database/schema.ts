@@ -75,17 +75,22 @@ export async function prepareSchema(
       return { applied, actions, warnings, mode: { timescaledb: false, aggregates: [], reason } };
     }
 
-    if (!(await isHypertable(runner, HYPERTABLE))) {
+    let hypertable = await isHypertable(runner, HYPERTABLE);
+    // With off, the plan has said once why nothing is converted.
+    if (!hypertable && settings.DB_TIMESCALEDB !== 'off') {
       const fix = 'run `npm run migration:run` (or boot once with DB_MIGRATE_ON_BOOT=true) to convert it';
-      if (!migrate && settings.DB_TIMESCALEDB === 'require')
+      if (migrate) {
+        actions.push(...(await convertToTimescale(dataSource, runner)));
+        hypertable = true;
+      } else if (settings.DB_TIMESCALEDB === 'require') {
         throw new StorageModeError(
           `DB_TIMESCALEDB=require, but ${HYPERTABLE} is not a hypertable yet: ${fix}`,
         );
-      if (!migrate)
+      } else {
         warnings.push(`TimescaleDB is installed but ${HYPERTABLE} is still a plain table: ${fix}`);
-      else actions.push(...(await convertToTimescale(dataSource, runner)));
+      }
     }
-    if (migrate) {
+    if (migrate && hypertable) {
       const policy = await applyCompressionPolicy(runner, HYPERTABLE, settings.DB_COMPRESS_AFTER_DAYS);
       if (policy !== 'unchanged')
         actions.push(

@@ -64,7 +64,7 @@ export function planStorage(
       ? {
           kind: 'timescaledb',
           install: false,
-          warning: `DB_TIMESCALEDB=off has no effect here: this database already has the timescaledb extension ${probe.installed}, so candles_1m stays in TimescaleDB`,
+          warning: `DB_TIMESCALEDB=off, but this database already has the timescaledb extension ${probe.installed}: what is in TimescaleDB stays there, nothing more is converted`,
         }
       : { kind: 'timescaledb', install: false };
   }

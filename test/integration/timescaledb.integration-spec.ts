@@ -220,6 +220,50 @@ describeWithCluster('TEST_TSDB_ADMIN_URL', 'TimescaleDB storage', (adminUrl) => 
     }
   });
 
+  it('with DB_TIMESCALEDB=off converts nothing even where the extension was installed by hand, and says so once', async () => {
+    const db = await database();
+    await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1, DB_TIMESCALEDB: 'off' });
+    await writeChain(db, [OLD_DAY]);
+    await db.query('CREATE EXTENSION timescaledb');
+    const off = await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1, DB_TIMESCALEDB: 'off' });
+    expect(off.warnings).toEqual([
+      expect.stringMatching(/^DB_TIMESCALEDB=off, but this database already has/),
+    ]);
+    expect(off.actions).toEqual([]);
+    expect(await hypertable(db)).toBeUndefined();
+    const auto = await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 });
+    expect(auto.actions).toEqual([
+      expect.stringMatching(/^converted to TimescaleDB/),
+      expect.stringMatching(/^compression policy added/),
+    ]);
+    expect(await hypertable(db)).toMatchObject({ num_chunks: 1 });
+  });
+
+  it('without migrations at boot changes nothing, warns with the command in auto and refuses in require', async () => {
+    const db = await database();
+    await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1, DB_TIMESCALEDB: 'off' });
+    const warnings: string[] = [];
+    const logger = {
+      log: () => undefined,
+      warn: (message: unknown) => void warnings.push(String(message)),
+      error: () => undefined,
+    };
+    const app = await startTestApp({ database: db, logger, env: { DB_MIGRATE_ON_BOOT: 'false' } });
+    try {
+      expect(warnings.filter((line) => /timescale/i.test(line))).toEqual([
+        expect.stringMatching(/available but not installed in this database: run `npm run migration:run`/),
+      ]);
+      const ready = await request(app.url).get('/health/ready').expect(200);
+      expect(ready.body.details.database).toMatchObject({ timescaledb: false });
+    } finally {
+      await app.close();
+    }
+    await expect(
+      startTestApp({ database: db, env: { DB_MIGRATE_ON_BOOT: 'false', DB_TIMESCALEDB: 'require' } }),
+    ).rejects.toThrow(/^DB_TIMESCALEDB=require, but TimescaleDB is not installed in this database yet/);
+    expect(await db.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)).toEqual([]);
+  });
+
   describe('history upsert into compressed chunks', () => {
     let db: TestDatabase;
     let dataSource: DataSource;

@@ -66,8 +66,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   const app = await createApp(config, { clock: options.clock, logger: options.logger ?? quiet });
-  await app.listen(0, '127.0.0.1');
-  await app.startAllMicroservices();
+  try {
+    await app.listen(0, '127.0.0.1');
+    await app.startAllMicroservices();
+  } catch (error) {
+    // A refused start (a test of one) leaves nothing open behind it.
+    await app.close().catch(() => undefined);
+    if (ownsDatabase) await database.drop();
+    throw error;
+  }
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {
     app,
