@@ -4,6 +4,8 @@ import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source';
 import { DatabaseService } from './database.service';
 
+export { MIGRATION_LOCK_KEY } from './schema';
+
 @Global()
 @Module({
   imports: [

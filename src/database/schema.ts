@@ -12,7 +12,7 @@ import {
 } from './timescaledb';
 
 // Any key works; it only has to be the same for every replica and for `npm run migration:run`.
-const MIGRATION_LOCK_KEY = 7_231_001;
+export const MIGRATION_LOCK_KEY = 7_231_001;
 const HYPERTABLE = 'candles_1m';
 const AGGREGATES = CHAIN_AGGREGATES.map(({ suffix }) => `fo_candles_${suffix}`);
 
