@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { ConfigValidationError, loadConfig } from './config/config.loader';
 import { OffsetClock, SystemClock } from './contracts/market-time';
+import { StorageModeError } from './database/timescaledb';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -46,6 +47,8 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  new Logger('Bootstrap').fatal(`failed to start: ${(error as Error).stack ?? String(error)}`);
+  // A storage mode the database cannot give is a setting to change, not a crash: one line.
+  if (error instanceof StorageModeError) process.stderr.write(`failed to start: ${error.message}\n`);
+  else new Logger('Bootstrap').fatal(`failed to start: ${(error as Error).stack ?? String(error)}`);
   process.exit(1);
 });

@@ -254,6 +254,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
       );
       return rows;
     });
+    this.candles.refreshAggregates(record.from, record.to, written);
     const timeToData = Math.max(0, this.clock.now().getTime() - record.requestedAt.getTime()) / 1000;
     // Immediate backfills only: a new subscription may reach us as an event or through a
     // reconciliation (whichever asks first owns the job); the periodic sweep has no arrival to time.

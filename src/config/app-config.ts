@@ -37,6 +37,8 @@ export const READINESS_CHECKS = [
   'fo_stream',
 ] as const;
 export type ReadinessCheckName = (typeof READINESS_CHECKS)[number];
+export const TIMESCALEDB_SETTINGS = ['auto', 'require', 'off'] as const;
+export type TimescaleDbSetting = (typeof TIMESCALEDB_SETTINGS)[number];
 
 /** Settings whose values never appear in a log line, an error message or an API response. */
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
@@ -145,11 +147,26 @@ export class AppConfig {
   @IsBoolean(BOOLEAN)
   DB_MIGRATE_ON_BOOT = false;
 
-  /** Rows older than this are compressed where TimescaleDB is present; kept beyond any backfill horizon. */
+  // TimescaleDB: storage mode and compression (applied with the migrations, see README "Storage").
+
+  /**
+   * auto: TimescaleDB where the server can load it, plain tables with one warning where it is
+   * installed but not preloaded; require: refuse to boot without it; off: plain tables even where
+   * it is available (a database that already has the extension keeps it).
+   */
+  @IsIn(TIMESCALEDB_SETTINGS)
+  DB_TIMESCALEDB: TimescaleDbSetting = 'auto';
+
+  /**
+   * Chunks of candles_1m whose minutes are older than this many days are compressed. Past the
+   * routine backfill (BACKFILL_LOOKBACK_SESSIONS) and the stream, so only manual backfills of older
+   * windows write into compressed chunks (supported, and slower: docs/PERFORMANCE.md).
+   */
   @Transform(toNumber)
   @IsInt()
   @Min(7)
-  TIMESCALE_COMPRESS_AFTER_DAYS = 30;
+  @Max(3660)
+  DB_COMPRESS_AFTER_DAYS = 30;
 
   @IsUrl({ ...URL_OPTIONS, protocols: ['redis', 'rediss'] })
   REDIS_URL = 'redis://127.0.0.1:6379';

@@ -2,19 +2,17 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { migrateUnderLock } from './database.module';
+import { prepareSchema, StorageMode } from './schema';
+import { compressionLookbackWarning } from './timescaledb';
 import { withTimeout } from '../common/with-timeout';
 
-export interface StorageMode {
-  timescaledb: boolean;
-  version?: string;
-}
+export type { StorageMode } from './schema';
 
 /** Owns schema migration at boot and knows whether TimescaleDB features are in use. */
 @Injectable()
 export class DatabaseService implements OnModuleInit {
   private readonly logger = new Logger(DatabaseService.name);
-  private mode: StorageMode = { timescaledb: false };
+  private mode: StorageMode = { timescaledb: false, aggregates: [] };
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -22,18 +20,21 @@ export class DatabaseService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.config.DB_MIGRATE_ON_BOOT) {
-      const applied = await migrateUnderLock(this.dataSource);
-      this.logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'schema is up to date');
-    }
-    const rows: { extversion: string }[] = await this.dataSource.query(
-      `SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'`,
-    );
-    this.mode = rows.length > 0 ? { timescaledb: true, version: rows[0].extversion } : { timescaledb: false };
+    const migrate = this.config.DB_MIGRATE_ON_BOOT;
+    const outcome = await prepareSchema(this.dataSource, this.config, { migrate });
+    if (migrate)
+      this.logger.log(
+        outcome.applied.length ? `applied migrations: ${outcome.applied.join(', ')}` : 'schema is up to date',
+      );
+    for (const action of outcome.actions) this.logger.log(action);
+    this.mode = outcome.mode;
+    const compression = this.mode.timescaledb ? compressionLookbackWarning(this.config) : undefined;
+    for (const warning of [...outcome.warnings, ...(compression ? [compression] : [])])
+      this.logger.warn(warning);
     this.logger.log(
       this.mode.timescaledb
-        ? `storage mode: TimescaleDB ${this.mode.version} (candles_1m is a compressed hypertable)`
-        : 'storage mode: plain PostgreSQL (TimescaleDB extension not installed; same tables, no compression or continuous aggregates)',
+        ? `storage mode: TimescaleDB ${this.mode.version} (candles_1m is a compressed hypertable; continuous aggregates: ${this.mode.aggregates.join(', ') || 'none'})`
+        : `storage mode: plain PostgreSQL (${this.mode.reason ?? 'no TimescaleDB'}; same tables, no compression or continuous aggregates)`,
     );
   }
 

@@ -1,27 +1,26 @@
-import { DataSource } from 'typeorm';
 import { ConfigValidationError, loadConfig } from '../config/config.loader';
-import { dataSourceOptions } from './data-source';
-import { migrateUnderLock } from './database.module';
+import { migrateSchema } from './data-source';
+import { StorageModeError } from './timescaledb';
 
-// `npm run migration:run` and the Kubernetes init container: applies pending migrations to
-// DATABASE_URL, read like the service reads it, under the same advisory lock as DB_MIGRATE_ON_BOOT,
-// so replicas starting together migrate once.
+// `npm run migration:run`: applies pending migrations to DATABASE_URL, read like the service reads it,
+// then the storage mode of DB_TIMESCALEDB: installs TimescaleDB where allowed, converts a database
+// first migrated on plain PostgreSQL, sets the compression policy. Safe to run any number of times.
 async function main(): Promise<void> {
   const config = loadConfig();
-  // Two connections: one holds the lock while the other applies the migrations.
-  const dataSource = new DataSource({ ...dataSourceOptions(config), poolSize: 2 });
-  await dataSource.initialize();
-  try {
-    const applied = await migrateUnderLock(dataSource);
-    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
-  } finally {
-    await dataSource.destroy();
-  }
+  const outcome = await migrateSchema(config);
+  const lines = [
+    outcome.applied.length ? `applied: ${outcome.applied.join(', ')}` : 'schema is up to date',
+    ...outcome.actions,
+    ...outcome.warnings.map((warning) => `warning: ${warning}`),
+    outcome.mode.timescaledb
+      ? `storage mode: TimescaleDB ${outcome.mode.version}`
+      : `storage mode: plain PostgreSQL (${outcome.mode.reason ?? 'no TimescaleDB'})`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `${error instanceof ConfigValidationError ? error.message : String((error as Error).stack ?? error)}\n`,
-  );
+  const oneLine = error instanceof ConfigValidationError || error instanceof StorageModeError;
+  process.stderr.write(`${oneLine ? (error as Error).message : String((error as Error).stack ?? error)}\n`);
   process.exit(1);
 });

@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, EntityManager } from 'typeorm';
+import { CandleAggregatesRefresher } from './candle-aggregates.refresher';
 import { Candle } from './market-data.types';
 
 // Rows are passed as one array per column through unnest(), so a batch of any size binds 14
@@ -195,7 +196,18 @@ const stagedClients = new WeakSet<PoolClient>();
  */
 @Injectable()
 export class CandlesRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() private readonly aggregates?: CandleAggregatesRefresher,
+  ) {}
+
+  /**
+   * After a commit that changed `rows` history rows in [from, to]: brings the continuous aggregates
+   * (TimescaleDB) over that window up to date, in the background. Returns at once, never throws.
+   */
+  refreshAggregates(from: Date, to: Date, rows: number): void {
+    if (rows > 0) this.aggregates?.schedule(from, to);
+  }
 
   /**
    * Upserts history candles and, when `window` is given, removes the stream bars of the minutes in it

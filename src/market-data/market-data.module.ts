@@ -1,4 +1,6 @@
 import { Global, Module } from '@nestjs/common';
+import { CandleAggregatesRefresher } from './candle-aggregates.refresher';
+import { CandleAggregatesRepository } from './candle-aggregates.repository';
 import { CandlesQueryRepository } from './candles-query.repository';
 import { CandlesController } from './candles.controller';
 import { CandlesRepository } from './candles.repository';
@@ -9,7 +11,14 @@ import { InstrumentsRepository } from './instruments.repository';
 @Global()
 @Module({
   controllers: [CandlesController],
-  providers: [CandlesRepository, InstrumentsRepository, CandlesQueryRepository, CandlesService],
+  providers: [
+    CandlesRepository,
+    InstrumentsRepository,
+    CandlesQueryRepository,
+    CandlesService,
+    CandleAggregatesRepository,
+    CandleAggregatesRefresher,
+  ],
   exports: [CandlesRepository, InstrumentsRepository, CandlesService],
 })
 export class MarketDataModule {}

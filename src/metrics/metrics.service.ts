@@ -104,6 +104,21 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly aggregateRefreshes = new Counter({
+    name: 'candle_aggregate_refreshes_total',
+    help: 'Refreshes of the continuous aggregates of candles_1m after backfills, by aggregate and outcome (refreshed, retried after a concurrent refresh, failed)',
+    labelNames: ['aggregate', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly aggregateRefreshDuration = new Histogram({
+    name: 'candle_aggregate_refresh_duration_seconds',
+    help: 'Duration of one continuous aggregate refresh (at most a week of buckets)',
+    labelNames: ['aggregate'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 300],
+    registers: [this.registry],
+  });
+
   readonly foTicksReceived = new Counter({
     name: 'fo_ticks_received_total',
     help: 'Ticks received by channel',

@@ -52,9 +52,11 @@ describe('migrations', () => {
     expect(rows.map((r) => r.column_name)).toEqual(['instrument_token', 'time']);
   });
 
-  it('makes candles_1m a hypertable exactly when TimescaleDB is available', async () => {
+  it('makes candles_1m a hypertable exactly when the server can load TimescaleDB (DB_TIMESCALEDB=auto)', async () => {
+    // Available and preloaded: the loader defines this setting only from shared_preload_libraries.
     const [{ available }] = await db.query<{ available: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available`,
+      `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
+          AND EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.bgw_launcher_poll_time') AS available`,
     );
     const [{ installed }] = await db.query<{ installed: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS installed`,

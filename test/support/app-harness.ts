@@ -13,6 +13,8 @@ export interface TestAppOptions {
   clock?: Clock;
   /** Share a database (and prefixes) with another instance, as replicas do. */
   database?: TestDatabase;
+  /** Cluster of the database the harness creates (TEST_PG_ADMIN_URL by default). */
+  adminUrl?: string;
   channelPrefix?: string;
   queuePrefix?: string;
   logger?: LoggerService;
@@ -45,7 +47,7 @@ const quiet: LoggerService = {
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownsDatabase = !options.database;
-  const database = options.database ?? (await createTestDatabase());
+  const database = options.database ?? (await createTestDatabase(undefined, options.adminUrl));
   const channelPrefix = options.channelPrefix ?? `${uniqueName('t')}:nifty`;
   const queuePrefix = options.queuePrefix ?? uniqueName('q');
   const config = loadConfig({
@@ -68,8 +70,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   const app = await createApp(config, { clock: options.clock, logger: options.logger ?? quiet });
-  await app.listen(0, '127.0.0.1');
-  await app.startAllMicroservices();
+  try {
+    await app.listen(0, '127.0.0.1');
+    await app.startAllMicroservices();
+  } catch (error) {
+    // A refused start (a test of one) leaves nothing open behind it.
+    await app.close().catch(() => undefined);
+    if (ownsDatabase) await database.drop();
+    throw error;
+  }
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {
     app,

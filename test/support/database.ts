@@ -9,8 +9,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: TEST_PG_ADMIN_URL });
+async function admin<T>(work: (client: Client) => Promise<T>, adminUrl = TEST_PG_ADMIN_URL): Promise<T> {
+  const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
     return await work(client);
@@ -19,9 +19,15 @@ async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A fresh, empty database of its own for one test file; `drop` removes it even with open sessions. */
-export async function createTestDatabase(kind = 'mds_t'): Promise<TestDatabase> {
-  return createNamedDatabase(uniqueName(kind));
+/**
+ * A fresh, empty database of its own for one test file; `drop` removes it even with open sessions.
+ * `adminUrl` picks another cluster than TEST_PG_ADMIN_URL (a TimescaleDB one, for instance).
+ */
+export async function createTestDatabase(
+  kind = 'mds_t',
+  adminUrl = TEST_PG_ADMIN_URL,
+): Promise<TestDatabase> {
+  return createNamedDatabase(uniqueName(kind), adminUrl);
 }
 
 /** Drops `name` if it exists and creates it empty: for a database a later step inspects. */
@@ -30,9 +36,9 @@ export async function recreateDatabase(name: string): Promise<TestDatabase> {
   return createNamedDatabase(name);
 }
 
-async function createNamedDatabase(name: string): Promise<TestDatabase> {
-  await admin((client) => client.query(`CREATE DATABASE "${name}"`));
-  const url = new URL(TEST_PG_ADMIN_URL);
+async function createNamedDatabase(name: string, adminUrl = TEST_PG_ADMIN_URL): Promise<TestDatabase> {
+  await admin((client) => client.query(`CREATE DATABASE "${name}"`), adminUrl);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
   return {
@@ -48,6 +54,9 @@ async function createNamedDatabase(name: string): Promise<TestDatabase> {
       }
     },
     drop: () =>
-      admin(async (client) => void (await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))),
+      admin(
+        async (client) => void (await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+        adminUrl,
+      ),
   };
 }

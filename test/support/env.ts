@@ -4,6 +4,10 @@ import { randomBytes } from 'node:crypto';
 export const TEST_PG_ADMIN_URL =
   process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** A TimescaleDB cluster (preloaded): the tests of the TimescaleDB paths run only where it is set. */
+export const TEST_TSDB_ADMIN_URL = process.env.TEST_TSDB_ADMIN_URL || undefined;
+/** A cluster whose packages include TimescaleDB but whose shared_preload_libraries lacks it. */
+export const TEST_TSDB_NOPRELOAD_ADMIN_URL = process.env.TEST_TSDB_NOPRELOAD_ADMIN_URL || undefined;
 
 export function uniqueName(kind: string): string {
   return `${kind}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { TimescaleMigration, timescaleInstalled } from '../timescaledb';
 
 // The option chain as views over candles_1m and instruments (plain SQL, valid on PostgreSQL and
 // TimescaleDB). Where the timescaledb extension is installed, 5- and 15-minute continuous aggregates
@@ -64,16 +65,11 @@ function expiryMetricsView(name: string, strikeBars: string): string {
 }
 
 export const CHAIN_AGGREGATES = [
-  { suffix: '5m', width: '5 minutes' },
-  { suffix: '15m', width: '15 minutes' },
+  { suffix: '5m', width: '5 minutes', minutes: 5 },
+  { suffix: '15m', width: '15 minutes', minutes: 15 },
 ] as const;
 
-async function timescaleInstalled(q: QueryRunner): Promise<boolean> {
-  const rows: unknown[] = await q.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`);
-  return rows.length > 0;
-}
-
-export class FoChainViews1764300000060 implements MigrationInterface {
+export class FoChainViews1764300000060 implements MigrationInterface, TimescaleMigration {
   name = 'FoChainViews1764300000060';
 
   async up(q: QueryRunner): Promise<void> {
@@ -83,11 +79,16 @@ export class FoChainViews1764300000060 implements MigrationInterface {
     );
     await q.query(strikeBarsView('fo_option_strike_bars', 'candles_1m'));
     await q.query(expiryMetricsView('fo_expiry_metrics', 'fo_option_strike_bars'));
-    if (!(await timescaleInstalled(q))) return;
+    if (await timescaleInstalled(q)) await this.upTimescale(q);
+  }
+
+  /** The continuous aggregates and their chain views; replayed when TimescaleDB arrives later. */
+  async upTimescale(q: QueryRunner): Promise<void> {
     for (const { suffix, width } of CHAIN_AGGREGATES) {
       const aggregate = `fo_candles_${suffix}`;
       // WITH NO DATA: a continuous aggregate may be created inside the migration's transaction only
-      // without materialising; the policy fills it in the background.
+      // without materialising. The policy keeps the last 7 days materialised; older windows are
+      // refreshed after each backfill that writes them and at boot (CandleAggregatesRefresher).
       await q.query(`
         CREATE MATERIALIZED VIEW IF NOT EXISTS ${aggregate}
         WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS

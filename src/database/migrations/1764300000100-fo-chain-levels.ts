@@ -1,5 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { CHAIN_AGGREGATES, FoChainViews1764300000060 } from './1764300000060-fo-chain-views';
+import { TimescaleMigration, timescaleInstalled } from '../timescaledb';
 
 // The option chain with OI as a level. For a minute (or bucket) M every listed strike of the expiry
 // whose call or put has a candle in M or a known OI is a row; a leg's OI is its last non-null OI at or
@@ -199,11 +200,6 @@ function continuousAggregate(name: string, width: string): string {
     WITH NO DATA`;
 }
 
-async function timescaleInstalled(q: QueryRunner): Promise<boolean> {
-  const rows: unknown[] = await q.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`);
-  return rows.length > 0;
-}
-
 /**
  * Removes the aggregates' refresh jobs before the aggregates are dropped, and waits until a refresh
  * in progress has ended: dropping an aggregate whose refresh is running (or two of them in one
@@ -234,13 +230,20 @@ function refreshPolicy(aggregate: string, width: string): string {
                  end_offset => INTERVAL '${width}', schedule_interval => INTERVAL '${width}', if_not_exists => TRUE)`;
 }
 
-export class FoChainLevels1764300000100 implements MigrationInterface {
+export class FoChainLevels1764300000100 implements MigrationInterface, TimescaleMigration {
   name = 'FoChainLevels1764300000100';
 
   async up(q: QueryRunner): Promise<void> {
     // The views' columns change meaning, not only their text: dropped and created again.
     for (const sql of [...dropChainObjects(''), ...chainObjects('', 'candles_1m')]) await q.query(sql);
-    if (!(await timescaleInstalled(q))) return;
+    if (await timescaleInstalled(q)) await this.upTimescale(q);
+  }
+
+  /**
+   * The aggregates with last non-null values and their chain objects; replayed after
+   * FoChainViews1764300000060's part when TimescaleDB arrives later (idempotent: drops, then creates).
+   */
+  async upTimescale(q: QueryRunner): Promise<void> {
     await stopRefreshJobs(q);
     for (const { suffix, width } of CHAIN_AGGREGATES) {
       const aggregate = `fo_candles_${suffix}`;
