@@ -82,6 +82,11 @@ export class BackfillRepository {
     return this.dataSource.transaction(work);
   }
 
+  /** One round trip: whether the database answers at all. */
+  async ping(): Promise<void> {
+    await this.dataSource.query('SELECT 1');
+  }
+
   /**
    * Records freshly enqueued jobs; a record that exists (the job ran before or is running) is kept.
    * Returns the ids of the records created.

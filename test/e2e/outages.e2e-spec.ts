@@ -1,0 +1,190 @@
+import { Queue } from 'bullmq';
+import request from 'supertest';
+import { RunningSimulator, startSimulator } from '../../simulator/simulator';
+import { SimulatorKnobs } from '../../simulator/knobs';
+import { BACKFILL_QUEUE, redisOptionsFromUrl } from '../../src/backfill/backfill.constants';
+import { FixedClock, parseUpstreamTime } from '../../src/contracts/market-time';
+import { startTestApp, TestApp } from '../support/app-harness';
+import { CandleRow, storedCandlesBetween } from '../support/candles';
+import { createTestDatabase, TestDatabase } from '../support/database';
+import { TEST_REDIS_URL, uniqueName } from '../support/env';
+import { holdFault } from '../support/fault';
+import { deleteKeys, testRedis } from '../support/redis';
+import { TcpProxy } from '../support/tcp-proxy';
+import { waitFor } from '../support/wait-for';
+
+// Long faults held for their full length: an outage is not the jobs' fault, so none of them may use
+// up its attempts, end failed, or be forgotten; afterwards every instrument's history is complete,
+// minute for minute as the simulator serves it. Minutes of real time each (see docs/ROLLOUT.md).
+const PG_OUTAGE_MS = 180_000;
+
+interface JobRecord {
+  id: string;
+  instrument_token: string;
+  state: string;
+  attempts: number;
+}
+
+/** The simulator on the shared (or a private) Redis, publishing events but no live ticks. */
+function simulatorFor(
+  channelPrefix: string,
+  clock: FixedClock,
+  knobs: Partial<SimulatorKnobs>,
+  extra: { redisUrl?: string; strikesEachSide?: number } = {},
+): Promise<RunningSimulator> {
+  return startSimulator({
+    redisUrl: extra.redisUrl ?? TEST_REDIS_URL,
+    channelPrefix,
+    clock,
+    liveTickIntervalMs: 0,
+    underlyings: ['NIFTY'],
+    strikesEachSide: extra.strikesEachSide,
+    knobs: { liveTicks: false, ...knobs },
+  });
+}
+
+const appEnv = (sim: RunningSimulator, extra: Record<string, string> = {}): Record<string, string> => ({
+  SUBSCRIPTION_EVENTS_ENABLED: 'true',
+  BACKFILL_ENABLED: 'true',
+  BACKFILL_IMMEDIATE_ON_SUBSCRIBE: 'true',
+  TICKER_SERVICE_URL: sim.url,
+  BACKFILL_INTERVAL_SECONDS: '86400',
+  ...extra,
+});
+
+async function records(db: TestDatabase, tokens: readonly number[]): Promise<JobRecord[]> {
+  return db.query<JobRecord>(
+    `SELECT id, instrument_token, state, attempts FROM backfill_jobs WHERE instrument_token = ANY($1::bigint[])`,
+    [tokens],
+  );
+}
+
+/** Every instrument's job record says succeeded (one record per instrument: one window each). */
+function allSucceeded(db: TestDatabase, tokens: readonly number[], timeoutMs: number): Promise<JobRecord[]> {
+  return waitFor(
+    `every job of ${tokens.length} instruments succeeded`,
+    async () => {
+      const rows = await records(db, tokens);
+      return rows.length === tokens.length && rows.every((row) => row.state === 'succeeded')
+        ? rows
+        : undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
+}
+
+/** Stored minutes equal the simulator's candles from `from` to `to` (inclusive), for every token. */
+async function expectComplete(
+  db: TestDatabase,
+  sim: RunningSimulator,
+  tokens: readonly number[],
+  from: string,
+  to: string,
+): Promise<void> {
+  const byToken = new Map<number, CandleRow[]>();
+  for (const row of await storedCandlesBetween(db, Date.parse(from))) {
+    const token = Number(row.instrument_token);
+    byToken.set(token, [...(byToken.get(token) ?? []), row]);
+  }
+  let candles = 0;
+  for (const token of tokens) {
+    // An illiquid strike may have no trade in a short window: then nothing is stored, rightly.
+    const expected = sim.history(token, from, to, { oi: true });
+    candles += expected.length;
+    const rows = byToken.get(token) ?? [];
+    expect({
+      token,
+      minutes: rows.map((r) => [new Date(r.time).toISOString(), r.close, Number(r.volume)]),
+    }).toEqual({
+      token,
+      minutes: expected.map((c) => [parseUpstreamTime(c.date).toISOString(), c.close, c.volume]),
+    });
+  }
+  expect(candles).toBeGreaterThan(tokens.length);
+}
+
+const metricValue = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+};
+
+describe('outages held for their full length', () => {
+  it(
+    'three minutes of PostgreSQL cut while jobs wait on a slow upstream: every instrument complete, every record true',
+    async () => {
+      // Thursday 2025-11-06 11:00:30 IST; five sessions back: 30, 31 October, 3, 4, 6 November.
+      const clock = new FixedClock('2025-11-06T05:30:30.000Z');
+      const channelPrefix = `${uniqueName('sim')}:nifty`;
+      // One request a second: most of the six jobs are still waiting when the database goes.
+      const sim = await simulatorFor(channelPrefix, clock, { historyRatePerSec: 1 });
+      const database = await createTestDatabase();
+      const proxy = await TcpProxy.forUrl(database.url).start();
+      let app: TestApp | undefined;
+      const queuePrefix = uniqueName('q');
+      const queue = new Queue(BACKFILL_QUEUE, {
+        connection: redisOptionsFromUrl(TEST_REDIS_URL),
+        prefix: queuePrefix,
+      });
+      try {
+        app = await startTestApp({
+          clock,
+          database,
+          channelPrefix,
+          queuePrefix,
+          env: appEnv(sim, { DATABASE_URL: proxy.rewrite(database.url) }),
+        });
+        const tokens = sim.universe.instruments
+          .filter((i) => (i.kind === 'CE' || i.kind === 'PE') && i.noTradeProbability === 0)
+          .slice(0, 6)
+          .map((i) => i.instrument_token);
+        for (const token of tokens) await sim.subscribe(token);
+        await waitFor(
+          'a job record for every subscription',
+          async () => (await records(database, tokens)).length === 6,
+        );
+
+        proxy.cut();
+        const url = app.url;
+        let reported = false;
+        await holdFault(PG_OUTAGE_MS, async () => {
+          // Nothing fails, and no waiting job has used an attempt on the outage.
+          expect(await queue.getJobCounts('failed')).toEqual({ failed: 0 });
+          const pending = await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'paused']);
+          expect(pending.map((job) => [job.id, job.attemptsMade])).toEqual(pending.map((job) => [job.id, 0]));
+          const ready = await request(url).get('/health/ready');
+          expect(ready.status).toBe(503);
+          if (ready.body.details?.backfill?.waiting_for?.dependency === 'database') reported = true;
+        });
+        expect(reported).toBe(true);
+        const during = await request(url).get('/metrics');
+        expect(metricValue(during.text, 'backfill_dependency_down{dependency="database"}')).toBe(1);
+        proxy.restore();
+
+        const done = await allSucceeded(database, tokens, 60_000);
+        // The outage used no attempt: each job succeeded at its first.
+        expect(done.map((row) => row.attempts)).toEqual(tokens.map(() => 1));
+        expect(await queue.getJobCounts('failed')).toEqual({ failed: 0 });
+        await expectComplete(database, sim, tokens, '2025-10-30T03:45:00Z', '2025-11-06T05:30:00Z');
+        const metrics = await request(url).get('/metrics');
+        expect(metricValue(metrics.text, 'backfill_jobs_deferred_total{cause="database"}')).toBeGreaterThan(
+          0,
+        );
+        expect(metricValue(metrics.text, 'backfill_dependency_down{dependency="database"}')).toBe(0);
+        expect(
+          metricValue(metrics.text, 'backfill_dependency_down_seconds_total{dependency="database"}'),
+        ).toBeGreaterThan(PG_OUTAGE_MS / 1000 - 30);
+        expect(metrics.text).not.toMatch(/backfill_triggers_total\{trigger="event",outcome="failed"\}/);
+      } finally {
+        proxy.restore();
+        await queue.close();
+        await app?.close();
+        await proxy.stop();
+        await sim.stop();
+        await database.drop();
+        const redis = testRedis();
+        await deleteKeys(redis, queuePrefix).finally(() => redis.disconnect());
+      }
+    },
+    PG_OUTAGE_MS + 180_000,
+  );
+});
