@@ -248,4 +248,17 @@ export class AppConfig {
   @Min(50)
   @Max(1000)
   HEALTH_CHECK_TIMEOUT_MS = 1000;
+
+  // Bounds on waiting and on growth.
+
+  /**
+   * No database query waits longer: the server cancels a statement (and ends a transaction left
+   * idle) after this long, and the client gives up 2 s later when the server does not answer at all.
+   * Migrations run without it.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(500)
+  @Max(600_000)
+  DB_QUERY_TIMEOUT_MS = 30_000;
 }
