@@ -88,17 +88,22 @@ export class BackfillRepository {
   }
 
   /**
-   * Records freshly enqueued jobs; a record that exists (the job ran before or is running) is kept.
-   * Returns the ids of the records created.
+   * Records freshly enqueued jobs. A record that exists is kept as it is (its job is queued or
+   * running, and absorbs the request), unless its id is in `rerun`: its job had ended or was gone
+   * and runs again, so the record starts over as a new run. Returns the ids of the records created
+   * or started over.
    */
-  async insertQueued(jobs: readonly NewJobRecord[]): Promise<string[]> {
+  async insertQueued(jobs: readonly NewJobRecord[], rerun: readonly string[] = []): Promise<string[]> {
     if (jobs.length === 0) return [];
     const rows: { id: string }[] = await this.dataSource.query(
       `INSERT INTO backfill_jobs (id, instrument_token, trigger, window_from, window_to, state, requested_at)
        SELECT id, token, trigger, wfrom, wto, 'queued', requested
          FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
               AS j(id, token, trigger, wfrom, wto, requested)
-       ON CONFLICT (id) DO NOTHING
+       ON CONFLICT (id) DO UPDATE SET state = 'queued', trigger = EXCLUDED.trigger,
+         requested_at = EXCLUDED.requested_at, attempts = 0, rows_written = 0, error = NULL,
+         started_at = NULL, finished_at = NULL, duration_ms = NULL, time_to_data_ms = NULL, updated_at = now()
+         WHERE backfill_jobs.id = ANY($7::text[])
        RETURNING id`,
       [
         jobs.map((j) => j.id),
@@ -107,6 +112,7 @@ export class BackfillRepository {
         jobs.map((j) => j.from.toISOString()),
         jobs.map((j) => j.to.toISOString()),
         jobs.map((j) => j.requestedAt.toISOString()),
+        rerun,
       ],
     );
     return rows.map((row) => row.id);

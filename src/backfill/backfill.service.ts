@@ -25,6 +25,10 @@ const COMPLETED_RETENTION_SECONDS = 60;
 /** Requests planned together at most (the ANY() arrays stay small, one addBulk stays quick). */
 const MAX_BATCH = 1000;
 const ENQUEUE_TIMEOUT_MS = 10_000;
+/** Queue calls in flight at once when many jobs are looked up or removed by id. */
+const QUEUE_CALLS_IN_FLIGHT = 200;
+/** Jobs in these states absorb a new request for their window. */
+const LIVE_STATES = new Set(['active', 'waiting', 'prioritized', 'delayed', 'paused', 'waiting-children']);
 
 interface PendingRequest {
   request: BackfillRequest;
@@ -80,6 +84,7 @@ export class BackfillService implements BackfillRequester {
       this.planner.planMany(toPlan),
     ]);
     const records: NewJobRecord[] = [];
+    const explicit = new Set<string>();
     const results = requests.map((request): BackfillRequestResult => {
       const mark = unsupported.get(request.instrumentToken);
       if (mark && new Date(mark.expires_at).getTime() > now.getTime()) {
@@ -99,9 +104,10 @@ export class BackfillService implements BackfillRequester {
       }
       const own = this.records(request.instrumentToken, request, windows);
       records.push(...own);
+      if (request.from || request.to) for (const record of own) explicit.add(record.id);
       return { jobIds: own.map((record) => record.id) };
     });
-    await this.write(records);
+    await this.write(records, explicit);
     return results;
   }
 
@@ -123,36 +129,71 @@ export class BackfillService implements BackfillRequester {
     }));
   }
 
-  private async write(records: readonly NewJobRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    // The record first: a worker may pick the job up before `addBulk` returns.
-    const created = await this.repository.insertQueued(records);
-    try {
-      // Bounded: while Redis is away the queue holds commands until it is back, and a caller (an
-      // event being handled) must not hang on it. Jobs added late still run; their records are
-      // recreated when they start.
+  /**
+   * Enqueues `records` (one job each). Ids are deterministic, so a job still queued or running
+   * absorbs a repeat of its request, from this replica or another. A job that has ended does not:
+   * a failed one (its window still missing) is removed and runs again, as is a completed one when
+   * the window was asked for explicitly (`explicit`); a planned window that a job completed less
+   * than a minute ago was planned before that job committed, and collapses into it.
+   */
+  private async write(
+    batch: readonly NewJobRecord[],
+    explicit: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
+    if (batch.length === 0) return;
+    // The same window asked for twice in a batch is one job and one record (the first request's).
+    const unique = new Map<string, NewJobRecord>();
+    for (const record of batch) if (!unique.has(record.id)) unique.set(record.id, record);
+    const records = [...unique.values()];
+    const ids = [...unique.keys()];
+    // Bounded: while Redis is away the queue holds commands until it is back, and a caller (an
+    // event being handled) must not hang on it.
+    const states = await withTimeout(
+      inBatches(ids, QUEUE_CALLS_IN_FLIGHT, (id) => this.queue.getJobState(id)),
+      ENQUEUE_TIMEOUT_MS,
+      'backfill queue',
+    );
+    const rerun: string[] = [];
+    const ended: string[] = [];
+    ids.forEach((id, i) => {
+      const state = states[i];
+      if (state === 'failed' || (state === 'completed' && explicit.has(id))) ended.push(id);
+      if (!LIVE_STATES.has(state) && !(state === 'completed' && !explicit.has(id))) rerun.push(id);
+    });
+    if (ended.length > 0) {
       await withTimeout(
-        this.queue.addBulk(
-          records.map((record) => ({
-            name: record.trigger,
-            data: {
-              instrumentToken: record.instrumentToken,
-              trigger: record.trigger,
-              from: record.from.toISOString(),
-              to: record.to.toISOString(),
-              requestedAt: record.requestedAt.toISOString(),
-            },
-            opts: this.jobOptions(record),
-          })),
-        ),
+        inBatches(ended, QUEUE_CALLS_IN_FLIGHT, (id) => this.queue.remove(id)),
         ENQUEUE_TIMEOUT_MS,
         'backfill queue',
       );
+      this.logger.log(`${ended.length} ended jobs requested again: ${ended.slice(0, 5).join(', ')}`);
+    }
+    // The record first: a worker may pick the job up before `addBulk` returns.
+    const created = await this.repository.insertQueued(records, rerun);
+    try {
+      await withTimeout(this.add(records), ENQUEUE_TIMEOUT_MS, 'backfill queue');
     } catch (error) {
       // Records of jobs that never reached the queue would keep their instruments out of the cycle.
+      // Jobs added late still run; their records are recreated when they start.
       await this.repository.deleteUnstarted(created).catch(() => undefined);
       throw error;
     }
+  }
+
+  private add(records: readonly NewJobRecord[]): Promise<unknown> {
+    return this.queue.addBulk(
+      records.map((record) => ({
+        name: record.trigger,
+        data: {
+          instrumentToken: record.instrumentToken,
+          trigger: record.trigger,
+          from: record.from.toISOString(),
+          to: record.to.toISOString(),
+          requestedAt: record.requestedAt.toISOString(),
+        },
+        opts: this.jobOptions(record),
+      })),
+    );
   }
 
   async cancelPending(instrumentToken: number): Promise<number> {
@@ -194,6 +235,18 @@ export class BackfillService implements BackfillRequester {
       removeOnFail: { age: FAILED_RETENTION_SECONDS, count: 10_000 },
     };
   }
+}
+
+/** `work` over `items`, at most `size` at a time, results in order. */
+async function inBatches<T, R>(
+  items: readonly T[],
+  size: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let start = 0; start < items.length; start += size)
+    results.push(...(await Promise.all(items.slice(start, start + size).map(work))));
+  return results;
 }
 
 /** Answers every request when BACKFILL_ENABLED=false, so callers need no flag of their own. */
