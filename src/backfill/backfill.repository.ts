@@ -118,6 +118,40 @@ export class BackfillRepository {
     return rows.map((row) => row.id);
   }
 
+  /**
+   * Records that say `queued` or `running` and have not changed for `quietSeconds` (database time:
+   * a request writes its records at most ENQUEUE_TIMEOUT_MS before its jobs reach the queue), oldest
+   * first: each must have a job in the queue.
+   */
+  async pendingRecords(
+    quietSeconds: number,
+    limit: number,
+  ): Promise<(NewJobRecord & { state: BackfillJobState })[]> {
+    const rows: {
+      id: string;
+      instrument_token: string;
+      trigger: BackfillTrigger;
+      window_from: Date;
+      window_to: Date;
+      requested_at: Date;
+      state: BackfillJobState;
+    }[] = await this.dataSource.query(
+      `SELECT id, instrument_token, trigger, window_from, window_to, requested_at, state FROM backfill_jobs
+        WHERE state IN ('queued', 'running') AND updated_at < now() - make_interval(secs => $1)
+        ORDER BY updated_at LIMIT $2`,
+      [quietSeconds, limit],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      instrumentToken: Number(row.instrument_token),
+      trigger: row.trigger,
+      from: new Date(row.window_from),
+      to: new Date(row.window_to),
+      requestedAt: new Date(row.requested_at),
+      state: row.state,
+    }));
+  }
+
   /** Removes records created for jobs that never reached the queue. */
   async deleteUnstarted(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;

@@ -36,6 +36,12 @@ const QUEUE_DEPTH_PERIOD_MS = 15_000;
 const CYCLE_SHUTDOWN_WAIT_MS = 5000;
 /** Instruments planned per round trip in a cycle. */
 const PLAN_CHUNK = 200;
+/**
+ * After a boot or a Redis reconnect the job records are compared with the queue once this has
+ * passed: records written just before are then old enough to be judged (their jobs reached the
+ * queue or their requests gave up), and the queue's own connection is back too.
+ */
+const QUEUE_RECONCILE_DELAY_MS = 16_000;
 
 /**
  * The periodic gap fill. Every replica has the timer; a Redis lock held for (almost) one interval lets
@@ -46,6 +52,8 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   private readonly logger = new Logger(BackfillScheduler.name);
   private timer?: NodeJS.Timeout;
   private depthTimer?: NodeJS.Timeout;
+  private reconcileTimer?: NodeJS.Timeout;
+  private redisLost = false;
   private running?: Promise<CycleResult>;
 
   constructor(
@@ -68,12 +76,39 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
       this.pendingJobs().catch(() => undefined);
     }, QUEUE_DEPTH_PERIOD_MS);
     this.depthTimer.unref();
+    // A Redis that comes back may have come back empty (restarted without persistence, flushed):
+    // the jobs of records still queued are then gone, and nothing else would bring them back.
+    this.redis.on('close', () => (this.redisLost = true));
+    this.redis.on('ready', () => {
+      if (!this.redisLost) return;
+      this.redisLost = false;
+      this.scheduleQueueReconcile();
+    });
+    this.scheduleQueueReconcile();
+  }
+
+  private scheduleQueueReconcile(): void {
+    if (this.reconcileTimer) return;
+    this.reconcileTimer = setTimeout(() => {
+      this.reconcileTimer = undefined;
+      this.reconcileQueue().catch(() => undefined);
+    }, QUEUE_RECONCILE_DELAY_MS);
+    this.reconcileTimer.unref();
+  }
+
+  private async reconcileQueue(): Promise<void> {
+    try {
+      await this.service.reconcileWithQueue();
+    } catch (error) {
+      this.logger.warn(`comparing job records with the queue failed: ${(error as Error).message}`);
+    }
   }
 
   /** No new cycle; a cycle under way finishes its enqueueing (bounded) before connections close. */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.depthTimer);
+    clearTimeout(this.reconcileTimer);
     if (!this.running) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -126,6 +161,9 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
       }
     }
 
+    // Before anything is planned: a record that says queued while its job is gone keeps its
+    // instrument out of the cycle, and the queue would never run it.
+    await this.reconcileQueue();
     const pending = await this.pendingJobs();
     const capacity = Math.floor(
       this.config.BACKFILL_RATE_LIMIT_PER_SECOND * this.config.BACKFILL_INTERVAL_SECONDS,

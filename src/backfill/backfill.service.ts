@@ -25,10 +25,23 @@ const COMPLETED_RETENTION_SECONDS = 60;
 /** Requests planned together at most (the ANY() arrays stay small, one addBulk stays quick). */
 const MAX_BATCH = 1000;
 const ENQUEUE_TIMEOUT_MS = 10_000;
+/** A record this long unchanged must have its job in the queue (its request has reached the queue or given up). */
+const RECORD_QUIET_SECONDS = ENQUEUE_TIMEOUT_MS / 1000 + 5;
+/** Records compared with the queue per pass. */
+const RECONCILE_BATCH = 2000;
 /** Queue calls in flight at once when many jobs are looked up or removed by id. */
 const QUEUE_CALLS_IN_FLIGHT = 200;
 /** Jobs in these states absorb a new request for their window. */
 const LIVE_STATES = new Set(['active', 'waiting', 'prioritized', 'delayed', 'paused', 'waiting-children']);
+
+export interface QueueReconciliation {
+  /** Records examined. */
+  examined: number;
+  /** Records whose job was gone (a Redis flush or restart): their jobs were added again. */
+  requeued: number;
+  /** Records whose job the queue had failed without the record saying so: now `failed`. */
+  failed: number;
+}
 
 interface PendingRequest {
   request: BackfillRequest;
@@ -194,6 +207,46 @@ export class BackfillService implements BackfillRequester {
         opts: this.jobOptions(record),
       })),
     );
+  }
+
+  /**
+   * Puts the records and the queue back in agreement: a record that says `queued` or `running` while
+   * its job is gone from Redis (flushed, restarted empty) gets its job again; one whose job the queue
+   * failed on its own (stalled too often) is marked `failed`, so that the instrument is planned again.
+   */
+  async reconcileWithQueue(): Promise<QueueReconciliation> {
+    const records = await this.repository.pendingRecords(RECORD_QUIET_SECONDS, RECONCILE_BATCH);
+    const result: QueueReconciliation = { examined: records.length, requeued: 0, failed: 0 };
+    if (records.length === 0) return result;
+    const states = await withTimeout(
+      inBatches(records, QUEUE_CALLS_IN_FLIGHT, (record) => this.queue.getJobState(record.id)),
+      ENQUEUE_TIMEOUT_MS,
+      'backfill queue',
+    );
+    const lost = records.filter((_, i) => states[i] === 'unknown');
+    const failed = records.filter((_, i) => states[i] === 'failed');
+    if (lost.length > 0) {
+      // The records stay as they are until the job starts: they were queued all along.
+      await withTimeout(this.add(lost), ENQUEUE_TIMEOUT_MS, 'backfill queue');
+      result.requeued = lost.length;
+      this.metrics.backfillRecordsReconciled.inc({ action: 'requeued' }, lost.length);
+    }
+    for (const record of failed) {
+      const job = await this.queue.getJob(record.id);
+      await this.repository.finishJob(record.id, {
+        state: 'failed',
+        error: `failed in the queue: ${job?.failedReason ?? 'unknown reason'}`,
+        finishedAt: this.clock.now(),
+      });
+      this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'failed' });
+      result.failed++;
+    }
+    if (failed.length > 0) this.metrics.backfillRecordsReconciled.inc({ action: 'failed' }, failed.length);
+    if (result.requeued + result.failed > 0)
+      this.logger.warn(
+        `job records disagreed with the queue: ${result.requeued} jobs were gone and were queued again, ${result.failed} had failed in the queue`,
+      );
+    return result;
   }
 
   async cancelPending(instrumentToken: number): Promise<number> {

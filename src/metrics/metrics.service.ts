@@ -99,6 +99,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly backfillRecordsReconciled = new Counter({
+    name: 'backfill_records_reconciled_total',
+    help: 'Job records found disagreeing with the queue and put right, by action (requeued, failed, queued)',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+
   readonly foTicksReceived = new Counter({
     name: 'fo_ticks_received_total',
     help: 'Ticks received by channel',

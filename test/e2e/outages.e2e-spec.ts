@@ -10,6 +10,7 @@ import { createTestDatabase, TestDatabase } from '../support/database';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
 import { holdFault } from '../support/fault';
 import { deleteKeys, testRedis } from '../support/redis';
+import { PrivateRedis } from '../support/redis-server';
 import { TcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait-for';
 
@@ -17,6 +18,7 @@ import { waitFor } from '../support/wait-for';
 // up its attempts, end failed, or be forgotten; afterwards every instrument's history is complete,
 // minute for minute as the simulator serves it. Minutes of real time each (see docs/ROLLOUT.md).
 const PG_OUTAGE_MS = 180_000;
+const REDIS_OUTAGE_MS = 30_000;
 
 interface JobRecord {
   id: string;
@@ -186,5 +188,66 @@ describe('outages held for their full length', () => {
       }
     },
     PG_OUTAGE_MS + 180_000,
+  );
+
+  it(
+    'thirty seconds of Redis down, back empty: every lost job queued again, every instrument complete',
+    async () => {
+      const clock = new FixedClock('2025-11-06T05:30:30.000Z');
+      const redis = await PrivateRedis.start();
+      const channelPrefix = `${uniqueName('sim')}:nifty`;
+      // The events travel through the private Redis too; the upstream is slow, so jobs wait in it.
+      const sim = await simulatorFor(channelPrefix, clock, { historyRatePerSec: 1 }, { redisUrl: redis.url });
+      let app: TestApp | undefined;
+      try {
+        app = await startTestApp({
+          clock,
+          channelPrefix,
+          env: appEnv(sim, { REDIS_URL: redis.url, BACKFILL_CONCURRENCY: '1' }),
+        });
+        const database = app.database;
+        const tokens = sim.universe.instruments
+          .filter((i) => (i.kind === 'CE' || i.kind === 'PE') && i.noTradeProbability === 0)
+          .slice(0, 8)
+          .map((i) => i.instrument_token);
+        for (const token of tokens) await sim.subscribe(token);
+        await waitFor(
+          'a job record for every subscription, and the first job done',
+          async () => {
+            const rows = await records(database, tokens);
+            return rows.length === 8 && rows.some((row) => row.state === 'succeeded');
+          },
+          { timeoutMs: 20_000 },
+        );
+        const before = await records(database, tokens);
+        expect(before.filter((row) => row.state === 'queued').length).toBeGreaterThanOrEqual(4);
+
+        await redis.kill();
+        const url = app.url;
+        await holdFault(REDIS_OUTAGE_MS, async () => {
+          expect((await request(url).get('/health/live')).status).toBe(200);
+          expect((await request(url).get('/health/ready')).status).toBe(503);
+        });
+        await redis.start();
+        // Back empty: the queue's jobs, its locks and its limiter are gone with the data.
+        expect(await redis.size()).toBeLessThan(5);
+
+        const done = await allSucceeded(database, tokens, 90_000);
+        expect(done.map((row) => row.attempts).every((attempts) => attempts >= 1)).toBe(true);
+        await expectComplete(database, sim, tokens, '2025-10-30T03:45:00Z', '2025-11-06T05:30:00Z');
+        const metrics = await request(url).get('/metrics');
+        expect(
+          metricValue(metrics.text, 'backfill_records_reconciled_total{action="requeued"}'),
+        ).toBeGreaterThan(0);
+        expect(metrics.text).not.toMatch(/backfill_triggers_total\{trigger="event",outcome="failed"\}/);
+        const failed = await database.query(`SELECT 1 FROM backfill_jobs WHERE state = 'failed'`);
+        expect(failed).toHaveLength(0);
+      } finally {
+        await app?.close();
+        await sim.stop();
+        await redis.kill();
+      }
+    },
+    REDIS_OUTAGE_MS + 180_000,
   );
 });
