@@ -21,6 +21,7 @@ import { CircuitBreaker } from './circuit-breaker';
 import { BACKFILL_QUEUE, BackfillJobData, redisOptionsFromUrl } from './backfill.constants';
 import { BackfillRepository, NewJobRecord } from './backfill.repository';
 import { HISTORY_PROVIDER, HistoryError, HistoryProvider } from './history-provider';
+import { UpstreamHealth } from './upstream-health';
 
 /** Set while the queue is paused because the upstream refused our credentials; cleared at boot. */
 const PAUSE_REASON_KEY = 'backfill:paused-reason';
@@ -30,6 +31,8 @@ const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
 /** A job that met an unreachable database is looked at again after about this long. */
 const DEPENDENCY_RETRY_MS = 2000;
+/** For this long after it was queued, a job's failures while the upstream fails for others too are free. */
+const STORM_GRACE_MS = 30 * 60_000;
 /** Probes of an unreachable database: from 1 s, backing off to 5 s. */
 const PROBE_MIN_MS = 1000;
 const PROBE_MAX_MS = 5000;
@@ -70,6 +73,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
   /** Set while the worker takes no job because a dependency cannot be reached. */
   private held?: { dependency: Dependency; since: number; reason: string };
   readonly breaker = new CircuitBreaker();
+  readonly upstream = new UpstreamHealth();
 
   constructor(
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
@@ -224,6 +228,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     }
     this.breaker.succeeded();
     this.updateCircuitGauge();
+    this.upstream.record(record.instrumentToken, true);
     this.metrics.backfillUpstreamRequests.inc({
       provider: this.provider.name,
       result: fetched.length > 0 ? 'ok' : 'empty',
@@ -299,6 +304,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
   ): Promise<void> {
     const kind = error instanceof HistoryError ? error.kind : 'transient';
     this.metrics.backfillUpstreamRequests.inc({ provider: this.provider.name, result: kind });
+    if (kind !== 'auth') this.upstream.record(record.instrumentToken, kind !== 'transient');
     switch (kind) {
       case 'unsupported': {
         this.breaker.succeeded();
@@ -343,9 +349,36 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
       case 'transient': {
         this.breaker.failed();
         this.updateCircuitGauge();
+        // A storm longer than the grace is an outage: the job's attempts count again, so that a
+        // contract that fails alone among others failing (an expired one) still ends.
+        if (
+          Date.now() - job.timestamp < STORM_GRACE_MS &&
+          this.upstream.failingForOthers(record.instrumentToken)
+        )
+          return this.deferForUpstream(job, token, record, attempt, error);
         return this.onFailure(record, attempt, maxAttempts, error);
       }
     }
+  }
+
+  /**
+   * The upstream fails for other instruments too (a storm of the ticker's 502s): the job is retried
+   * with the usual backoff, but the failure is not its own and uses no attempt.
+   */
+  private async deferForUpstream(
+    job: Job<BackfillJobData>,
+    token: string | undefined,
+    record: NewJobRecord,
+    attempt: number,
+    error: Error,
+  ): Promise<never> {
+    const message = `upstream failing for other instruments too, retried without using an attempt: ${error.message}`;
+    await this.repository.recordRetry(record.id, attempt - 1, message).catch(() => undefined);
+    this.metrics.backfillDeferred.inc({ cause: 'upstream' });
+    this.logger.debug(`job ${record.id} instrument ${record.instrumentToken}: ${message}`);
+    const deferrals = Math.max(1, job.attemptsStarted - job.attemptsMade);
+    await job.moveToDelayed(Date.now() + backoffDelay(deferrals, error), token);
+    throw new DelayedError();
   }
 
   /** Back to the queue without an attempt; the worker holds off until the database answers again. */

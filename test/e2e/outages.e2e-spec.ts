@@ -19,6 +19,7 @@ import { waitFor } from '../support/wait-for';
 // minute for minute as the simulator serves it. Minutes of real time each (see docs/ROLLOUT.md).
 const PG_OUTAGE_MS = 180_000;
 const REDIS_OUTAGE_MS = 30_000;
+const STORM_MS = 300_000;
 
 interface JobRecord {
   id: string;
@@ -110,7 +111,7 @@ const metricValue = (text: string, series: string): number => {
   return line ? Number(line.slice(series.length + 1)) : 0;
 };
 
-describe('outages held for their full length', () => {
+describe('outages and storms held for their full length', () => {
   it(
     'three minutes of PostgreSQL cut while jobs wait on a slow upstream: every instrument complete, every record true',
     async () => {
@@ -249,5 +250,76 @@ describe('outages held for their full length', () => {
       }
     },
     REDIS_OUTAGE_MS + 180_000,
+  );
+
+  it(
+    'a five-minute storm of 50% 502s at 3 requests/s while instruments keep arriving: none fails, none spends its attempts',
+    async () => {
+      // Thursday 2025-11-06 09:45:30 IST: one session of lookback is the half hour since the open.
+      const clock = new FixedClock('2025-11-06T04:15:30.000Z');
+      const channelPrefix = `${uniqueName('sim')}:nifty`;
+      const sim = await simulatorFor(
+        channelPrefix,
+        clock,
+        { historyRatePerSec: 3, fail502Rate: 0.5 },
+        { strikesEachSide: 40 },
+      );
+      let app: TestApp | undefined;
+      try {
+        app = await startTestApp({
+          clock,
+          channelPrefix,
+          env: appEnv(sim, { BACKFILL_RATE_LIMIT_PER_SECOND: '3', BACKFILL_LOOKBACK_SESSIONS: '1' }),
+        });
+        const database = app.database;
+        const queue = new Queue(BACKFILL_QUEUE, {
+          connection: redisOptionsFromUrl(TEST_REDIS_URL),
+          prefix: app.queuePrefix,
+        });
+        try {
+          // About as many instruments as the upstream can serve in the storm at 3 requests/s, half
+          // of them failing: they arrive in ten waves, so the storm meets new work all along.
+          const tokens = sim.universe.instruments
+            .filter((i) => i.kind === 'CE' || i.kind === 'PE')
+            .slice(0, 400)
+            .map((i) => i.instrument_token);
+          expect(tokens).toHaveLength(400);
+          const waves = 10;
+          const perWave = tokens.length / waves;
+          const noFailure = async (): Promise<void> => {
+            expect(await queue.getJobCounts('failed')).toEqual({ failed: 0 });
+            expect(await database.query(`SELECT 1 FROM backfill_jobs WHERE state = 'failed'`)).toHaveLength(
+              0,
+            );
+          };
+          const storm = Date.now();
+          for (let wave = 0; wave < waves; wave++) {
+            for (const token of tokens.slice(wave * perWave, (wave + 1) * perWave))
+              await sim.subscribe(token);
+            await holdFault(Math.max(0, storm + ((wave + 1) * STORM_MS) / waves - Date.now()), noFailure);
+          }
+          expect(sim.stats().history.fault502).toBeGreaterThan(300);
+          sim.setKnobs({ fail502Rate: 0 });
+
+          const done = await allSucceeded(database, tokens, 240_000);
+          await noFailure();
+          // At most half of the eight attempts went on the storm (at its start only, before enough
+          // answers for other instruments tell a storm from a broken contract): the rest stay for the
+          // job's own failures.
+          expect(done.filter((row) => row.attempts > 4)).toEqual([]);
+          await expectComplete(database, sim, tokens, '2025-11-06T03:45:00Z', '2025-11-06T04:15:00Z');
+          const metrics = await request(app.url).get('/metrics');
+          expect(metricValue(metrics.text, 'backfill_jobs_deferred_total{cause="upstream"}')).toBeGreaterThan(
+            0,
+          );
+        } finally {
+          await queue.close();
+        }
+      } finally {
+        await app?.close();
+        await sim.stop();
+      }
+    },
+    STORM_MS + 360_000,
   );
 });
