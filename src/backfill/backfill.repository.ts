@@ -152,6 +152,16 @@ export class BackfillRepository {
     }));
   }
 
+  /** Ids of the records of `tokens` whose jobs may still be waiting in the queue. */
+  async pendingJobIds(tokens: readonly number[]): Promise<string[]> {
+    if (tokens.length === 0) return [];
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM backfill_jobs WHERE instrument_token = ANY($1::bigint[]) AND state IN ('queued', 'running')`,
+      [tokens],
+    );
+    return rows.map((row) => row.id);
+  }
+
   /** Removes records created for jobs that never reached the queue. */
   async deleteUnstarted(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;

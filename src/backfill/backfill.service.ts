@@ -249,23 +249,25 @@ export class BackfillService implements BackfillRequester {
     return result;
   }
 
-  async cancelPending(instrumentToken: number): Promise<number> {
-    const prefix = `bf-${instrumentToken}-`;
-    const jobs = await this.queue.getJobs(['waiting', 'prioritized', 'delayed', 'paused']);
-    const cancelled: string[] = [];
-    for (const job of jobs) {
-      if (!job?.id?.startsWith(prefix)) continue;
-      try {
-        await job.remove();
-        cancelled.push(job.id);
-      } catch (error) {
-        // Picked up by a worker in the meantime: it finishes; stored data is kept either way.
-        this.logger.debug(`job ${job.id}: not cancelled (${(error as Error).message})`);
-      }
-    }
+  /**
+   * Drops the waiting jobs of unsubscribed instruments, found by id from their records: one query
+   * and one removal per job, however many jobs other instruments have waiting.
+   */
+  async cancelPending(instrumentTokens: readonly number[]): Promise<number> {
+    const ids = await this.repository.pendingJobIds(instrumentTokens);
+    if (ids.length === 0) return 0;
+    // `remove` refuses a job a worker holds: that one finishes; stored data is kept either way.
+    const removed = await withTimeout(
+      inBatches(ids, QUEUE_CALLS_IN_FLIGHT, (id) => this.queue.remove(id)),
+      ENQUEUE_TIMEOUT_MS,
+      'backfill queue',
+    );
+    const cancelled = ids.filter((_, i) => removed[i] === 1);
     await this.repository.markCancelled(cancelled, this.clock.now());
     if (cancelled.length > 0)
-      this.logger.log(`instrument ${instrumentToken}: cancelled ${cancelled.length} pending jobs`);
+      this.logger.log(
+        `cancelled ${cancelled.length} pending jobs of ${instrumentTokens.length} unsubscribed instruments`,
+      );
     return cancelled.length;
   }
 
