@@ -421,17 +421,21 @@ export class BackfillRepository {
 
   /**
    * Instruments the cycle looks after (active subscriptions, or every known instrument), skipping
-   * those marked unsupported until their mark expires and those with work already queued or running,
-   * stalest first: never covered, then by how old their newest coverage is.
+   * contracts that expired before `today` (an IST date; instruments without an expiry, the indices,
+   * stay), those marked unsupported until their mark expires and those with work already queued or
+   * running, stalest first: never covered, then by how old their newest coverage is.
    */
   async instrumentsByStaleness(
     subscriptionAware: boolean,
     now: Date,
+    today: string,
     pendingHorizonSeconds = PENDING_HORIZON_SECONDS,
   ): Promise<number[]> {
     const source = subscriptionAware
-      ? `SELECT instrument_token FROM subscriptions WHERE status = 'active'`
-      : `SELECT instrument_token FROM instruments`;
+      ? `SELECT s.instrument_token FROM subscriptions s
+           LEFT JOIN instruments i ON i.instrument_token = s.instrument_token
+          WHERE s.status = 'active' AND (i.expiry IS NULL OR i.expiry >= $3::date)`
+      : `SELECT instrument_token FROM instruments WHERE expiry IS NULL OR expiry >= $3::date`;
     const rows: { instrument_token: string }[] = await this.dataSource.query(
       `SELECT s.instrument_token
          FROM (${source}) s
@@ -443,7 +447,7 @@ export class BackfillRepository {
                              AND j.requested_at > $1::timestamptz - make_interval(secs => $2))
         GROUP BY s.instrument_token
         ORDER BY max(c.covered_to) ASC NULLS FIRST, s.instrument_token`,
-      [now, pendingHorizonSeconds],
+      [now, pendingHorizonSeconds, today],
     );
     return rows.map((row) => Number(row.instrument_token));
   }

@@ -10,7 +10,7 @@ import {
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import { CLOCK, Clock } from '../contracts/market-time';
+import { CLOCK, Clock, istDateOf } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import {
@@ -183,7 +183,13 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     }
 
     const now = this.clock.now();
-    const tokens = await this.repository.instrumentsByStaleness(this.config.BACKFILL_SUBSCRIPTION_AWARE, now);
+    // Contracts that expired before today (IST) are never asked for again: the upstream has nothing
+    // new for them, and Kite answers them with errors.
+    const tokens = await this.repository.instrumentsByStaleness(
+      this.config.BACKFILL_SUBSCRIPTION_AWARE,
+      now,
+      istDateOf(now),
+    );
     // Planned a chunk at a time (two queries per chunk, not per instrument), consumed stalest first.
     for (let start = 0; start < tokens.length && budget > 0; start += PLAN_CHUNK) {
       const chunk = tokens.slice(start, start + PLAN_CHUNK);

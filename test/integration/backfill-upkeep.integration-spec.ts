@@ -10,10 +10,12 @@ import { deleteKeys, testRedis } from '../support/redis';
 import { waitFor } from '../support/wait-for';
 import { HistoryStub } from './backfill-upstream.stub';
 
+// Friday 2026-11-27 00:30 IST, which is still Thursday the 26th in UTC: a contract that expired on
+// the 26th has expired by the IST date, not yet by the UTC one.
 const NOW = '2026-11-26T19:00:00.000Z';
 const calendar = new MarketCalendar(DEFAULT_NSE_HOLIDAYS);
 
-describe('backfill upkeep: records without jobs', () => {
+describe('backfill upkeep: expired contracts, records without jobs', () => {
   const clock = new FixedClock(NOW);
   let stub: HistoryStub;
   const redis = testRedis();
@@ -32,6 +34,13 @@ describe('backfill upkeep: records without jobs', () => {
     return app.app.get(BackfillScheduler).runCycle();
   };
 
+  const swept = async (app: TestApp): Promise<number[]> =>
+    (
+      await app.database.query<{ instrument_token: string }>(
+        `SELECT DISTINCT instrument_token FROM backfill_jobs WHERE trigger = 'sweep' ORDER BY 1`,
+      )
+    ).map((row) => Number(row.instrument_token));
+
   beforeAll(async () => {
     stub = await new HistoryStub({ clock, calendar }).start();
   });
@@ -39,6 +48,41 @@ describe('backfill upkeep: records without jobs', () => {
   afterAll(async () => {
     await stub?.stop();
     redis.disconnect();
+  });
+
+  describe.each([
+    ['every known instrument', 'false'],
+    ['active subscriptions', 'true'],
+  ])('the sweep over %s', (_what, aware) => {
+    it('leaves out contracts that expired before today (IST)', async () => {
+      const app = await startTestApp({ clock, env: env({ BACKFILL_SUBSCRIPTION_AWARE: aware }) });
+      try {
+        const instruments: [number, string | null][] = [
+          [801, '2026-11-24'],
+          [802, '2026-11-26'],
+          [803, '2026-11-27'],
+          [804, '2026-12-29'],
+          [805, null],
+        ];
+        for (const [token, expiry] of instruments) {
+          await app.database.query(`INSERT INTO instruments (instrument_token, expiry) VALUES ($1, $2)`, [
+            token,
+            expiry,
+          ]);
+          await app.database.query(
+            `INSERT INTO subscriptions (instrument_token, status, source) VALUES ($1, 'active', 'event')`,
+            [token],
+          );
+        }
+        // The ticker agrees, so the reconciliation at the start of the cycle changes nothing.
+        stub.subscriptions = instruments.map(([token]) => token);
+        expect(await cycle(app)).toMatchObject({ ran: true, jobsEnqueued: 3 });
+        expect(await swept(app)).toEqual([803, 804, 805]);
+      } finally {
+        stub.subscriptions = [];
+        await app.close();
+      }
+    });
   });
 
   it('gives a record that says queued its job again when the queue has lost it, so the instrument is filled', async () => {
