@@ -70,6 +70,9 @@ export interface JobFilter {
  */
 const PENDING_HORIZON_SECONDS = 3600;
 
+/** `GET /api/v1/backfill/jobs` counts matching records up to this many. */
+export const JOB_COUNT_LIMIT = 10_000;
+
 const JOB_COLUMNS = `id, instrument_token, trigger, window_from, window_to, state, attempts, rows_written, error,
   requested_at, started_at, finished_at, duration_ms, time_to_data_ms`;
 
@@ -403,20 +406,45 @@ export class BackfillRepository {
     return rows[0];
   }
 
-  async listJobs(filter: JobFilter): Promise<{ total: number; jobs: BackfillJobRow[] }> {
+  /**
+   * One page of records, newest first, and how many match: counted up to `countLimit` only, so that
+   * a call costs the same however many records the table holds (`capped` when there are more).
+   */
+  async listJobs(
+    filter: JobFilter,
+    countLimit = JOB_COUNT_LIMIT,
+  ): Promise<{ total: number; capped: boolean; jobs: BackfillJobRow[] }> {
     const where = `($1::bigint IS NULL OR instrument_token = $1) AND ($2::text IS NULL OR state = $2)
                    AND ($3::text IS NULL OR trigger = $3)`;
     const params = [filter.instrumentToken ?? null, filter.state ?? null, filter.trigger ?? null];
-    const [count]: { total: string }[] = await this.dataSource.query(
-      `SELECT count(*) AS total FROM backfill_jobs WHERE ${where}`,
-      params,
+    const [count]: { total: number }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS total FROM (SELECT 1 FROM backfill_jobs WHERE ${where} LIMIT $4) matching`,
+      [...params, countLimit + 1],
     );
     const jobs: BackfillJobRow[] = await this.dataSource.query(
       `SELECT ${JOB_COLUMNS} FROM backfill_jobs WHERE ${where}
         ORDER BY requested_at DESC, id LIMIT $4 OFFSET $5`,
       [...params, filter.limit, filter.offset],
     );
-    return { total: Number(count.total), jobs };
+    const capped = count.total > countLimit;
+    return { total: capped ? countLimit : count.total, capped, jobs };
+  }
+
+  /**
+   * Deletes up to `limit` finished records (succeeded, failed, skipped, cancelled) that finished
+   * before `before`, oldest first; records of work queued or running are never touched. Returns how
+   * many went.
+   */
+  async pruneFinished(before: Date, limit: number): Promise<number> {
+    // TypeORM answers a DELETE with [rows, affected].
+    const [, deleted]: [unknown[], number] = await this.dataSource.query(
+      `DELETE FROM backfill_jobs WHERE id IN (
+         SELECT id FROM backfill_jobs
+          WHERE state IN ('succeeded', 'failed', 'skipped', 'cancelled') AND finished_at < $1
+          ORDER BY finished_at LIMIT $2)`,
+      [before, limit],
+    );
+    return deleted;
   }
 
   /**

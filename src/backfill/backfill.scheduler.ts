@@ -10,7 +10,7 @@ import {
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import { CLOCK, Clock, istDateOf } from '../contracts/market-time';
+import { CLOCK, Clock, DAY_MS, istDateOf } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import {
@@ -29,6 +29,8 @@ export interface CycleResult {
   budget: number;
   instrumentsExamined: number;
   jobsEnqueued: number;
+  /** Job records deleted after BACKFILL_JOB_RETENTION_DAYS. */
+  recordsPruned?: number;
 }
 
 export const CYCLE_LOCK_KEY = 'backfill:cycle-lock';
@@ -36,6 +38,8 @@ const QUEUE_DEPTH_PERIOD_MS = 15_000;
 const CYCLE_SHUTDOWN_WAIT_MS = 5000;
 /** Instruments planned per round trip in a cycle. */
 const PLAN_CHUNK = 200;
+/** Finished job records deleted per cycle at most: one bounded DELETE, the rest go next cycle. */
+const PRUNE_BATCH = 5000;
 /**
  * After a boot or a Redis reconnect the job records are compared with the queue once this has
  * passed: records written just before are then old enough to be judged (their jobs reached the
@@ -139,6 +143,24 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     return this.running;
   }
 
+  /** Deletes finished job records past their retention, one bounded batch per cycle. */
+  private async prune(now: Date): Promise<number> {
+    const before = new Date(now.getTime() - this.config.BACKFILL_JOB_RETENTION_DAYS * DAY_MS);
+    try {
+      const pruned = await this.repository.pruneFinished(before, PRUNE_BATCH);
+      if (pruned > 0) {
+        this.metrics.backfillJobsPruned.inc(pruned);
+        this.logger.log(
+          `backfill cycle: ${pruned} job records finished before ${before.toISOString()} deleted`,
+        );
+      }
+      return pruned;
+    } catch (error) {
+      this.logger.warn(`pruning job records failed: ${(error as Error).message}`);
+      return 0;
+    }
+  }
+
   private async cycle(): Promise<CycleResult> {
     const intervalMs = this.config.BACKFILL_INTERVAL_SECONDS * 1000;
     const nothing = { budget: 0, instrumentsExamined: 0, jobsEnqueued: 0 };
@@ -179,10 +201,12 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
       this.logger.warn(
         `backfill cycle: ${pending} jobs still pending, over this cycle's ${capacity}; nothing added`,
       );
+      result.recordsPruned = await this.prune(this.clock.now());
       return result;
     }
 
     const now = this.clock.now();
+    result.recordsPruned = await this.prune(now);
     // Contracts that expired before today (IST) are never asked for again: the upstream has nothing
     // new for them, and Kite answers them with errors.
     const tokens = await this.repository.instrumentsByStaleness(

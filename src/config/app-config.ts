@@ -261,4 +261,11 @@ export class AppConfig {
   @Min(500)
   @Max(600_000)
   DB_QUERY_TIMEOUT_MS = 30_000;
+
+  /** Finished `backfill_jobs` records older than this are deleted by the scheduled cycle. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  BACKFILL_JOB_RETENTION_DAYS = 14;
 }

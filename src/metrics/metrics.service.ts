@@ -106,6 +106,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly backfillJobsPruned = new Counter({
+    name: 'backfill_job_records_pruned_total',
+    help: 'Finished job records deleted after BACKFILL_JOB_RETENTION_DAYS',
+    registers: [this.registry],
+  });
+
   readonly foTicksReceived = new Counter({
     name: 'fo_ticks_received_total',
     help: 'Ticks received by channel',

@@ -15,7 +15,7 @@ import { HistoryStub } from './backfill-upstream.stub';
 const NOW = '2026-11-26T19:00:00.000Z';
 const calendar = new MarketCalendar(DEFAULT_NSE_HOLIDAYS);
 
-describe('backfill upkeep: expired contracts, records without jobs', () => {
+describe('backfill upkeep: expired contracts, retention, listing, records without jobs', () => {
   const clock = new FixedClock(NOW);
   let stub: HistoryStub;
   const redis = testRedis();
@@ -83,6 +83,72 @@ describe('backfill upkeep: expired contracts, records without jobs', () => {
         await app.close();
       }
     });
+  });
+
+  it('deletes finished job records past BACKFILL_JOB_RETENTION_DAYS in the cycle, and nothing else', async () => {
+    const app = await startTestApp({ clock, env: env({ BACKFILL_JOB_RETENTION_DAYS: '14' }) });
+    try {
+      // 15 days ago and 13 days ago, in every state; the pending ones are never deleted.
+      await app.database.query(
+        `INSERT INTO backfill_jobs (id, instrument_token, trigger, window_from, window_to, state, requested_at, finished_at)
+         SELECT 'old-' || s || '-' || n, 900, 'sweep', t - interval '1 hour', t, s, t,
+                CASE WHEN s IN ('queued', 'running') THEN NULL ELSE t END
+           FROM unnest(ARRAY['succeeded', 'failed', 'skipped', 'cancelled', 'queued', 'running']) AS s,
+                generate_series(1, 3) AS n,
+                (SELECT $1::timestamptz - interval '15 days' AS t) AS old
+         UNION ALL
+         SELECT 'recent-' || s, 900, 'sweep', t - interval '1 hour', t, s, t, t
+           FROM unnest(ARRAY['succeeded', 'failed']) AS s,
+                (SELECT $1::timestamptz - interval '13 days' AS t) AS recent`,
+        [NOW],
+      );
+      const result = await cycle(app);
+      expect(result).toMatchObject({ ran: true, recordsPruned: 12 });
+      const left = await app.database.query<{ id: string }>(`SELECT id FROM backfill_jobs ORDER BY id`);
+      expect(left.map((row) => row.id)).toEqual([
+        'old-queued-1',
+        'old-queued-2',
+        'old-queued-3',
+        'old-running-1',
+        'old-running-2',
+        'old-running-3',
+        'recent-failed',
+        'recent-succeeded',
+      ]);
+      const metrics = await request(app.url).get('/metrics').expect(200);
+      expect(metrics.text).toContain('backfill_job_records_pruned_total 12');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('counts matching records up to 10,000 when listing, and says so', async () => {
+    const app = await startTestApp({ clock, env: env() });
+    try {
+      await app.database.query(
+        `INSERT INTO backfill_jobs (id, instrument_token, trigger, window_from, window_to, state, requested_at, finished_at)
+         SELECT 'bulk-' || n, 1000 + n % 7, 'sweep', $1::timestamptz - interval '1 hour', $1::timestamptz,
+                CASE WHEN n <= 3 THEN 'failed' ELSE 'succeeded' END,
+                $1::timestamptz - make_interval(secs => n), $1::timestamptz
+           FROM generate_series(1, 10050) AS n`,
+        [NOW],
+      );
+      const all = await request(app.url).get('/api/v1/backfill/jobs').query({ limit: 2 }).expect(200);
+      expect(all.body).toMatchObject({ total: 10_000, total_capped: true, limit: 2, offset: 0 });
+      expect(all.body.jobs.map((job: { id: string }) => job.id)).toEqual(['bulk-1', 'bulk-2']);
+      const failed = await request(app.url)
+        .get('/api/v1/backfill/jobs')
+        .query({ state: 'failed' })
+        .expect(200);
+      expect(failed.body).toMatchObject({ total: 3, total_capped: false });
+      expect(failed.body.jobs).toHaveLength(3);
+      const doc = await request(app.url).get('/docs-json').expect(200);
+      expect(Object.keys(doc.body.components.schemas.BackfillJobListDto.properties)).toContain(
+        'total_capped',
+      );
+    } finally {
+      await app.close();
+    }
   });
 
   it('gives a record that says queued its job again when the queue has lost it, so the instrument is filled', async () => {

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, Max, Min } from 'class-validator';
-import { BACKFILL_JOB_STATES, BackfillJobState } from '../backfill.repository';
+import { BACKFILL_JOB_STATES, BackfillJobState, JOB_COUNT_LIMIT } from '../backfill.repository';
 import { BACKFILL_TRIGGERS, BackfillTrigger } from '../backfill.requests';
 
 export class ManualBackfillDto {
@@ -91,7 +91,14 @@ export class BackfillJobListQueryDto {
 }
 
 export class BackfillJobListDto {
-  @ApiProperty() total!: number;
+  @ApiProperty({
+    description: `Records matching the filters, counted up to ${JOB_COUNT_LIMIT.toLocaleString('en')} (then total_capped)`,
+  })
+  total!: number;
+  @ApiProperty({
+    description: `More than ${JOB_COUNT_LIMIT.toLocaleString('en')} records match; total is that bound`,
+  })
+  total_capped!: boolean;
   @ApiProperty() limit!: number;
   @ApiProperty() offset!: number;
   @ApiProperty({ type: [BackfillJobDto] }) jobs!: BackfillJobDto[];
