@@ -76,6 +76,18 @@ export const JOB_COUNT_LIMIT = 10_000;
 const JOB_COLUMNS = `id, instrument_token, trigger, window_from, window_to, state, attempts, rows_written, error,
   requested_at, started_at, finished_at, duration_ms, time_to_data_ms`;
 
+/** `unnest` arrays of job records: id, token, trigger, window, requested at. */
+function recordColumns(jobs: readonly NewJobRecord[]): unknown[] {
+  return [
+    jobs.map((j) => j.id),
+    jobs.map((j) => j.instrumentToken),
+    jobs.map((j) => j.trigger),
+    jobs.map((j) => j.from.toISOString()),
+    jobs.map((j) => j.to.toISOString()),
+    jobs.map((j) => j.requestedAt.toISOString()),
+  ];
+}
+
 /** The only SQL of the backfill: job records, coverage, unsupported instruments, work selection. */
 @Injectable()
 export class BackfillRepository {
@@ -91,32 +103,35 @@ export class BackfillRepository {
   }
 
   /**
-   * Records freshly enqueued jobs. A record that exists is kept as it is (its job is queued or
-   * running, and absorbs the request), unless its id is in `rerun`: its job had ended or was gone
-   * and runs again, so the record starts over as a new run. Returns the ids of the records created
-   * or started over.
+   * Records freshly enqueued jobs; a record that exists (its job ran before or is queued or running)
+   * is kept. Returns the ids of the records created.
    */
-  async insertQueued(jobs: readonly NewJobRecord[], rerun: readonly string[] = []): Promise<string[]> {
+  async insertQueued(jobs: readonly NewJobRecord[]): Promise<string[]> {
     if (jobs.length === 0) return [];
     const rows: { id: string }[] = await this.dataSource.query(
       `INSERT INTO backfill_jobs (id, instrument_token, trigger, window_from, window_to, state, requested_at)
        SELECT id, token, trigger, wfrom, wto, 'queued', requested
          FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
               AS j(id, token, trigger, wfrom, wto, requested)
-       ON CONFLICT (id) DO UPDATE SET state = 'queued', trigger = EXCLUDED.trigger,
-         requested_at = EXCLUDED.requested_at, attempts = 0, rows_written = 0, error = NULL,
-         started_at = NULL, finished_at = NULL, duration_ms = NULL, time_to_data_ms = NULL, updated_at = now()
-         WHERE backfill_jobs.id = ANY($7::text[])
+       ON CONFLICT (id) DO NOTHING
        RETURNING id`,
-      [
-        jobs.map((j) => j.id),
-        jobs.map((j) => j.instrumentToken),
-        jobs.map((j) => j.trigger),
-        jobs.map((j) => j.from.toISOString()),
-        jobs.map((j) => j.to.toISOString()),
-        jobs.map((j) => j.requestedAt.toISOString()),
-        rerun,
-      ],
+      recordColumns(jobs),
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** Records of jobs that had ended (or were gone) and run again: each starts over as a new run. */
+  async restart(jobs: readonly NewJobRecord[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    const [rows]: [{ id: string }[], number] = await this.dataSource.query(
+      `UPDATE backfill_jobs b SET state = 'queued', trigger = j.trigger, requested_at = j.requested,
+         attempts = 0, rows_written = 0, error = NULL, started_at = NULL, finished_at = NULL,
+         duration_ms = NULL, time_to_data_ms = NULL, updated_at = now()
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+              AS j(id, token, trigger, wfrom, wto, requested)
+        WHERE b.id = j.id
+       RETURNING b.id`,
+      recordColumns(jobs),
     );
     return rows.map((row) => row.id);
   }

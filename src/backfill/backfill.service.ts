@@ -158,20 +158,45 @@ export class BackfillService implements BackfillRequester {
     const unique = new Map<string, NewJobRecord>();
     for (const record of batch) if (!unique.has(record.id)) unique.set(record.id, record);
     const records = [...unique.values()];
-    const ids = [...unique.keys()];
+    // The record first: a worker may pick the job up before `addBulk` returns.
+    const created = await this.repository.insertQueued(records);
+    // Only a window that already had a record can have had a job (records are written before their
+    // jobs and outlive them), so a burst of new subscriptions asks the queue nothing here.
+    const fresh = new Set(created);
+    const known = records.filter((record) => !fresh.has(record.id));
+    const restarted = known.length > 0 ? await this.restartEnded(known, explicit) : [];
+    try {
+      await withTimeout(this.add(records), ENQUEUE_TIMEOUT_MS, 'backfill queue');
+    } catch (error) {
+      // Records of jobs that never reached the queue would keep their instruments out of the cycle.
+      // Jobs added late still run; their records are recreated when they start.
+      await this.repository.deleteUnstarted([...created, ...restarted]).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Of windows that have a record, those whose job has ended (and must run again) or is gone: ended
+   * jobs are removed from the queue and every such record starts over. Returns their ids.
+   */
+  private async restartEnded(
+    records: readonly NewJobRecord[],
+    explicit: ReadonlySet<string>,
+  ): Promise<string[]> {
     // Bounded: while Redis is away the queue holds commands until it is back, and a caller (an
     // event being handled) must not hang on it.
     const states = await withTimeout(
-      inBatches(ids, QUEUE_CALLS_IN_FLIGHT, (id) => this.queue.getJobState(id)),
+      inBatches(records, QUEUE_CALLS_IN_FLIGHT, (record) => this.queue.getJobState(record.id)),
       ENQUEUE_TIMEOUT_MS,
       'backfill queue',
     );
-    const rerun: string[] = [];
     const ended: string[] = [];
-    ids.forEach((id, i) => {
+    const again: NewJobRecord[] = [];
+    records.forEach((record, i) => {
       const state = states[i];
-      if (state === 'failed' || (state === 'completed' && explicit.has(id))) ended.push(id);
-      if (!LIVE_STATES.has(state) && !(state === 'completed' && !explicit.has(id))) rerun.push(id);
+      if (LIVE_STATES.has(state) || (state === 'completed' && !explicit.has(record.id))) return;
+      if (state !== 'unknown') ended.push(record.id);
+      again.push(record);
     });
     if (ended.length > 0) {
       await withTimeout(
@@ -181,16 +206,7 @@ export class BackfillService implements BackfillRequester {
       );
       this.logger.log(`${ended.length} ended jobs requested again: ${ended.slice(0, 5).join(', ')}`);
     }
-    // The record first: a worker may pick the job up before `addBulk` returns.
-    const created = await this.repository.insertQueued(records, rerun);
-    try {
-      await withTimeout(this.add(records), ENQUEUE_TIMEOUT_MS, 'backfill queue');
-    } catch (error) {
-      // Records of jobs that never reached the queue would keep their instruments out of the cycle.
-      // Jobs added late still run; their records are recreated when they start.
-      await this.repository.deleteUnstarted(created).catch(() => undefined);
-      throw error;
-    }
+    return this.repository.restart(again);
   }
 
   private add(records: readonly NewJobRecord[]): Promise<unknown> {
@@ -287,7 +303,11 @@ export class BackfillService implements BackfillRequester {
       attempts: this.config.BACKFILL_MAX_ATTEMPTS,
       backoff: { type: 'custom' },
       removeOnComplete: { age: COMPLETED_RETENTION_SECONDS, count: 10_000 },
-      removeOnFail: { age: FAILED_RETENTION_SECONDS, count: 10_000 },
+      // Never longer than its record: a window's job can only be found through its record.
+      removeOnFail: {
+        age: Math.min(FAILED_RETENTION_SECONDS, this.config.BACKFILL_JOB_RETENTION_DAYS * 86_400),
+        count: 10_000,
+      },
     };
   }
 }
