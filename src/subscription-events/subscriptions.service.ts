@@ -113,7 +113,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
       dropped = this.backfill && known.length > 0 ? await this.backfill.cancelPending(known) : 0;
     } catch (error) {
       this.logger.warn(
-        `tokens=${known.join(',')}: dropping waiting backfill jobs failed: ${(error as Error).message}`,
+        `${known.length} unsubscribed instruments (tokens=${known.slice(0, 5).join(',')}${known.length > 5 ? ',...' : ''}): dropping waiting backfill jobs failed: ${(error as Error).message}`,
       );
     }
     for (const token of known) this.logger.log(`unsubscribed token=${token} source=${source}`);
