@@ -75,14 +75,20 @@ export class BackfillStatusService {
   }
 
   async jobs(query: BackfillJobListQueryDto): Promise<BackfillJobListDto> {
-    const { total, jobs } = await this.repository.listJobs({
+    const { total, capped, jobs } = await this.repository.listJobs({
       instrumentToken: query.instrument_token,
       state: query.state,
       trigger: query.trigger,
       limit: query.limit,
       offset: query.offset,
     });
-    return { total, limit: query.limit, offset: query.offset, jobs: jobs.map(toJobDto) };
+    return {
+      total,
+      total_capped: capped,
+      limit: query.limit,
+      offset: query.offset,
+      jobs: jobs.map(toJobDto),
+    };
   }
 
   async coverage(instrumentToken: number): Promise<CoverageDto> {

@@ -9,6 +9,8 @@ import {
 import { HealthIndicatorResult } from '@nestjs/terminus';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { performance } from 'node:perf_hooks';
+import { Dependency, DependencyUnavailableError, isConnectionError } from '../common/dependency-errors';
+import { withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { ReadinessRegistry } from '../health/readiness.registry';
@@ -19,6 +21,7 @@ import { BACKFILL_QUEUE, BackfillJobData, redisOptionsFromUrl } from './backfill
 import { BackfillRepository, NewJobRecord } from './backfill.repository';
 import { HISTORY_PROVIDER, HistoryError, HistoryProvider } from './history-provider';
 import { coveredRange, HistoryAnswer, WindowMismatchError } from './history-window';
+import { UpstreamHealth } from './upstream-health';
 
 /** Set while the queue is paused because the upstream refused our credentials; cleared at boot. */
 const PAUSE_REASON_KEY = 'backfill:paused-reason';
@@ -26,6 +29,14 @@ const PAUSE_REASON_KEY = 'backfill:paused-reason';
 const AUTH_RETRY_DELAY_MS = 60_000;
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
+/** A job that met an unreachable database is looked at again after about this long. */
+const DEPENDENCY_RETRY_MS = 2000;
+/** For this long after it was queued, a job's failures while the upstream fails for others too are free. */
+const STORM_GRACE_MS = 30 * 60_000;
+/** Probes of an unreachable database: from 1 s, backing off to 5 s. */
+const PROBE_MIN_MS = 1000;
+const PROBE_MAX_MS = 5000;
+const PROBE_TIMEOUT_MS = 5000;
 
 /**
  * Exponential backoff with full jitter, never sooner than the upstream's Retry-After. Replicas that
@@ -61,7 +72,10 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
   private pausedReason?: string;
   /** Wrong-window answers already logged at error level, by provider, shift and offset. */
   private readonly mismatchesLogged = new Set<string>();
+  /** Set while the worker takes no job because a dependency cannot be reached. */
+  private held?: { dependency: Dependency; since: number; reason: string };
   readonly breaker = new CircuitBreaker();
+  readonly upstream = new UpstreamHealth();
 
   constructor(
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
@@ -141,7 +155,21 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
+  /**
+   * A database that cannot be reached (refused, reset, no answer within DB_QUERY_TIMEOUT_MS) is not
+   * the job's fault: the job goes back to the queue without using an attempt, and the worker takes
+   * no more jobs until the database answers again.
+   */
   private async process(job: Job<BackfillJobData>, token?: string): Promise<void> {
+    try {
+      await this.run(job, token);
+    } catch (error) {
+      if (error instanceof DependencyUnavailableError) return this.deferForDependency(job, token, error);
+      throw error;
+    }
+  }
+
+  private async run(job: Job<BackfillJobData>, token?: string): Promise<void> {
     const data = job.data;
     const record: NewJobRecord = {
       id: job.id ?? '',
@@ -155,13 +183,15 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     const maxAttempts = job.opts.attempts ?? 1;
     if (this.stopping.signal.aborted) return this.requeue(job, token);
 
-    const unsupported = await this.repository.findUnsupported(record.instrumentToken);
+    const unsupported = await this.database(() => this.repository.findUnsupported(record.instrumentToken));
     if (unsupported && new Date(unsupported.expires_at).getTime() > this.clock.now().getTime()) {
-      await this.repository.markRunning(record, attempt, this.clock.now());
-      await this.repository.finishJob(record.id, {
-        state: 'skipped',
-        error: `unsupported upstream: ${unsupported.reason}`,
-        finishedAt: this.clock.now(),
+      await this.database(async () => {
+        await this.repository.markRunning(record, attempt, this.clock.now());
+        await this.repository.finishJob(record.id, {
+          state: 'skipped',
+          error: `unsupported upstream: ${unsupported.reason}`,
+          finishedAt: this.clock.now(),
+        });
       });
       this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'skipped' });
       return;
@@ -169,6 +199,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
 
     if (!this.breaker.tryAcquire()) {
       // Not an attempt: the upstream was not asked. The job waits until a trial may go.
+      this.metrics.backfillDeferred.inc({ cause: 'circuit' });
       await job.moveToDelayed(Date.now() + Math.max(250, this.breaker.waitMs()), token);
       throw new DelayedError();
     }
@@ -176,9 +207,10 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
 
     const started = performance.now();
     try {
-      await this.repository.markRunning(record, attempt, this.clock.now());
+      await this.database(() => this.repository.markRunning(record, attempt, this.clock.now()));
     } catch (error) {
       this.breaker.released();
+      if (error instanceof DependencyUnavailableError) throw error;
       return this.onFailure(record, attempt, maxAttempts, error as Error);
     }
     let fetched: HistoryAnswer;
@@ -198,6 +230,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     }
     this.breaker.succeeded();
     this.updateCircuitGauge();
+    this.upstream.record(record.instrumentToken, true);
     this.metrics.backfillUpstreamRequests.inc({
       provider: this.provider.name,
       result: fetched.mismatch ? 'wrong_window' : fetched.candles.length > 0 ? 'ok' : 'empty',
@@ -205,9 +238,11 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     if (fetched.mismatch) return this.onWindowMismatch(record, attempt, maxAttempts, fetched, started);
 
     try {
-      await this.write(record, attempt, fetched, started, unsupported !== undefined);
+      await this.database(() => this.write(record, attempt, fetched, started, unsupported !== undefined));
     } catch (error) {
-      // The database refused or failed: nothing of this job was committed; retry it whole.
+      // Nothing of this job was committed; it is retried whole. An unreachable database costs no
+      // attempt; a write the database refused does.
+      if (error instanceof DependencyUnavailableError) throw error;
       return this.onFailure(record, attempt, maxAttempts, error as Error);
     }
   }
@@ -306,27 +341,32 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     }
     let written: number;
     try {
-      written = await this.repository.transaction(async (manager) => {
-        const rows = await this.candles.upsertHistory(answer.candles, manager);
-        if (!mismatch.retryable)
-          await this.repository.finishJob(
-            record.id,
-            {
-              state: 'failed',
-              error: error.message,
-              rowsWritten: answer.candles.length,
-              finishedAt: this.clock.now(),
-              durationMs: Math.round(performance.now() - started),
-              attempts: attempt,
-            },
-            manager,
-          );
-        return rows;
-      });
+      written = await this.database(() =>
+        this.repository.transaction(async (manager) => {
+          const rows = await this.candles.upsertHistory(answer.candles, manager);
+          if (!mismatch.retryable)
+            await this.repository.finishJob(
+              record.id,
+              {
+                state: 'failed',
+                error: error.message,
+                rowsWritten: answer.candles.length,
+                finishedAt: this.clock.now(),
+                durationMs: Math.round(performance.now() - started),
+                attempts: attempt,
+              },
+              manager,
+            );
+          return rows;
+        }),
+      );
     } catch (failure) {
+      // An unreachable database costs no attempt here either (see `process`).
+      if (failure instanceof DependencyUnavailableError) throw failure;
       return this.onFailure(record, attempt, maxAttempts, failure as Error);
     }
     this.metrics.backfillCandlesWritten.inc(written);
+    this.candles.refreshAggregates(record.from, record.to, written);
     if (mismatch.retryable) return this.onFailure(record, attempt, maxAttempts, error);
     this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'failed' });
     throw new UnrecoverableError(error.message);
@@ -342,25 +382,28 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
   ): Promise<void> {
     const kind = error instanceof HistoryError ? error.kind : 'transient';
     this.metrics.backfillUpstreamRequests.inc({ provider: this.provider.name, result: kind });
+    if (kind !== 'auth') this.upstream.record(record.instrumentToken, kind !== 'transient');
     switch (kind) {
       case 'unsupported': {
         this.breaker.succeeded();
         this.updateCircuitGauge();
         const now = this.clock.now();
-        await this.repository.transaction(async (manager) => {
-          await this.repository.markUnsupported(
-            record.instrumentToken,
-            error.message,
-            now,
-            this.config.BACKFILL_UNSUPPORTED_TTL_SECONDS,
-            manager,
-          );
-          await this.repository.finishJob(
-            record.id,
-            { state: 'skipped', error: error.message, finishedAt: now, attempts: attempt },
-            manager,
-          );
-        });
+        await this.database(() =>
+          this.repository.transaction(async (manager) => {
+            await this.repository.markUnsupported(
+              record.instrumentToken,
+              error.message,
+              now,
+              this.config.BACKFILL_UNSUPPORTED_TTL_SECONDS,
+              manager,
+            );
+            await this.repository.finishJob(
+              record.id,
+              { state: 'skipped', error: error.message, finishedAt: now, attempts: attempt },
+              manager,
+            );
+          }),
+        );
         this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'skipped' });
         this.logger.warn(
           `job ${record.id} instrument ${record.instrumentToken}: unsupported upstream, parked`,
@@ -371,6 +414,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
         this.breaker.released();
         await this.pauseForCredentials(error.message);
         await this.repository.recordRetry(record.id, attempt - 1, error.message).catch(() => undefined);
+        this.metrics.backfillDeferred.inc({ cause: 'credentials' });
         await job.moveToDelayed(Date.now() + AUTH_RETRY_DELAY_MS, token);
         throw new DelayedError();
       }
@@ -383,12 +427,101 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
       case 'transient': {
         this.breaker.failed();
         this.updateCircuitGauge();
+        // A storm longer than the grace is an outage: the job's attempts count again, so that a
+        // contract that fails alone among others failing (an expired one) still ends.
+        if (
+          Date.now() - job.timestamp < STORM_GRACE_MS &&
+          this.upstream.failingForOthers(record.instrumentToken)
+        )
+          return this.deferForUpstream(job, token, record, attempt, error);
         return this.onFailure(record, attempt, maxAttempts, error);
       }
     }
   }
 
-  /** A retryable failure: recorded, then rethrown so BullMQ retries it with backoff. */
+  /**
+   * The upstream fails for other instruments too (a storm of the ticker's 502s): the job is retried
+   * with the usual backoff, but the failure is not its own and uses no attempt.
+   */
+  private async deferForUpstream(
+    job: Job<BackfillJobData>,
+    token: string | undefined,
+    record: NewJobRecord,
+    attempt: number,
+    error: Error,
+  ): Promise<never> {
+    const message = `upstream failing for other instruments too, retried without using an attempt: ${error.message}`;
+    await this.repository.recordRetry(record.id, attempt - 1, message).catch(() => undefined);
+    this.metrics.backfillDeferred.inc({ cause: 'upstream' });
+    this.logger.debug(`job ${record.id} instrument ${record.instrumentToken}: ${message}`);
+    const deferrals = Math.max(1, job.attemptsStarted - job.attemptsMade);
+    await job.moveToDelayed(Date.now() + backoffDelay(deferrals, error), token);
+    throw new DelayedError();
+  }
+
+  /** Back to the queue without an attempt; the worker holds off until the database answers again. */
+  private async deferForDependency(
+    job: Job<BackfillJobData>,
+    token: string | undefined,
+    error: DependencyUnavailableError,
+  ): Promise<never> {
+    this.metrics.backfillDeferred.inc({ cause: error.dependency });
+    this.holdFor(error);
+    this.logger.debug(`job ${job.id}: ${error.message}; back to the queue without using an attempt`);
+    const jitter = Math.round(Math.random() * DEPENDENCY_RETRY_MS);
+    await job.moveToDelayed(Date.now() + DEPENDENCY_RETRY_MS + jitter, token);
+    throw new DelayedError();
+  }
+
+  /** Runs one database step of a job; a connection failure becomes DependencyUnavailableError. */
+  private async database<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw isConnectionError(error) ? new DependencyUnavailableError('database', error) : error;
+    }
+  }
+
+  /**
+   * Stops taking jobs (on this replica) until the dependency answers a probe, then resumes by itself.
+   * Jobs already running meet the same failure and are put back the same way.
+   */
+  private holdFor(error: DependencyUnavailableError): void {
+    if (this.held || !this.worker || this.stopping.signal.aborted) return;
+    this.held = { dependency: error.dependency, since: Date.now(), reason: error.message };
+    this.metrics.backfillDependencyDown.set({ dependency: error.dependency }, 1);
+    this.logger.warn(
+      `${error.message}: backfill worker paused; waiting jobs keep their attempts and resume when it answers`,
+    );
+    void this.worker.pause(true).catch(() => undefined);
+    void this.probeUntilReachable();
+  }
+
+  private async probeUntilReachable(): Promise<void> {
+    for (let attempt = 0; this.held && !this.stopping.signal.aborted; attempt++) {
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(PROBE_MAX_MS, PROBE_MIN_MS * 2 ** attempt)).unref(),
+      );
+      if (this.stopping.signal.aborted) return;
+      try {
+        await withTimeout(this.repository.ping(), PROBE_TIMEOUT_MS, 'database probe');
+      } catch {
+        continue;
+      }
+      const held = this.held;
+      this.held = undefined;
+      const seconds = (Date.now() - held.since) / 1000;
+      this.metrics.backfillDependencyDown.set({ dependency: held.dependency }, 0);
+      this.metrics.backfillDependencyDownSeconds.inc({ dependency: held.dependency }, seconds);
+      this.logger.log(
+        `${held.dependency} answers again after ${seconds.toFixed(1)} s: backfill worker resumed`,
+      );
+      this.worker?.resume();
+      return;
+    }
+  }
+
+  /** A failure of the job's own: recorded, then rethrown so BullMQ retries it with backoff. */
   private async onFailure(
     record: NewJobRecord,
     attempt: number,
@@ -406,20 +539,31 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     throw error;
   }
 
+  /**
+   * The job's last attempt failed. With the database unreachable the record cannot say so: the job
+   * is put back (DependencyUnavailableError) and fails for good once the record can be written, so
+   * the queue and the record never disagree.
+   */
   private async finishFailed(record: NewJobRecord, attempt: number, message: string): Promise<void> {
+    try {
+      await this.database(() =>
+        this.repository.finishJob(record.id, {
+          state: 'failed',
+          error: message,
+          finishedAt: this.clock.now(),
+          attempts: attempt,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof DependencyUnavailableError) throw error;
+      this.logger.warn(`job ${record.id}: failure not recorded: ${(error as Error).message}`);
+    }
     this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'failed' });
-    await this.repository
-      .finishJob(record.id, {
-        state: 'failed',
-        error: message,
-        finishedAt: this.clock.now(),
-        attempts: attempt,
-      })
-      .catch((error: Error) => this.logger.warn(`job ${record.id}: failure not recorded: ${error.message}`));
   }
 
   /** Back to the queue without using an attempt (shutdown). */
   private async requeue(job: Job<BackfillJobData>, token?: string): Promise<never> {
+    this.metrics.backfillDeferred.inc({ cause: 'shutdown' });
     await job.moveToWait(token);
     throw new WaitingError();
   }
@@ -460,6 +604,13 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
         circuit: this.breaker.state,
         consecutive_failures: this.breaker.consecutiveFailures,
         paused: this.pausedReason ?? null,
+        waiting_for: this.held
+          ? {
+              dependency: this.held.dependency,
+              since: new Date(this.held.since).toISOString(),
+              reason: this.held.reason,
+            }
+          : null,
       },
     };
   }

@@ -70,8 +70,23 @@ export interface JobFilter {
  */
 const PENDING_HORIZON_SECONDS = 3600;
 
+/** `GET /api/v1/backfill/jobs` counts matching records up to this many. */
+export const JOB_COUNT_LIMIT = 10_000;
+
 const JOB_COLUMNS = `id, instrument_token, trigger, window_from, window_to, state, attempts, rows_written, error,
   requested_at, started_at, finished_at, duration_ms, time_to_data_ms`;
+
+/** `unnest` arrays of job records: id, token, trigger, window, requested at. */
+function recordColumns(jobs: readonly NewJobRecord[]): unknown[] {
+  return [
+    jobs.map((j) => j.id),
+    jobs.map((j) => j.instrumentToken),
+    jobs.map((j) => j.trigger),
+    jobs.map((j) => j.from.toISOString()),
+    jobs.map((j) => j.to.toISOString()),
+    jobs.map((j) => j.requestedAt.toISOString()),
+  ];
+}
 
 /** The only SQL of the backfill: job records, coverage, unsupported instruments, work selection. */
 @Injectable()
@@ -82,9 +97,14 @@ export class BackfillRepository {
     return this.dataSource.transaction(work);
   }
 
+  /** One round trip: whether the database answers at all. */
+  async ping(): Promise<void> {
+    await this.dataSource.query('SELECT 1');
+  }
+
   /**
-   * Records freshly enqueued jobs; a record that exists (the job ran before or is running) is kept.
-   * Returns the ids of the records created.
+   * Records freshly enqueued jobs; a record that exists (its job ran before or is queued or running)
+   * is kept. Returns the ids of the records created.
    */
   async insertQueued(jobs: readonly NewJobRecord[]): Promise<string[]> {
     if (jobs.length === 0) return [];
@@ -95,14 +115,67 @@ export class BackfillRepository {
               AS j(id, token, trigger, wfrom, wto, requested)
        ON CONFLICT (id) DO NOTHING
        RETURNING id`,
-      [
-        jobs.map((j) => j.id),
-        jobs.map((j) => j.instrumentToken),
-        jobs.map((j) => j.trigger),
-        jobs.map((j) => j.from.toISOString()),
-        jobs.map((j) => j.to.toISOString()),
-        jobs.map((j) => j.requestedAt.toISOString()),
-      ],
+      recordColumns(jobs),
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** Records of jobs that had ended (or were gone) and run again: each starts over as a new run. */
+  async restart(jobs: readonly NewJobRecord[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    const [rows]: [{ id: string }[], number] = await this.dataSource.query(
+      `UPDATE backfill_jobs b SET state = 'queued', trigger = j.trigger, requested_at = j.requested,
+         attempts = 0, rows_written = 0, error = NULL, started_at = NULL, finished_at = NULL,
+         duration_ms = NULL, time_to_data_ms = NULL, updated_at = now()
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+              AS j(id, token, trigger, wfrom, wto, requested)
+        WHERE b.id = j.id
+       RETURNING b.id`,
+      recordColumns(jobs),
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Records that say `queued` or `running` and have not changed for `quietSeconds` (database time:
+   * a request writes its records at most ENQUEUE_TIMEOUT_MS before its jobs reach the queue), oldest
+   * first: each must have a job in the queue.
+   */
+  async pendingRecords(
+    quietSeconds: number,
+    limit: number,
+  ): Promise<(NewJobRecord & { state: BackfillJobState })[]> {
+    const rows: {
+      id: string;
+      instrument_token: string;
+      trigger: BackfillTrigger;
+      window_from: Date;
+      window_to: Date;
+      requested_at: Date;
+      state: BackfillJobState;
+    }[] = await this.dataSource.query(
+      `SELECT id, instrument_token, trigger, window_from, window_to, requested_at, state FROM backfill_jobs
+        WHERE state IN ('queued', 'running') AND updated_at < now() - make_interval(secs => $1)
+        ORDER BY updated_at LIMIT $2`,
+      [quietSeconds, limit],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      instrumentToken: Number(row.instrument_token),
+      trigger: row.trigger,
+      from: new Date(row.window_from),
+      to: new Date(row.window_to),
+      requestedAt: new Date(row.requested_at),
+      state: row.state,
+    }));
+  }
+
+  /** Ids of the records of `tokens` whose jobs may still be waiting in the queue. */
+  async pendingJobIds(tokens: readonly number[]): Promise<string[]> {
+    if (tokens.length === 0) return [];
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM backfill_jobs WHERE instrument_token = ANY($1::bigint[]) AND state IN ('queued', 'running')`,
+      [tokens],
     );
     return rows.map((row) => row.id);
   }
@@ -348,35 +421,64 @@ export class BackfillRepository {
     return rows[0];
   }
 
-  async listJobs(filter: JobFilter): Promise<{ total: number; jobs: BackfillJobRow[] }> {
+  /**
+   * One page of records, newest first, and how many match: counted up to `countLimit` only, so that
+   * a call costs the same however many records the table holds (`capped` when there are more).
+   */
+  async listJobs(
+    filter: JobFilter,
+    countLimit = JOB_COUNT_LIMIT,
+  ): Promise<{ total: number; capped: boolean; jobs: BackfillJobRow[] }> {
     const where = `($1::bigint IS NULL OR instrument_token = $1) AND ($2::text IS NULL OR state = $2)
                    AND ($3::text IS NULL OR trigger = $3)`;
     const params = [filter.instrumentToken ?? null, filter.state ?? null, filter.trigger ?? null];
-    const [count]: { total: string }[] = await this.dataSource.query(
-      `SELECT count(*) AS total FROM backfill_jobs WHERE ${where}`,
-      params,
+    const [count]: { total: number }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS total FROM (SELECT 1 FROM backfill_jobs WHERE ${where} LIMIT $4) matching`,
+      [...params, countLimit + 1],
     );
     const jobs: BackfillJobRow[] = await this.dataSource.query(
       `SELECT ${JOB_COLUMNS} FROM backfill_jobs WHERE ${where}
         ORDER BY requested_at DESC, id LIMIT $4 OFFSET $5`,
       [...params, filter.limit, filter.offset],
     );
-    return { total: Number(count.total), jobs };
+    const capped = count.total > countLimit;
+    return { total: capped ? countLimit : count.total, capped, jobs };
+  }
+
+  /**
+   * Deletes up to `limit` finished records (succeeded, failed, skipped, cancelled) that finished
+   * before `before`, oldest first; records of work queued or running are never touched. Returns how
+   * many went.
+   */
+  async pruneFinished(before: Date, limit: number): Promise<number> {
+    // TypeORM answers a DELETE with [rows, affected].
+    const [, deleted]: [unknown[], number] = await this.dataSource.query(
+      `DELETE FROM backfill_jobs WHERE id IN (
+         SELECT id FROM backfill_jobs
+          WHERE state IN ('succeeded', 'failed', 'skipped', 'cancelled') AND finished_at < $1
+          ORDER BY finished_at LIMIT $2)`,
+      [before, limit],
+    );
+    return deleted;
   }
 
   /**
    * Instruments the cycle looks after (active subscriptions, or every known instrument), skipping
-   * those marked unsupported until their mark expires and those with work already queued or running,
-   * stalest first: never covered, then by how old their newest coverage is.
+   * contracts that expired before `today` (an IST date; instruments without an expiry, the indices,
+   * stay), those marked unsupported until their mark expires and those with work already queued or
+   * running, stalest first: never covered, then by how old their newest coverage is.
    */
   async instrumentsByStaleness(
     subscriptionAware: boolean,
     now: Date,
+    today: string,
     pendingHorizonSeconds = PENDING_HORIZON_SECONDS,
   ): Promise<number[]> {
     const source = subscriptionAware
-      ? `SELECT instrument_token FROM subscriptions WHERE status = 'active'`
-      : `SELECT instrument_token FROM instruments`;
+      ? `SELECT s.instrument_token FROM subscriptions s
+           LEFT JOIN instruments i ON i.instrument_token = s.instrument_token
+          WHERE s.status = 'active' AND (i.expiry IS NULL OR i.expiry >= $3::date)`
+      : `SELECT instrument_token FROM instruments WHERE expiry IS NULL OR expiry >= $3::date`;
     const rows: { instrument_token: string }[] = await this.dataSource.query(
       `SELECT s.instrument_token
          FROM (${source}) s
@@ -388,7 +490,7 @@ export class BackfillRepository {
                              AND j.requested_at > $1::timestamptz - make_interval(secs => $2))
         GROUP BY s.instrument_token
         ORDER BY max(c.covered_to) ASC NULLS FIRST, s.instrument_token`,
-      [now, pendingHorizonSeconds],
+      [now, pendingHorizonSeconds, today],
     );
     return rows.map((row) => Number(row.instrument_token));
   }

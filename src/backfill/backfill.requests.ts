@@ -23,8 +23,11 @@ export interface BackfillRequestResult {
 
 export interface BackfillRequester {
   request(request: BackfillRequest): Promise<BackfillRequestResult>;
-  /** Drops the instrument's waiting jobs (it was unsubscribed); its stored data stays. */
-  cancelPending(instrumentToken: number): Promise<number>;
+  /**
+   * Drops the waiting jobs of instruments that were unsubscribed, all in one pass; their stored data
+   * stays. Returns how many jobs were dropped.
+   */
+  cancelPending(instrumentTokens: readonly number[]): Promise<number>;
 }
 
 export const BACKFILL_REQUESTER = Symbol('BACKFILL_REQUESTER');

@@ -10,7 +10,7 @@ import {
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import { CLOCK, Clock } from '../contracts/market-time';
+import { CLOCK, Clock, DAY_MS, istDateOf } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import {
@@ -29,6 +29,8 @@ export interface CycleResult {
   budget: number;
   instrumentsExamined: number;
   jobsEnqueued: number;
+  /** Job records deleted after BACKFILL_JOB_RETENTION_DAYS. */
+  recordsPruned?: number;
 }
 
 export const CYCLE_LOCK_KEY = 'backfill:cycle-lock';
@@ -36,6 +38,14 @@ const QUEUE_DEPTH_PERIOD_MS = 15_000;
 const CYCLE_SHUTDOWN_WAIT_MS = 5000;
 /** Instruments planned per round trip in a cycle. */
 const PLAN_CHUNK = 200;
+/** Finished job records deleted per cycle at most: one bounded DELETE, the rest go next cycle. */
+const PRUNE_BATCH = 5000;
+/**
+ * After a boot or a Redis reconnect the job records are compared with the queue once this has
+ * passed: records written just before are then old enough to be judged (their jobs reached the
+ * queue or their requests gave up), and the queue's own connection is back too.
+ */
+const QUEUE_RECONCILE_DELAY_MS = 16_000;
 
 /**
  * The periodic gap fill. Every replica has the timer; a Redis lock held for (almost) one interval lets
@@ -46,6 +56,8 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   private readonly logger = new Logger(BackfillScheduler.name);
   private timer?: NodeJS.Timeout;
   private depthTimer?: NodeJS.Timeout;
+  private reconcileTimer?: NodeJS.Timeout;
+  private redisLost = false;
   private running?: Promise<CycleResult>;
 
   constructor(
@@ -68,12 +80,39 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
       this.pendingJobs().catch(() => undefined);
     }, QUEUE_DEPTH_PERIOD_MS);
     this.depthTimer.unref();
+    // A Redis that comes back may have come back empty (restarted without persistence, flushed):
+    // the jobs of records still queued are then gone, and nothing else would bring them back.
+    this.redis.on('close', () => (this.redisLost = true));
+    this.redis.on('ready', () => {
+      if (!this.redisLost) return;
+      this.redisLost = false;
+      this.scheduleQueueReconcile();
+    });
+    this.scheduleQueueReconcile();
+  }
+
+  private scheduleQueueReconcile(): void {
+    if (this.reconcileTimer) return;
+    this.reconcileTimer = setTimeout(() => {
+      this.reconcileTimer = undefined;
+      this.reconcileQueue().catch(() => undefined);
+    }, QUEUE_RECONCILE_DELAY_MS);
+    this.reconcileTimer.unref();
+  }
+
+  private async reconcileQueue(): Promise<void> {
+    try {
+      await this.service.reconcileWithQueue();
+    } catch (error) {
+      this.logger.warn(`comparing job records with the queue failed: ${(error as Error).message}`);
+    }
   }
 
   /** No new cycle; a cycle under way finishes its enqueueing (bounded) before connections close. */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.depthTimer);
+    clearTimeout(this.reconcileTimer);
     if (!this.running) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -104,6 +143,24 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     return this.running;
   }
 
+  /** Deletes finished job records past their retention, one bounded batch per cycle. */
+  private async prune(now: Date): Promise<number> {
+    const before = new Date(now.getTime() - this.config.BACKFILL_JOB_RETENTION_DAYS * DAY_MS);
+    try {
+      const pruned = await this.repository.pruneFinished(before, PRUNE_BATCH);
+      if (pruned > 0) {
+        this.metrics.backfillJobsPruned.inc(pruned);
+        this.logger.log(
+          `backfill cycle: ${pruned} job records finished before ${before.toISOString()} deleted`,
+        );
+      }
+      return pruned;
+    } catch (error) {
+      this.logger.warn(`pruning job records failed: ${(error as Error).message}`);
+      return 0;
+    }
+  }
+
   private async cycle(): Promise<CycleResult> {
     const intervalMs = this.config.BACKFILL_INTERVAL_SECONDS * 1000;
     const nothing = { budget: 0, instrumentsExamined: 0, jobsEnqueued: 0 };
@@ -126,6 +183,9 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
       }
     }
 
+    // Before anything is planned: a record that says queued while its job is gone keeps its
+    // instrument out of the cycle, and the queue would never run it.
+    await this.reconcileQueue();
     const pending = await this.pendingJobs();
     const capacity = Math.floor(
       this.config.BACKFILL_RATE_LIMIT_PER_SECOND * this.config.BACKFILL_INTERVAL_SECONDS,
@@ -141,11 +201,19 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
       this.logger.warn(
         `backfill cycle: ${pending} jobs still pending, over this cycle's ${capacity}; nothing added`,
       );
+      result.recordsPruned = await this.prune(this.clock.now());
       return result;
     }
 
     const now = this.clock.now();
-    const tokens = await this.repository.instrumentsByStaleness(this.config.BACKFILL_SUBSCRIPTION_AWARE, now);
+    result.recordsPruned = await this.prune(now);
+    // Contracts that expired before today (IST) are never asked for again: the upstream has nothing
+    // new for them, and Kite answers them with errors.
+    const tokens = await this.repository.instrumentsByStaleness(
+      this.config.BACKFILL_SUBSCRIPTION_AWARE,
+      now,
+      istDateOf(now),
+    );
     // Planned a chunk at a time (two queries per chunk, not per instrument), consumed stalest first.
     for (let start = 0; start < tokens.length && budget > 0; start += PLAN_CHUNK) {
       const chunk = tokens.slice(start, start + PLAN_CHUNK);

@@ -25,6 +25,23 @@ const COMPLETED_RETENTION_SECONDS = 60;
 /** Requests planned together at most (the ANY() arrays stay small, one addBulk stays quick). */
 const MAX_BATCH = 1000;
 const ENQUEUE_TIMEOUT_MS = 10_000;
+/** A record this long unchanged must have its job in the queue (its request has reached the queue or given up). */
+const RECORD_QUIET_SECONDS = ENQUEUE_TIMEOUT_MS / 1000 + 5;
+/** Records compared with the queue per pass. */
+const RECONCILE_BATCH = 2000;
+/** Queue calls in flight at once when many jobs are looked up or removed by id. */
+const QUEUE_CALLS_IN_FLIGHT = 200;
+/** Jobs in these states absorb a new request for their window. */
+const LIVE_STATES = new Set(['active', 'waiting', 'prioritized', 'delayed', 'paused', 'waiting-children']);
+
+export interface QueueReconciliation {
+  /** Records examined. */
+  examined: number;
+  /** Records whose job was gone (a Redis flush or restart): their jobs were added again. */
+  requeued: number;
+  /** Records whose job the queue had failed without the record saying so: now `failed`. */
+  failed: number;
+}
 
 interface PendingRequest {
   request: BackfillRequest;
@@ -80,6 +97,7 @@ export class BackfillService implements BackfillRequester {
       this.planner.planMany(toPlan),
     ]);
     const records: NewJobRecord[] = [];
+    const explicit = new Set<string>();
     const results = requests.map((request): BackfillRequestResult => {
       const mark = unsupported.get(request.instrumentToken);
       if (mark && new Date(mark.expires_at).getTime() > now.getTime()) {
@@ -99,9 +117,10 @@ export class BackfillService implements BackfillRequester {
       }
       const own = this.records(request.instrumentToken, request, windows);
       records.push(...own);
+      if (request.from || request.to) for (const record of own) explicit.add(record.id);
       return { jobIds: own.map((record) => record.id) };
     });
-    await this.write(records);
+    await this.write(records, explicit);
     return results;
   }
 
@@ -123,55 +142,148 @@ export class BackfillService implements BackfillRequester {
     }));
   }
 
-  private async write(records: readonly NewJobRecord[]): Promise<void> {
-    if (records.length === 0) return;
+  /**
+   * Enqueues `records` (one job each). Ids are deterministic, so a job still queued or running
+   * absorbs a repeat of its request, from this replica or another. A job that has ended does not:
+   * a failed one (its window still missing) is removed and runs again, as is a completed one when
+   * the window was asked for explicitly (`explicit`); a planned window that a job completed less
+   * than a minute ago was planned before that job committed, and collapses into it.
+   */
+  private async write(
+    batch: readonly NewJobRecord[],
+    explicit: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
+    if (batch.length === 0) return;
+    // The same window asked for twice in a batch is one job and one record (the first request's).
+    const unique = new Map<string, NewJobRecord>();
+    for (const record of batch) if (!unique.has(record.id)) unique.set(record.id, record);
+    const records = [...unique.values()];
     // The record first: a worker may pick the job up before `addBulk` returns.
     const created = await this.repository.insertQueued(records);
+    // Only a window that already had a record can have had a job (records are written before their
+    // jobs and outlive them), so a burst of new subscriptions asks the queue nothing here.
+    const fresh = new Set(created);
+    const known = records.filter((record) => !fresh.has(record.id));
+    const restarted = known.length > 0 ? await this.restartEnded(known, explicit) : [];
     try {
-      // Bounded: while Redis is away the queue holds commands until it is back, and a caller (an
-      // event being handled) must not hang on it. Jobs added late still run; their records are
-      // recreated when they start.
-      await withTimeout(
-        this.queue.addBulk(
-          records.map((record) => ({
-            name: record.trigger,
-            data: {
-              instrumentToken: record.instrumentToken,
-              trigger: record.trigger,
-              from: record.from.toISOString(),
-              to: record.to.toISOString(),
-              requestedAt: record.requestedAt.toISOString(),
-            },
-            opts: this.jobOptions(record),
-          })),
-        ),
-        ENQUEUE_TIMEOUT_MS,
-        'backfill queue',
-      );
+      await withTimeout(this.add(records), ENQUEUE_TIMEOUT_MS, 'backfill queue');
     } catch (error) {
       // Records of jobs that never reached the queue would keep their instruments out of the cycle.
-      await this.repository.deleteUnstarted(created).catch(() => undefined);
+      // Jobs added late still run; their records are recreated when they start.
+      await this.repository.deleteUnstarted([...created, ...restarted]).catch(() => undefined);
       throw error;
     }
   }
 
-  async cancelPending(instrumentToken: number): Promise<number> {
-    const prefix = `bf-${instrumentToken}-`;
-    const jobs = await this.queue.getJobs(['waiting', 'prioritized', 'delayed', 'paused']);
-    const cancelled: string[] = [];
-    for (const job of jobs) {
-      if (!job?.id?.startsWith(prefix)) continue;
-      try {
-        await job.remove();
-        cancelled.push(job.id);
-      } catch (error) {
-        // Picked up by a worker in the meantime: it finishes; stored data is kept either way.
-        this.logger.debug(`job ${job.id}: not cancelled (${(error as Error).message})`);
-      }
+  /**
+   * Of windows that have a record, those whose job has ended (and must run again) or is gone: ended
+   * jobs are removed from the queue and every such record starts over. Returns their ids.
+   */
+  private async restartEnded(
+    records: readonly NewJobRecord[],
+    explicit: ReadonlySet<string>,
+  ): Promise<string[]> {
+    // Bounded: while Redis is away the queue holds commands until it is back, and a caller (an
+    // event being handled) must not hang on it.
+    const states = await withTimeout(
+      inBatches(records, QUEUE_CALLS_IN_FLIGHT, (record) => this.queue.getJobState(record.id)),
+      ENQUEUE_TIMEOUT_MS,
+      'backfill queue',
+    );
+    const ended: string[] = [];
+    const again: NewJobRecord[] = [];
+    records.forEach((record, i) => {
+      const state = states[i];
+      if (LIVE_STATES.has(state) || (state === 'completed' && !explicit.has(record.id))) return;
+      if (state !== 'unknown') ended.push(record.id);
+      again.push(record);
+    });
+    if (ended.length > 0) {
+      await withTimeout(
+        inBatches(ended, QUEUE_CALLS_IN_FLIGHT, (id) => this.queue.remove(id)),
+        ENQUEUE_TIMEOUT_MS,
+        'backfill queue',
+      );
+      this.logger.log(`${ended.length} ended jobs requested again: ${ended.slice(0, 5).join(', ')}`);
     }
+    return this.repository.restart(again);
+  }
+
+  private add(records: readonly NewJobRecord[]): Promise<unknown> {
+    return this.queue.addBulk(
+      records.map((record) => ({
+        name: record.trigger,
+        data: {
+          instrumentToken: record.instrumentToken,
+          trigger: record.trigger,
+          from: record.from.toISOString(),
+          to: record.to.toISOString(),
+          requestedAt: record.requestedAt.toISOString(),
+        },
+        opts: this.jobOptions(record),
+      })),
+    );
+  }
+
+  /**
+   * Puts the records and the queue back in agreement: a record that says `queued` or `running` while
+   * its job is gone from Redis (flushed, restarted empty) gets its job again; one whose job the queue
+   * failed on its own (stalled too often) is marked `failed`, so that the instrument is planned again.
+   */
+  async reconcileWithQueue(): Promise<QueueReconciliation> {
+    const records = await this.repository.pendingRecords(RECORD_QUIET_SECONDS, RECONCILE_BATCH);
+    const result: QueueReconciliation = { examined: records.length, requeued: 0, failed: 0 };
+    if (records.length === 0) return result;
+    const states = await withTimeout(
+      inBatches(records, QUEUE_CALLS_IN_FLIGHT, (record) => this.queue.getJobState(record.id)),
+      ENQUEUE_TIMEOUT_MS,
+      'backfill queue',
+    );
+    const lost = records.filter((_, i) => states[i] === 'unknown');
+    const failed = records.filter((_, i) => states[i] === 'failed');
+    if (lost.length > 0) {
+      // The records stay as they are until the job starts: they were queued all along.
+      await withTimeout(this.add(lost), ENQUEUE_TIMEOUT_MS, 'backfill queue');
+      result.requeued = lost.length;
+      this.metrics.backfillRecordsReconciled.inc({ action: 'requeued' }, lost.length);
+    }
+    for (const record of failed) {
+      const job = await this.queue.getJob(record.id);
+      await this.repository.finishJob(record.id, {
+        state: 'failed',
+        error: `failed in the queue: ${job?.failedReason ?? 'unknown reason'}`,
+        finishedAt: this.clock.now(),
+      });
+      this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'failed' });
+      result.failed++;
+    }
+    if (failed.length > 0) this.metrics.backfillRecordsReconciled.inc({ action: 'failed' }, failed.length);
+    if (result.requeued + result.failed > 0)
+      this.logger.warn(
+        `job records disagreed with the queue: ${result.requeued} jobs were gone and were queued again, ${result.failed} had failed in the queue`,
+      );
+    return result;
+  }
+
+  /**
+   * Drops the waiting jobs of unsubscribed instruments, found by id from their records: one query
+   * and one removal per job, however many jobs other instruments have waiting.
+   */
+  async cancelPending(instrumentTokens: readonly number[]): Promise<number> {
+    const ids = await this.repository.pendingJobIds(instrumentTokens);
+    if (ids.length === 0) return 0;
+    // `remove` refuses a job a worker holds: that one finishes; stored data is kept either way.
+    const removed = await withTimeout(
+      inBatches(ids, QUEUE_CALLS_IN_FLIGHT, (id) => this.queue.remove(id)),
+      ENQUEUE_TIMEOUT_MS,
+      'backfill queue',
+    );
+    const cancelled = ids.filter((_, i) => removed[i] === 1);
     await this.repository.markCancelled(cancelled, this.clock.now());
     if (cancelled.length > 0)
-      this.logger.log(`instrument ${instrumentToken}: cancelled ${cancelled.length} pending jobs`);
+      this.logger.log(
+        `cancelled ${cancelled.length} pending jobs of ${instrumentTokens.length} unsubscribed instruments`,
+      );
     return cancelled.length;
   }
 
@@ -191,9 +303,25 @@ export class BackfillService implements BackfillRequester {
       attempts: this.config.BACKFILL_MAX_ATTEMPTS,
       backoff: { type: 'custom' },
       removeOnComplete: { age: COMPLETED_RETENTION_SECONDS, count: 10_000 },
-      removeOnFail: { age: FAILED_RETENTION_SECONDS, count: 10_000 },
+      // Never longer than its record: a window's job can only be found through its record.
+      removeOnFail: {
+        age: Math.min(FAILED_RETENTION_SECONDS, this.config.BACKFILL_JOB_RETENTION_DAYS * 86_400),
+        count: 10_000,
+      },
     };
   }
+}
+
+/** `work` over `items`, at most `size` at a time, results in order. */
+async function inBatches<T, R>(
+  items: readonly T[],
+  size: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let start = 0; start < items.length; start += size)
+    results.push(...(await Promise.all(items.slice(start, start + size).map(work))));
+  return results;
 }
 
 /** Answers every request when BACKFILL_ENABLED=false, so callers need no flag of their own. */

@@ -432,4 +432,24 @@ export class AppConfig {
   @Min(65_536)
   @Max(268_435_456)
   UPSTREAM_MAX_BODY_BYTES = 16_777_216;
+
+  // Bounds on waiting and on growth.
+
+  /**
+   * No database query waits longer: the server cancels a statement (and ends a transaction left
+   * idle) after this long, and the client gives up 2 s later when the server does not answer at all.
+   * Migrations run without it.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(500)
+  @Max(600_000)
+  DB_QUERY_TIMEOUT_MS = 30_000;
+
+  /** Finished `backfill_jobs` records older than this are deleted by the scheduled cycle. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  BACKFILL_JOB_RETENTION_DAYS = 14;
 }

@@ -119,6 +119,40 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly backfillDeferred = new Counter({
+    name: 'backfill_jobs_deferred_total',
+    help: 'Backfill jobs put back without using an attempt, by cause (database, upstream, circuit, credentials, shutdown)',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backfillDependencyDown = new Gauge({
+    name: 'backfill_dependency_down',
+    help: '1 while the backfill worker takes no job because the dependency cannot be reached',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backfillDependencyDownSeconds = new Counter({
+    name: 'backfill_dependency_down_seconds_total',
+    help: 'Time the backfill worker spent waiting for an unreachable dependency',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backfillRecordsReconciled = new Counter({
+    name: 'backfill_records_reconciled_total',
+    help: 'Job records found disagreeing with the queue and put right, by action (requeued, failed, queued)',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backfillJobsPruned = new Counter({
+    name: 'backfill_job_records_pruned_total',
+    help: 'Finished job records deleted after BACKFILL_JOB_RETENTION_DAYS',
+    registers: [this.registry],
+  });
+
   readonly foTicksReceived = new Counter({
     name: 'fo_ticks_received_total',
     help: 'Ticks received by channel',

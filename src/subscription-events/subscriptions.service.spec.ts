@@ -17,9 +17,9 @@ class RecordingRequester implements BackfillRequester {
     this.calls.push(`enqueued ${request.instrumentToken}`);
     return { jobIds: [`bf-${request.instrumentToken}-1-2`] };
   }
-  async cancelPending(token: number) {
-    this.calls.push(`cancel ${token}`);
-    return 1;
+  async cancelPending(tokens: readonly number[]) {
+    this.calls.push(`cancel ${tokens.join(',')}`);
+    return tokens.length;
   }
 }
 
@@ -101,5 +101,25 @@ describe('SubscriptionsService', () => {
     expect(requester.calls).not.toContain('request 7 event');
     expect(requester.calls).toContain('cancel 7');
     expect(service.pendingRequests).toBe(0);
+  });
+
+  it('drops the waiting jobs of a batch of removals in one call, after every request has settled', async () => {
+    const requester = new RecordingRequester();
+    const service = build(requester);
+    await service.subscribe(
+      [7, 8, 9].map((instrumentToken) => ({ instrumentToken, requestedAt: AT })),
+      'event',
+      AT,
+    );
+    await flush();
+    const removal = service.unsubscribe([7, 8, 9], AT, 'reconcile');
+    await flush();
+    expect(requester.calls.filter((call) => call.startsWith('cancel'))).toEqual([]);
+    for (const release of requester.gates.values()) release();
+    expect(await removal).toEqual([7, 8, 9]);
+    expect(requester.calls.filter((call) => call.startsWith('cancel'))).toEqual(['cancel 7,8,9']);
+    expect(requester.calls.indexOf('cancel 7,8,9')).toBeGreaterThan(
+      requester.calls.lastIndexOf('enqueued 9'),
+    );
   });
 });

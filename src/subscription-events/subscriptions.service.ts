@@ -105,18 +105,20 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
   async unsubscribe(tokens: readonly number[], at: Date, source: 'event' | 'reconcile'): Promise<number[]> {
     if (tokens.length === 0) return [];
     const known = await this.subscriptions.deactivate(tokens, at);
-    await forEachLimited(known, this.concurrency, async (token) => {
-      await this.withdrawRequests(token);
-      let dropped = 0;
-      try {
-        dropped = this.backfill ? await this.backfill.cancelPending(token) : 0;
-      } catch (error) {
-        this.logger.warn(
-          `token=${token}: dropping waiting backfill jobs failed: ${(error as Error).message}`,
-        );
-      }
-      this.logger.log(`unsubscribed token=${token} source=${source} waiting_jobs_dropped=${dropped}`);
-    });
+    // Every token's requests withdrawn (or finished) first, then the waiting jobs of all of them
+    // dropped in one pass: a removal that follows a creation never leaves a job behind.
+    await Promise.all(known.map((token) => this.withdrawRequests(token)));
+    let dropped = 0;
+    try {
+      dropped = this.backfill && known.length > 0 ? await this.backfill.cancelPending(known) : 0;
+    } catch (error) {
+      this.logger.warn(
+        `${known.length} unsubscribed instruments (tokens=${known.slice(0, 5).join(',')}${known.length > 5 ? ',...' : ''}): dropping waiting backfill jobs failed: ${(error as Error).message}`,
+      );
+    }
+    for (const token of known) this.logger.log(`unsubscribed token=${token} source=${source}`);
+    if (known.length > 0)
+      this.logger.log(`unsubscribed ${known.length} instruments: waiting_jobs_dropped=${dropped}`);
     this.refreshActiveGauge();
     return known;
   }
@@ -213,16 +215,4 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
       );
     }
   }
-}
-
-export async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,8 +1,10 @@
+import { getQueueToken } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from '../../src/backfill/backfill.constants';
 import { BackfillProcessor } from '../../src/backfill/backfill.processor';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
 import { FixedClock } from '../../src/contracts/market-time';
+import { SubscriptionsService } from '../../src/subscription-events/subscriptions.service';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { TEST_REDIS_URL } from '../support/env';
 import { testRedis } from '../support/redis';
@@ -75,13 +77,47 @@ describe('backfill requester (queue, deterministic ids)', () => {
     expect(sweep.jobIds).toEqual([
       `bf-42-${Date.parse('2026-11-25T03:45:00Z')}-${Date.parse('2026-11-25T04:45:00Z')}`,
     ]);
-    expect(await requester.cancelPending(42)).toBe(1);
-    expect(await requester.cancelPending(43)).toBe(1);
+    expect(await requester.cancelPending([42])).toBe(1);
+    expect(await requester.cancelPending([43])).toBe(1);
 
-    expect(await requester.cancelPending(13660418)).toBe(1);
+    expect(await requester.cancelPending([13660418])).toBe(1);
     expect(await queue.getJobs(['waiting', 'prioritized', 'paused'])).toHaveLength(0);
     const rows = await testApp.database.query<{ state: string }>(`SELECT state FROM backfill_jobs`);
     expect(rows).toEqual([{ state: 'cancelled' }, { state: 'cancelled' }, { state: 'cancelled' }]);
+  });
+
+  it('drops the waiting jobs of 1,000 unsubscribed instruments in one pass, by job id', async () => {
+    const subscriptions = testApp.app.get(SubscriptionsService);
+    const at = new Date(NOW);
+    const removed = Array.from({ length: 1000 }, (_, i) => 5_000_000 + i);
+    const kept = [6_000_001, 6_000_002];
+    const subscribed = await subscriptions.subscribe(
+      [...removed, ...kept].map((instrumentToken) => ({ instrumentToken, requestedAt: at })),
+      'reconcile',
+      at,
+    );
+    await Promise.all(subscribed.requested.values());
+    expect(await queue.getJobCountByTypes('waiting', 'prioritized', 'paused')).toBe(1002);
+
+    const queueReads = jest.spyOn(testApp.app.get<Queue>(getQueueToken(BACKFILL_QUEUE)), 'getJobs');
+    try {
+      expect(await subscriptions.unsubscribe(removed, at, 'reconcile')).toHaveLength(1000);
+      // No listing of the queue, let alone one per instrument: the ids come from the job records.
+      expect(queueReads).not.toHaveBeenCalled();
+    } finally {
+      queueReads.mockRestore();
+    }
+    const left = await queue.getJobs(['waiting', 'prioritized', 'paused']);
+    expect(left.map((job) => job.data.instrumentToken).sort()).toEqual(kept);
+    const states = await testApp.database.query<{ state: string; n: number }>(
+      `SELECT state, count(*)::int AS n FROM backfill_jobs WHERE instrument_token = ANY($1::bigint[])
+        GROUP BY state ORDER BY state`,
+      [[...removed, ...kept]],
+    );
+    expect(states).toEqual([
+      { state: 'cancelled', n: 1000 },
+      { state: 'queued', n: 2 },
+    ]);
   });
 });
 
@@ -93,7 +129,7 @@ describe('backfill requester with BACKFILL_ENABLED=false', () => {
       expect(
         await requester.request({ instrumentToken: 1, trigger: 'event', requestedAt: new Date(NOW) }),
       ).toEqual({ jobIds: [], skipped: 'backfill disabled' });
-      expect(await requester.cancelPending(1)).toBe(0);
+      expect(await requester.cancelPending([1])).toBe(0);
       expect(() => testApp.app.get(BackfillProcessor)).toThrow();
       const redis = testRedis();
       try {

@@ -1,5 +1,8 @@
 import { createServer, Server, Socket, AddressInfo, connect } from 'node:net';
 
+/** Which bytes a held proxy drops: towards the server, towards the client, or both. */
+export type HoldDirection = 'both' | 'to-server' | 'to-client';
+
 /**
  * A TCP proxy between the service and PostgreSQL or Redis, so a test can cut one connection path
  * without stopping the server every other test shares.
@@ -8,6 +11,7 @@ export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private refusing = false;
+  private held?: HoldDirection;
   port = 0;
 
   constructor(
@@ -51,8 +55,20 @@ export class TcpProxy {
     this.sockets.clear();
   }
 
+  /**
+   * A server that accepts and never answers: every connection, open or new, stays open while the
+   * bytes flowing `direction` are swallowed, until `restore`. Nothing is reset, so only a client's own
+   * timeouts notice. Bytes swallowed are gone: a connection that carried some is out of step with
+   * its server afterwards, as after any lost request, and its client has to drop it.
+   */
+  hold(direction: HoldDirection = 'both'): void {
+    this.held = direction;
+  }
+
+  /** Ends `cut` and `hold`: connections are accepted and bytes flow again. */
   restore(): void {
     this.refusing = false;
+    this.held = undefined;
   }
 
   get connectionCount(): number {
@@ -80,7 +96,19 @@ export class TcpProxy {
     };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    this.forward(client, upstream, 'to-server');
+    this.forward(upstream, client, 'to-client');
+  }
+
+  /** `from` to `to` with backpressure, dropping what arrives while that direction is held. */
+  private forward(from: Socket, to: Socket, direction: Exclude<HoldDirection, 'both'>): void {
+    from.on('data', (chunk: Buffer) => {
+      if (this.held === 'both' || this.held === direction) return;
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+    from.on('end', () => to.end());
   }
 }

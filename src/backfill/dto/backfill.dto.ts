@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { MAX_INSTRUMENT_TOKEN, MAX_OFFSET } from '../../common/strict-values';
 import { IntegerParam, IsInstant } from '../../common/validation';
-import { BACKFILL_JOB_STATES, BackfillJobState } from '../backfill.repository';
+import { BACKFILL_JOB_STATES, BackfillJobState, JOB_COUNT_LIMIT } from '../backfill.repository';
 import { BACKFILL_TRIGGERS, BackfillTrigger } from '../backfill.requests';
 
 const TOKEN_MESSAGE = { message: `$property must be an integer from 1 to ${MAX_INSTRUMENT_TOKEN}` };
@@ -113,7 +113,14 @@ export class JobIdParamDto {
 }
 
 export class BackfillJobListDto {
-  @ApiProperty() total!: number;
+  @ApiProperty({
+    description: `Records matching the filters, counted up to ${JOB_COUNT_LIMIT.toLocaleString('en')} (then total_capped)`,
+  })
+  total!: number;
+  @ApiProperty({
+    description: `More than ${JOB_COUNT_LIMIT.toLocaleString('en')} records match; total is that bound`,
+  })
+  total_capped!: boolean;
   @ApiProperty() limit!: number;
   @ApiProperty() offset!: number;
   @ApiProperty({ type: [BackfillJobDto] }) jobs!: BackfillJobDto[];

@@ -2,6 +2,7 @@ import { InitialSchema1764300000000 } from './1764300000000-initial-schema';
 import { TimescaleDb1764300000001 } from './1764300000001-timescaledb';
 import { FoChainViews1764300000060 } from './1764300000060-fo-chain-views';
 import { FoChainLevels1764300000100 } from './1764300000100-fo-chain-levels';
+import { BackfillJobIndexes1764300000200 } from './1764300000200-backfill-job-indexes';
 import { MarketSessions1764300000400 } from './1764300000400-market-sessions';
 
 /** Every migration, in order. New migrations are appended here. */
@@ -10,5 +11,6 @@ export const MIGRATIONS = [
   TimescaleDb1764300000001,
   FoChainViews1764300000060,
   FoChainLevels1764300000100,
+  BackfillJobIndexes1764300000200,
   MarketSessions1764300000400,
 ];

@@ -1,0 +1,67 @@
+/** The services the process cannot work without; their outages are nobody's fault in particular. */
+export type Dependency = 'database' | 'redis';
+
+/** Socket-level failures: the peer refused, went away or never answered. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * PostgreSQL SQLSTATEs of a server that cannot serve right now: class 08 (connection exception),
+ * shutting down or starting (57P01-57P03), out of connections (53300), and a statement cancelled by
+ * `statement_timeout` (57014).
+ */
+const SERVER_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
+
+/** Messages of pg, pg-pool and ioredis that carry no code. */
+const MESSAGES = [
+  'Connection terminated',
+  'Query read timeout',
+  'timeout exceeded when trying to connect',
+  'is not queryable',
+  'Connection is closed',
+  "Stream isn't writeable",
+  'Reached the max retries per request limit',
+];
+
+/**
+ * Whether `error` says the database or Redis could not be reached or did not answer, rather than
+ * refusing the request itself (bad data, a constraint). TypeORM wraps the driver's error
+ * (`driverError`), Node wraps causes (`cause`): both are looked through.
+ */
+export function isConnectionError(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 4; depth++) {
+    const candidate = current as {
+      code?: unknown;
+      message?: unknown;
+      driverError?: unknown;
+      cause?: unknown;
+    };
+    const code = typeof candidate.code === 'string' ? candidate.code : undefined;
+    if (code && (NETWORK_CODES.has(code) || code.startsWith('08') || SERVER_UNAVAILABLE_STATES.has(code)))
+      return true;
+    const message = typeof candidate.message === 'string' ? candidate.message : '';
+    if (MESSAGES.some((text) => message.includes(text))) return true;
+    current = candidate.driverError ?? candidate.cause;
+  }
+  return false;
+}
+
+/** A call to `dependency` failed for want of a connection; the work that made it is not to blame. */
+export class DependencyUnavailableError extends Error {
+  constructor(
+    readonly dependency: Dependency,
+    override readonly cause: unknown,
+  ) {
+    super(`${dependency} unavailable: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'DependencyUnavailableError';
+  }
+}
