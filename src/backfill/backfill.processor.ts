@@ -37,6 +37,8 @@ const STORM_GRACE_MS = 30 * 60_000;
 const PROBE_MIN_MS = 1000;
 const PROBE_MAX_MS = 5000;
 const PROBE_TIMEOUT_MS = 5000;
+/** How long a forced close of the worker, then dropping its connections, may take at shutdown. */
+const HARD_CLOSE_MS = 1000;
 
 /**
  * Exponential backoff with full jitter, never sooner than the upstream's Retry-After. Replicas that
@@ -142,16 +144,20 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     if (!this.worker) return;
     const worker = this.worker;
     this.stopping.abort();
-    const bound = Math.max(500, this.config.SHUTDOWN_TIMEOUT_MS - 2000);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>(
-      (resolve) => (timer = setTimeout(() => resolve('timeout'), bound)),
-    );
-    const outcome = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
+    const bound = Math.max(500, this.config.SHUTDOWN_TIMEOUT_MS - 2000 - HARD_CLOSE_MS);
+    try {
+      await withTimeout(worker.close(), bound, 'backfill worker');
+      return;
+    } catch {
       this.logger.warn(`backfill worker did not drain within ${bound} ms; closing hard`);
-      await worker.close(true).catch(() => undefined);
+    }
+    // A client still reconnecting (after a Redis outage) can keep even a forced close waiting for an
+    // `end` event that never comes (taskforcesh/bullmq#4656): bounded, then its connections dropped.
+    try {
+      await withTimeout(worker.close(true), HARD_CLOSE_MS, 'backfill worker');
+    } catch {
+      this.logger.warn('backfill worker did not close hard either; dropping its connections');
+      await withTimeout(worker.disconnect(), HARD_CLOSE_MS, 'backfill worker').catch(() => undefined);
     }
   }
 
