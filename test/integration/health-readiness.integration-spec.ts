@@ -79,9 +79,11 @@ describe('readiness per role, with Redis and PostgreSQL cut through TCP proxies'
     const app = await start();
     expect((await ready(app)).status).toBe(200);
     redisProxy.cut();
-    const during = await waitFor('Redis reported down', async () => {
+    // The ping and the event connection notice the cut each in their own time: wait for both.
+    const during = await waitFor('Redis and the event connection reported down', async () => {
       const answer = await ready(app);
-      return answer.body.details.redis?.status === 'down' ? answer : undefined;
+      const { redis, subscription_events: events } = answer.body.details;
+      return redis?.status === 'down' && events?.status === 'down' ? answer : undefined;
     });
     expect(during.status).toBe(200);
     expect(during.body.status).toBe('ok');
