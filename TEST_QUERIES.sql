@@ -14,7 +14,8 @@
 -- check: active_subscriptions_have_recent_data
 -- Every active subscription has a candle, or a fetched-and-empty window, within the last two session
 -- minutes before the newest stored minute. Subscriptions younger than two minutes are still being
--- backfilled and are left out. Healthy: no rows. A row names an instrument whose data stopped.
+-- backfilled and are left out, and so are contracts that expired before the newest minute's IST day
+-- (their data stops with their life). Healthy: no rows. A row names an instrument whose data stopped.
 WITH ref AS (SELECT max(time) AS newest FROM candles_1m)
 SELECT s.instrument_token, i.tradingsymbol, max(c.time) AS last_candle, ref.newest
   FROM subscriptions s
@@ -24,6 +25,7 @@ SELECT s.instrument_token, i.tradingsymbol, max(c.time) AS last_candle, ref.newe
  WHERE s.status = 'active'
    AND s.first_seen_at < now() - interval '2 minutes'
    AND ref.newest IS NOT NULL
+   AND (i.expiry IS NULL OR i.expiry >= (ref.newest AT TIME ZONE 'Asia/Kolkata')::date)
  GROUP BY s.instrument_token, i.tradingsymbol, ref.newest
 HAVING coalesce(max(c.time), '-infinity') < ref.newest - interval '2 minutes'
    AND NOT EXISTS (SELECT 1 FROM backfill_coverage bc
@@ -90,22 +92,27 @@ HAVING count(*) >= 3;
 -- For every active subscription: session minutes of the calendar (`market_sessions`) between its
 -- first fetched window and the newest stored minute that hold no candle and lie in no fetched window.
 -- Holidays and weekends have no session row, so no minute of theirs is asked for, whether or not a
--- fetched window spans them; a special session's minutes are its own hours. Healthy: no rows; a row
+-- fetched window spans them; a special session's minutes are its own hours. A contract has no minutes
+-- after its expiry day's session (the sweep leaves expired contracts alone). Healthy: no rows; a row
 -- counts missing minutes.
 WITH ref AS (SELECT max(time) AS newest FROM candles_1m),
 bounds AS (
-  SELECT s.instrument_token, min(bc.covered_from) AS first_from
-    FROM subscriptions s JOIN backfill_coverage bc USING (instrument_token)
+  SELECT s.instrument_token, min(bc.covered_from) AS first_from,
+         least(ref.newest - interval '2 minutes',
+               (SELECT e.closes_at - interval '1 minute' FROM market_sessions e WHERE e.session_date = i.expiry)) AS last_minute
+    FROM subscriptions s
+    JOIN backfill_coverage bc USING (instrument_token)
+    LEFT JOIN instruments i USING (instrument_token)
+   CROSS JOIN ref
    WHERE s.status = 'active'
-   GROUP BY s.instrument_token
+   GROUP BY s.instrument_token, i.expiry, ref.newest
 ),
 minutes AS (
   SELECT b.instrument_token, m AS minute
     FROM bounds b
-   CROSS JOIN ref
-    JOIN market_sessions ms ON ms.closes_at > b.first_from AND ms.opens_at <= ref.newest - interval '2 minutes'
+    JOIN market_sessions ms ON ms.closes_at > b.first_from AND ms.opens_at <= b.last_minute
    CROSS JOIN LATERAL generate_series(greatest(ms.opens_at, date_trunc('minute', b.first_from)),
-                                      least(ms.closes_at - interval '1 minute', ref.newest - interval '2 minutes'),
+                                      least(ms.closes_at - interval '1 minute', b.last_minute),
                                       interval '1 minute') AS m
 )
 SELECT mi.instrument_token, count(*) AS missing_minutes, min(mi.minute) AS first_missing, max(mi.minute) AS last_missing
