@@ -10,7 +10,7 @@ import { HealthIndicatorResult } from '@nestjs/terminus';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import { Dependency, DependencyUnavailableError, isConnectionError } from '../common/dependency-errors';
-import { withTimeout } from '../common/with-timeout';
+import { settledWithin, withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { ReadinessRegistry } from '../health/readiness.registry';
@@ -71,6 +71,8 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
   private readonly logger = new Logger(BackfillProcessor.name);
   private worker?: Worker<BackfillJobData>;
   private readonly stopping = new AbortController();
+  /** Jobs this replica is working on, for the drain at shutdown. */
+  private readonly inFlight = new Set<Promise<void>>();
   private pausedReason?: string;
   /** Wrong-window answers already logged at error level, by provider, shift and offset. */
   private readonly mismatchesLogged = new Set<string>();
@@ -93,7 +95,7 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 
   onApplicationBootstrap(): void {
-    this.worker = new Worker<BackfillJobData>(BACKFILL_QUEUE, (job, token) => this.process(job, token), {
+    this.worker = new Worker<BackfillJobData>(BACKFILL_QUEUE, (job, token) => this.tracked(job, token), {
       connection: { ...redisOptionsFromUrl(this.config.REDIS_URL), maxRetriesPerRequest: null },
       prefix: this.config.QUEUE_PREFIX,
       concurrency: this.config.BACKFILL_CONCURRENCY,
@@ -139,26 +141,39 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
    * SIGTERM: no new job is taken, fetches in flight are aborted and their jobs go back to the queue
    * (another replica or the next start takes them), jobs already writing finish. Bounded below
    * SHUTDOWN_TIMEOUT_MS; past the bound the worker is closed hard and its locks expire.
+   *
+   * The drain waits for this replica's own jobs, not for BullMQ's graceful close: that one waits for
+   * its blocking connection to end, which a client still reconnecting after a Redis outage never
+   * does, and a forced close asked for later joins the stuck one (taskforcesh/bullmq#4656). Closed
+   * forced from the start, the worker stops its lock renewal timer at once whatever its connections do.
    */
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.worker) return;
     const worker = this.worker;
     this.stopping.abort();
-    const bound = Math.max(500, this.config.SHUTDOWN_TIMEOUT_MS - 2000 - HARD_CLOSE_MS);
-    try {
-      await withTimeout(worker.close(), bound, 'backfill worker');
-      return;
-    } catch {
+    // Only flags: no new job is fetched and the stalled checker stops, whatever Redis does.
+    await settledWithin(worker.pause(true), HARD_CLOSE_MS);
+    const bound = Math.max(500, this.config.SHUTDOWN_TIMEOUT_MS - 2000 - 2 * HARD_CLOSE_MS);
+    if (!(await settledWithin(Promise.allSettled([...this.inFlight]), bound)))
       this.logger.warn(`backfill worker did not drain within ${bound} ms; closing hard`);
+    // BullMQ records a finished job (moveToCompleted) in the promise reactions that follow ours;
+    // after this turn its command is on the socket, and a forced close ends the socket after it.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!(await settledWithin(worker.close(true), HARD_CLOSE_MS))) {
+      this.logger.warn('backfill worker did not close within its bound; dropping its connections');
+      await settledWithin(worker.disconnect(), HARD_CLOSE_MS);
     }
-    // A client still reconnecting (after a Redis outage) can keep even a forced close waiting for an
-    // `end` event that never comes (taskforcesh/bullmq#4656): bounded, then its connections dropped.
-    try {
-      await withTimeout(worker.close(true), HARD_CLOSE_MS, 'backfill worker');
-    } catch {
-      this.logger.warn('backfill worker did not close hard either; dropping its connections');
-      await withTimeout(worker.disconnect(), HARD_CLOSE_MS, 'backfill worker').catch(() => undefined);
-    }
+  }
+
+  private tracked(job: Job<BackfillJobData>, token?: string): Promise<void> {
+    const work = this.process(job, token);
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    return work;
   }
 
   /**

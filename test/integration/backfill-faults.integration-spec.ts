@@ -11,6 +11,7 @@ import { createTestDatabase } from '../support/database';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
 import { deleteKeys, testRedis } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
+import { TimerWatch } from '../support/timer-watch';
 import { waitFor } from '../support/wait-for';
 import { HistoryStub } from './backfill-upstream.stub';
 
@@ -213,6 +214,44 @@ describe('backfill faults', () => {
         await completesThroughCut(app, proxy, range(401, 30), 'redis');
       } finally {
         await app.close();
+        await proxy.stop();
+      }
+    }, 60_000);
+
+    it('closes just as Redis comes back after a cut, leaving no timer of the worker behind', async () => {
+      const proxy = await TcpProxy.forUrl(TEST_REDIS_URL).start();
+      const timers = new TimerWatch().start();
+      const app = await startTestApp({
+        clock,
+        env: baseEnv(stub, { REDIS_URL: proxy.rewrite(TEST_REDIS_URL), SHUTDOWN_TIMEOUT_MS: '5000' }),
+      });
+      let closed = false;
+      try {
+        const tokens = range(451, 5);
+        await requestAll(app, tokens);
+        await allSucceeded(app, tokens);
+        // Closed just as Redis comes back: the worker's blocking client is still reconnecting, and
+        // BullMQ's graceful close waits for its end, which never comes (taskforcesh/bullmq#4656).
+        proxy.cut();
+        await waitFor(
+          'redis reported down',
+          async () => (await request(app.url).get('/health/ready')).body?.details?.redis?.status === 'down',
+        );
+        proxy.restore();
+        const closing = Date.now();
+        closed = true;
+        await app.close();
+        expect(Date.now() - closing).toBeLessThan(5000);
+        // A worker whose close never finished keeps renewing its locks forever, and keeps the process
+        // alive. Its blocking read's watchdog (the block timeout, 5 s, plus 1 s) may still run out.
+        await waitFor('every timer of the closed app ended', () => timers.keepingAlive().length === 0, {
+          timeoutMs: 10_000,
+          intervalMs: 250,
+        }).catch(() => expect(timers.keepingAlive()).toEqual([]));
+      } finally {
+        timers.stop();
+        proxy.restore();
+        if (!closed) await app.close();
         await proxy.stop();
       }
     }, 60_000);
