@@ -1,0 +1,152 @@
+import 'reflect-metadata';
+import {
+  ArrayMaxSize,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  validateSync,
+  ValidateNested,
+} from 'class-validator';
+import {
+  SubscriptionEventDto,
+  SubscriptionEventMetadataDto,
+} from '../subscription-events/dto/subscription-event.dto';
+import { passesValidation } from './quick-validation';
+
+// Values of every kind the wire can bring, good and bad for some field or other.
+const VALUES: unknown[] = [
+  undefined,
+  null,
+  0,
+  1,
+  -1,
+  2.5,
+  13660418,
+  Number.MAX_SAFE_INTEGER,
+  Number.MAX_SAFE_INTEGER + 2,
+  1e20,
+  Number.NaN,
+  true,
+  '',
+  'NIFTY25NOV24500CE',
+  'NFO-OPT',
+  'FULL',
+  'subscription_created',
+  'subscription_removed',
+  'subscription_deleted',
+  'subscription_paused',
+  '13660418',
+  'x'.repeat(65),
+  'tab\there',
+  'nul\u0000',
+  'é',
+  [],
+  ['NIFTY'],
+  {},
+  { tradingsymbol: 'NIFTY25NOV24500CE' },
+];
+const METADATA: unknown[] = [
+  undefined,
+  null,
+  'FULL',
+  [],
+  [{ tradingsymbol: 'X' }],
+  {},
+  { tradingsymbol: 'NIFTY25NOV24500CE', segment: 'NFO-OPT', requested_mode: 'FULL', account_id: null },
+  { tradingsymbol: 7 },
+  { account_id: 'primary', segment: 'x'.repeat(33) },
+  { requested_mode: 'nul\u0000' },
+];
+
+/** A pseudo-random sequence that is the same on every run. */
+function* sequence(seed: number): Generator<number> {
+  let state = seed;
+  for (;;) {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    // The low bits of this generator repeat with short periods; the high ones do not.
+    yield state >>> 12;
+  }
+}
+
+function event(random: Generator<number>): SubscriptionEventDto {
+  const pick = <T>(values: readonly T[]): T => values[random.next().value % values.length];
+  const dto = new SubscriptionEventDto() as unknown as Record<string, unknown>;
+  for (const field of [
+    'event_type',
+    'instrument_token',
+    'timestamp',
+    'tradingsymbol',
+    'segment',
+    'requested_mode',
+    'account_id',
+  ])
+    if (random.next().value % 2 === 0) dto[field] = pick(VALUES);
+  const metadata = pick(METADATA);
+  dto.metadata =
+    typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
+      ? Object.assign(new SubscriptionEventMetadataDto(), metadata)
+      : metadata;
+  // Mostly well-formed heads, so that the later fields are reached as well.
+  if (random.next().value % 2 === 0) {
+    dto.event_type = 'subscription_created';
+    dto.instrument_token = 13660418;
+  }
+  return dto as unknown as SubscriptionEventDto;
+}
+
+describe('passesValidation', () => {
+  it('agrees with validateSync on 20,000 generated subscription events, valid and not', () => {
+    const random = sequence(20251103);
+    let valid = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const dto = event(random);
+      const expected = validateSync(dto, { forbidUnknownValues: false }).length === 0;
+      if (passesValidation(dto) !== expected) throw new Error(`disagrees on ${JSON.stringify(dto)}`);
+      if (expected) valid++;
+    }
+    // Both outcomes are well represented.
+    expect(valid).toBeGreaterThan(500);
+    expect(valid).toBeLessThan(19_000);
+  });
+
+  class Leg {
+    @IsInt()
+    @Max(10)
+    lots!: number;
+  }
+  class Order {
+    @IsOptional()
+    @IsString()
+    @Length(1, 8)
+    name?: string;
+
+    @ValidateNested()
+    leg?: Leg;
+  }
+
+  it('answers no where its list cannot decide (an array under @ValidateNested), so the full validation does', () => {
+    const order = Object.assign(new Order(), { leg: [Object.assign(new Leg(), { lots: 1 })] });
+    expect(validateSync(order, { forbidUnknownValues: false })).toEqual([]);
+    expect(passesValidation(order)).toBe(false);
+    expect(passesValidation(Object.assign(new Order(), { leg: Object.assign(new Leg(), { lots: 1 }) }))).toBe(
+      true,
+    );
+    expect(
+      passesValidation(Object.assign(new Order(), { leg: Object.assign(new Leg(), { lots: 11 }) })),
+    ).toBe(false);
+    expect(passesValidation(Object.assign(new Order(), { name: '', leg: undefined }))).toBe(false);
+  });
+
+  it('refuses to compile decorators it does not mirror', () => {
+    class Basket {
+      @ArrayMaxSize(2)
+      @IsString({ each: true })
+      names!: string[];
+    }
+    expect(() => passesValidation(Object.assign(new Basket(), { names: ['a'] }))).toThrow(
+      "Basket.names: 'each' validation is not compiled",
+    );
+  });
+});
