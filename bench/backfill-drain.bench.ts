@@ -40,10 +40,8 @@ async function main(): Promise<void> {
   try {
     const requester = app.app.get<BackfillRequester>(BACKFILL_REQUESTER);
     const started = Date.now();
-    await Promise.all(
-      tokens.map((instrumentToken) =>
-        requester.request({ instrumentToken, trigger: 'event', requestedAt: clock.now() }),
-      ),
+    await requester.request(
+      tokens.map((instrumentToken) => ({ instrumentToken, trigger: 'event', requestedAt: clock.now() })),
     );
     let rows = 0;
     for (;;) {

@@ -35,11 +35,9 @@ async function main(): Promise<void> {
     let candles = 0;
     for (const instrumentToken of tokens) {
       const started = Date.now();
-      const { jobIds } = await requester.request({
-        instrumentToken,
-        trigger: 'event',
-        requestedAt: clock.now(),
-      });
+      const [{ jobIds }] = await requester.request([
+        { instrumentToken, trigger: 'event', requestedAt: clock.now() },
+      ]);
       for (;;) {
         const [job] = await app.database.query<{
           state: string;

@@ -2,7 +2,7 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { badField } from '../common/validation';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { BackfillPlanner } from './backfill.planner';
-import { BackfillJobRow, BackfillRepository } from './backfill.repository';
+import { BackfillJobRow, BackfillRepository, isUnsupportedAt } from './backfill.repository';
 import { BACKFILL_REQUESTER, BackfillRequester } from './backfill.requests';
 import {
   BackfillAcceptedDto,
@@ -58,13 +58,15 @@ export class BackfillStatusService {
       throw badField('to', 'must be after the start of the lookback when from is omitted');
     if (from && (to ?? now).getTime() - from.getTime() > MAX_MANUAL_WINDOW_MS)
       throw badField('from', 'window longer than 400 days');
-    const result = await this.requester.request({
-      instrumentToken: body.instrument_token,
-      trigger: 'manual',
-      requestedAt: now,
-      from: from ?? (to ? this.planner.lookback().from : undefined),
-      to,
-    });
+    const [result] = await this.requester.request([
+      {
+        instrumentToken: body.instrument_token,
+        trigger: 'manual',
+        requestedAt: now,
+        from: from ?? (to ? this.planner.lookback().from : undefined),
+        to,
+      },
+    ]);
     return { job_id: result.jobIds[0] ?? null, job_ids: result.jobIds, skipped: result.skipped };
   }
 
@@ -93,11 +95,13 @@ export class BackfillStatusService {
 
   async coverage(instrumentToken: number): Promise<CoverageDto> {
     const plan = await this.planner.plan(instrumentToken);
-    const [ranges, lastCandle, unsupported] = await Promise.all([
-      this.repository.coverage(instrumentToken, plan.lookbackFrom, plan.lookbackTo),
+    const [coverage, lastCandle, marks] = await Promise.all([
+      this.repository.coverage([instrumentToken], plan.lookbackFrom, plan.lookbackTo),
       this.repository.lastCandleTime(instrumentToken),
-      this.repository.findUnsupported(instrumentToken),
+      this.repository.findUnsupported([instrumentToken]),
     ]);
+    const ranges = coverage.get(instrumentToken) ?? [];
+    const unsupported = marks.get(instrumentToken);
     const merged: { from: number; to: number; candles: number }[] = [];
     for (const range of ranges) {
       const last = merged[merged.length - 1];
@@ -128,7 +132,7 @@ export class BackfillStatusService {
             last_seen_at: iso(unsupported.last_seen_at)!,
             expires_at: iso(unsupported.expires_at)!,
             failures: unsupported.failures,
-            active: new Date(unsupported.expires_at).getTime() > this.clock.now().getTime(),
+            active: isUnsupportedAt(unsupported, this.clock.now()),
           }
         : null,
     };

@@ -5,14 +5,6 @@ export const BACKFILL_QUEUE = 'backfill';
 /** Kite serves at most 60 days of minute data per request; one job is one request. */
 export const MAX_WINDOW_MS = 60 * 86_400_000;
 
-/** BullMQ runs lower numbers first: a new subscription is served before the periodic sweep. */
-export const TRIGGER_PRIORITY: Record<BackfillTrigger, number> = {
-  event: 1,
-  manual: 1,
-  reconcile: 2,
-  sweep: 3,
-};
-
 /** What travels through the queue; instants as ISO text. */
 export interface BackfillJobData {
   instrumentToken: number;

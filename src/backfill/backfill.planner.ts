@@ -44,8 +44,8 @@ export class BackfillPlanner {
     const plans = new Map<number, InstrumentPlan>();
     if (tokens.length === 0) return plans;
     const [coverage, stored] = await Promise.all([
-      this.repository.coverageMany(tokens, from, to),
-      this.repository.storedMinutesMany(tokens, from, to),
+      this.repository.coverage(tokens, from, to),
+      this.repository.storedMinutes(tokens, from, to),
     ]);
     const sessionMinutes = this.sessionMinutesOf(from, to);
     for (const token of tokens) {

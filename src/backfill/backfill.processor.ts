@@ -5,6 +5,7 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
+  OnModuleInit,
 } from '@nestjs/common';
 import { HealthIndicatorResult } from '@nestjs/terminus';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
@@ -18,7 +19,9 @@ import { CandlesRepository } from '../market-data/candles.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { CircuitBreaker } from './circuit-breaker';
 import { BACKFILL_QUEUE, BackfillJobData, redisOptionsFromUrl } from './backfill.constants';
-import { BackfillRepository, NewJobRecord } from './backfill.repository';
+import { BackfillJobHandler, bindJobHandlers, HandlesBackfillJobs } from './backfill.jobs';
+import { BackfillRepository, isUnsupportedAt, NewJobRecord } from './backfill.repository';
+import { BACKFILL_TRIGGER_TABLE } from './backfill.requests';
 import { HISTORY_PROVIDER, HistoryError, HistoryProvider } from './history-provider';
 import { coveredRange, HistoryAnswer, WindowMismatchError } from './history-window';
 import { UpstreamHealth } from './upstream-health';
@@ -67,12 +70,13 @@ export function limiterFor(ratePerSecond: number): { max: number; duration: numb
  * every replica.
  */
 @Injectable()
-export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(BackfillProcessor.name);
   private worker?: Worker<BackfillJobData>;
   private readonly stopping = new AbortController();
   /** Jobs this replica is working on, for the drain at shutdown. */
   private readonly inFlight = new Set<Promise<void>>();
+  private handlers = new Map<string, BackfillJobHandler>();
   private pausedReason?: string;
   /** Wrong-window answers already logged at error level, by provider, shift and offset. */
   private readonly mismatchesLogged = new Set<string>();
@@ -92,6 +96,11 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
     readiness.register('backfill', () => this.readiness());
+  }
+
+  /** Fails the boot when a trigger of the table has no handler (see backfill.jobs.ts). */
+  onModuleInit(): void {
+    this.handlers = bindJobHandlers([this]);
   }
 
   onApplicationBootstrap(): void {
@@ -166,7 +175,11 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private tracked(job: Job<BackfillJobData>, token?: string): Promise<void> {
-    const work = this.process(job, token);
+    const handler = this.handlers.get(job.name);
+    // A job of a name this version does not know (written by a newer replica, say): failed at once,
+    // with the reason in the queue; the records' comparison with the queue then marks its record.
+    if (!handler) return Promise.reject(new UnrecoverableError(`no handler for backfill job "${job.name}"`));
+    const work = handler(job, token);
     const settled = work.then(
       () => undefined,
       () => undefined,
@@ -181,7 +194,8 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
    * the job's fault: the job goes back to the queue without using an attempt, and the worker takes
    * no more jobs until the database answers again.
    */
-  private async process(job: Job<BackfillJobData>, token?: string): Promise<void> {
+  @HandlesBackfillJobs('event', 'manual', 'reconcile', 'stream_gap', 'sweep')
+  async fetchWindow(job: Job<BackfillJobData>, token?: string): Promise<void> {
     try {
       await this.run(job, token);
     } catch (error) {
@@ -204,8 +218,9 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     const maxAttempts = job.opts.attempts ?? 1;
     if (this.stopping.signal.aborted) return this.requeue(job, token);
 
-    const unsupported = await this.database(() => this.repository.findUnsupported(record.instrumentToken));
-    if (unsupported && new Date(unsupported.expires_at).getTime() > this.clock.now().getTime()) {
+    const marks = await this.database(() => this.repository.findUnsupported([record.instrumentToken]));
+    const unsupported = marks.get(record.instrumentToken);
+    if (unsupported && isUnsupportedAt(unsupported, this.clock.now())) {
       await this.database(async () => {
         await this.repository.markRunning(record, attempt, this.clock.now());
         await this.repository.finishJob(record.id, {
@@ -312,9 +327,10 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     });
     this.candles.refreshAggregates(record.from, record.to, written);
     const timeToData = Math.max(0, this.clock.now().getTime() - record.requestedAt.getTime()) / 1000;
-    // Immediate backfills only: a new subscription may reach us as an event or through a
-    // reconciliation (whichever asks first owns the job); the periodic sweep has no arrival to time.
-    if (record.trigger !== 'sweep') this.metrics.backfillTimeToData.observe(timeToData);
+    // Only where someone waits for the data: a new subscription may reach us as an event or through a
+    // reconciliation (whichever asks first owns the job); a sweep or a stream gap has no arrival to time.
+    if (BACKFILL_TRIGGER_TABLE[record.trigger]?.timeToData)
+      this.metrics.backfillTimeToData.observe(timeToData);
     this.metrics.backfillJobDuration.observe(
       { trigger: record.trigger },
       (performance.now() - started) / 1000,

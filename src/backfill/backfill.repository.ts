@@ -64,6 +64,11 @@ export interface JobFilter {
   offset: number;
 }
 
+/** Whether an unsupported mark still holds at `now` (the instrument is asked for again after it). */
+export function isUnsupportedAt(mark: Pick<UnsupportedRow, 'expires_at'>, now: Date): boolean {
+  return new Date(mark.expires_at).getTime() > now.getTime();
+}
+
 /**
  * A job record queued or running for longer than this no longer keeps its instrument out of the
  * cycle: its queue entry may have been lost (a Redis flush), and a duplicate request is harmless.
@@ -281,29 +286,11 @@ export class BackfillRepository {
     );
   }
 
-  /** Coverage overlapping `[from, to)`, with how many candles are stored in each range today. */
-  async coverage(instrumentToken: number, from: Date, to: Date): Promise<CoverageRange[]> {
-    const rows: { covered_from: Date; covered_to: Date; candles: number; stored: string }[] =
-      await this.dataSource.query(
-        `SELECT c.covered_from, c.covered_to, c.candles,
-                (SELECT count(*) FROM candles_1m m
-                  WHERE m.instrument_token = c.instrument_token
-                    AND m.time >= c.covered_from AND m.time < c.covered_to) AS stored
-           FROM backfill_coverage c
-          WHERE c.instrument_token = $1 AND c.covered_to > $2 AND c.covered_from < $3
-          ORDER BY c.covered_from`,
-        [instrumentToken, from, to],
-      );
-    return rows.map((row) => ({
-      from: new Date(row.covered_from),
-      to: new Date(row.covered_to),
-      candles: Number(row.candles),
-      stored: Number(row.stored),
-    }));
-  }
-
-  /** `coverage` for many instruments in one query. */
-  async coverageMany(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, CoverageRange[]>> {
+  /**
+   * Coverage of each of `tokens` overlapping `[from, to)`, ranges in time order, with how many candles
+   * are stored in each range today. One query for the lot.
+   */
+  async coverage(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, CoverageRange[]>> {
     const rows: {
       instrument_token: string;
       covered_from: Date;
@@ -335,8 +322,8 @@ export class BackfillRepository {
     return byToken;
   }
 
-  /** `storedMinutes` for many instruments in one query. */
-  async storedMinutesMany(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, number[]>> {
+  /** Minute starts (ms) of the candles stored in `[from, to)`, by instrument, in time order. One query. */
+  async storedMinutes(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, number[]>> {
     const rows: { instrument_token: string; time: Date }[] = await this.dataSource.query(
       `SELECT instrument_token, time FROM candles_1m
         WHERE instrument_token = ANY($1::bigint[]) AND time >= $2 AND time < $3
@@ -353,23 +340,14 @@ export class BackfillRepository {
     return byToken;
   }
 
-  /** Unsupported records (expired or not) of many instruments. */
-  async findUnsupportedMany(tokens: readonly number[]): Promise<Map<number, UnsupportedRow>> {
+  /** Unsupported marks of `tokens`, expired or not (`isUnsupportedAt` tells), by instrument. */
+  async findUnsupported(tokens: readonly number[]): Promise<Map<number, UnsupportedRow>> {
     const rows: UnsupportedRow[] = await this.dataSource.query(
       `SELECT instrument_token, reason, first_seen_at, last_seen_at, expires_at, failures
          FROM unsupported_instruments WHERE instrument_token = ANY($1::bigint[])`,
       [tokens],
     );
     return new Map(rows.map((row) => [Number(row.instrument_token), row]));
-  }
-
-  /** Minute starts (ms) of the candles stored in `[from, to)`. */
-  async storedMinutes(instrumentToken: number, from: Date, to: Date): Promise<number[]> {
-    const rows: { time: Date }[] = await this.dataSource.query(
-      `SELECT time FROM candles_1m WHERE instrument_token = $1 AND time >= $2 AND time < $3 ORDER BY time`,
-      [instrumentToken, from, to],
-    );
-    return rows.map((row) => new Date(row.time).getTime());
   }
 
   async lastCandleTime(instrumentToken: number): Promise<Date | null> {
@@ -401,16 +379,6 @@ export class BackfillRepository {
       `DELETE FROM unsupported_instruments WHERE instrument_token = $1`,
       [instrumentToken],
     );
-  }
-
-  /** The unsupported record, whether or not it has expired (callers compare `expires_at`). */
-  async findUnsupported(instrumentToken: number): Promise<UnsupportedRow | undefined> {
-    const rows: UnsupportedRow[] = await this.dataSource.query(
-      `SELECT instrument_token, reason, first_seen_at, last_seen_at, expires_at, failures
-         FROM unsupported_instruments WHERE instrument_token = $1`,
-      [instrumentToken],
-    );
-    return rows[0];
   }
 
   async findJob(id: string): Promise<BackfillJobRow | undefined> {

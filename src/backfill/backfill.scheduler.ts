@@ -5,21 +5,17 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  Optional,
 } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
+import { settledWithin } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, DAY_MS, istDateOf } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
-import {
-  SUBSCRIPTION_RECONCILER,
-  SubscriptionReconciler,
-} from '../subscription-events/subscription-reconciler.port';
 import { BACKFILL_QUEUE, BackfillJobData } from './backfill.constants';
-import { BackfillPlanner, InstrumentPlan } from './backfill.planner';
 import { BackfillRepository } from './backfill.repository';
+import { OVER_BUDGET } from './backfill.requests';
 import { BackfillService } from './backfill.service';
 
 export interface CycleResult {
@@ -36,8 +32,8 @@ export interface CycleResult {
 export const CYCLE_LOCK_KEY = 'backfill:cycle-lock';
 const QUEUE_DEPTH_PERIOD_MS = 15_000;
 const CYCLE_SHUTDOWN_WAIT_MS = 5000;
-/** Instruments planned per round trip in a cycle. */
-const PLAN_CHUNK = 200;
+/** Instruments requested per batch in a cycle: the budget usually ends the cycle within a batch or two. */
+const REQUEST_CHUNK = 200;
 /** Finished job records deleted per cycle at most: one bounded DELETE, the rest go next cycle. */
 const PRUNE_BATCH = 5000;
 /**
@@ -49,7 +45,8 @@ const QUEUE_RECONCILE_DELAY_MS = 16_000;
 
 /**
  * The periodic gap fill. Every replica has the timer; a Redis lock held for (almost) one interval lets
- * one of them run each cycle. The cycle only fans out: it enqueues the same jobs as any other trigger.
+ * one of them run each cycle. The cycle only fans out: it hands the instruments, stalest first, to the
+ * same `request` as every other trigger, with the cycle's budget.
  */
 @Injectable()
 export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -61,7 +58,6 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   private running?: Promise<CycleResult>;
 
   constructor(
-    private readonly planner: BackfillPlanner,
     private readonly repository: BackfillRepository,
     private readonly service: BackfillService,
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
@@ -69,7 +65,6 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Optional() @Inject(SUBSCRIPTION_RECONCILER) private readonly reconciler?: SubscriptionReconciler,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -114,12 +109,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     clearInterval(this.depthTimer);
     clearTimeout(this.reconcileTimer);
     if (!this.running) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.running.catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, CYCLE_SHUTDOWN_WAIT_MS))),
-    ]);
-    clearTimeout(timer);
+    await settledWithin(this.running, CYCLE_SHUTDOWN_WAIT_MS);
   }
 
   /** Jobs waiting (in any waiting state); refreshes the `backfill_queue_depth` gauge on the way. */
@@ -175,14 +165,6 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     );
     if (locked !== 'OK') return { ran: false, reason: 'another replica runs this cycle', ...nothing };
 
-    if (this.reconciler) {
-      try {
-        await this.reconciler.reconcile('cycle');
-      } catch (error) {
-        this.logger.warn(`reconciliation at the start of the cycle failed: ${(error as Error).message}`);
-      }
-    }
-
     // Before anything is planned: a record that says queued while its job is gone keeps its
     // instrument out of the cycle, and the queue would never run it.
     await this.reconcileQueue();
@@ -214,34 +196,23 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
       now,
       istDateOf(now),
     );
-    // Planned a chunk at a time (two queries per chunk, not per instrument), consumed stalest first.
-    for (let start = 0; start < tokens.length && budget > 0; start += PLAN_CHUNK) {
-      const chunk = tokens.slice(start, start + PLAN_CHUNK);
-      let plans: Map<number, InstrumentPlan>;
+    for (let start = 0; start < tokens.length && budget > 0; start += REQUEST_CHUNK) {
+      const chunk = tokens.slice(start, start + REQUEST_CHUNK);
       try {
-        plans = await this.planner.planMany(chunk);
+        const results = await this.service.request(
+          chunk.map((instrumentToken) => ({ instrumentToken, trigger: 'sweep', requestedAt: now })),
+          { maxJobs: budget },
+        );
+        for (const outcome of results) {
+          if (outcome.skipped === OVER_BUDGET) break;
+          result.instrumentsExamined++;
+          budget -= outcome.jobIds.length;
+          result.jobsEnqueued += outcome.jobIds.length;
+        }
       } catch (error) {
         this.logger.warn(
           `backfill cycle: instruments ${chunk[0]}..${chunk[chunk.length - 1]} skipped: ${(error as Error).message}`,
         );
-        continue;
-      }
-      for (const token of chunk) {
-        if (budget <= 0) break;
-        result.instrumentsExamined++;
-        const windows = (plans.get(token)?.windows ?? []).slice(0, budget);
-        if (windows.length === 0) continue;
-        try {
-          const ids = await this.service.enqueue(
-            token,
-            { instrumentToken: token, trigger: 'sweep', requestedAt: now },
-            windows,
-          );
-          budget -= ids.length;
-          result.jobsEnqueued += ids.length;
-        } catch (error) {
-          this.logger.warn(`backfill cycle: instrument ${token} skipped: ${(error as Error).message}`);
-        }
       }
     }
     this.logger.log(

@@ -12,11 +12,17 @@ import {
   backfillJobId,
   MAX_WINDOW_MS,
   splitWindow,
-  TRIGGER_PRIORITY,
 } from './backfill.constants';
 import { BackfillPlanner } from './backfill.planner';
-import { BackfillRepository, NewJobRecord } from './backfill.repository';
-import { BackfillRequest, BackfillRequester, BackfillRequestResult } from './backfill.requests';
+import { BackfillRepository, isUnsupportedAt, NewJobRecord } from './backfill.repository';
+import {
+  BACKFILL_TRIGGER_TABLE,
+  BackfillBatchOptions,
+  BackfillRequest,
+  BackfillRequester,
+  BackfillRequestResult,
+  OVER_BUDGET,
+} from './backfill.requests';
 
 /** Failed jobs stay in the queue this long for inspection (their records stay in the database). */
 const FAILED_RETENTION_SECONDS = 7 * 86_400;
@@ -43,17 +49,10 @@ export interface QueueReconciliation {
   failed: number;
 }
 
-interface PendingRequest {
-  request: BackfillRequest;
-  resolve: (result: BackfillRequestResult) => void;
-  reject: (error: unknown) => void;
-}
-
-/** The backfill's entry point: every trigger enqueues the same jobs through `request`. */
+/** The backfill's entry point: every trigger enqueues its jobs through `request`, a batch at a time. */
 @Injectable()
 export class BackfillService implements BackfillRequester {
   private readonly logger = new Logger(BackfillService.name);
-  private readonly pending: PendingRequest[] = [];
 
   constructor(
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
@@ -64,57 +63,58 @@ export class BackfillService implements BackfillRequester {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /**
-   * Requests arriving in the same turn of the event loop (a burst of events, a reconciliation) are
-   * planned and enqueued together: a few queries and one `addBulk` for the lot instead of a round of
-   * each per instrument.
-   */
-  request(request: BackfillRequest): Promise<BackfillRequestResult> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ request, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => void this.flush());
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.pending.splice(0, MAX_BATCH);
-    if (this.pending.length > 0) setImmediate(() => void this.flush());
-    if (batch.length === 0) return;
-    try {
-      const results = await this.requestBatch(batch.map((item) => item.request));
-      batch.forEach((item, i) => item.resolve(results[i]));
-    } catch (error) {
-      for (const item of batch) item.reject(error);
+  async request(
+    requests: readonly BackfillRequest[],
+    options: BackfillBatchOptions = {},
+  ): Promise<BackfillRequestResult[]> {
+    const results: BackfillRequestResult[] = [];
+    let budget = options.maxJobs ?? Number.POSITIVE_INFINITY;
+    for (let start = 0; start < requests.length; start += MAX_BATCH) {
+      const chunk = await this.requestChunk(requests.slice(start, start + MAX_BATCH), budget);
+      for (const result of chunk) budget -= result.jobIds.length;
+      results.push(...chunk);
     }
+    return results;
   }
 
-  private async requestBatch(requests: readonly BackfillRequest[]): Promise<BackfillRequestResult[]> {
+  /**
+   * Plans a chunk with three set-based reads (unsupported marks, coverage and stored minutes of every
+   * planned token), writes its job records in one statement and adds its jobs in one `addBulk`.
+   */
+  private async requestChunk(
+    requests: readonly BackfillRequest[],
+    maxJobs: number,
+  ): Promise<BackfillRequestResult[]> {
     const now = this.clock.now();
     const tokens = [...new Set(requests.map((request) => request.instrumentToken))];
     const toPlan = [...new Set(requests.filter((r) => !r.from && !r.to).map((r) => r.instrumentToken))];
     const [unsupported, plans] = await Promise.all([
-      this.repository.findUnsupportedMany(tokens),
+      this.repository.findUnsupported(tokens),
       this.planner.planMany(toPlan),
     ]);
     const records: NewJobRecord[] = [];
     const explicit = new Set<string>();
+    let budget = maxJobs;
     const results = requests.map((request): BackfillRequestResult => {
       const mark = unsupported.get(request.instrumentToken);
-      if (mark && new Date(mark.expires_at).getTime() > now.getTime()) {
+      if (mark && isUnsupportedAt(mark, now)) {
         this.metrics.backfillTriggers.inc({ trigger: request.trigger, outcome: 'skipped' });
         return {
           jobIds: [],
           skipped: `unsupported upstream until ${new Date(mark.expires_at).toISOString()}`,
         };
       }
-      const windows =
+      if (budget <= 0) return { jobIds: [], skipped: OVER_BUDGET };
+      const windows = (
         !request.from && !request.to
           ? (plans.get(request.instrumentToken)?.windows ?? [])
-          : this.explicitWindows(request, now);
+          : this.explicitWindows(request, now)
+      ).slice(0, budget);
       if (windows.length === 0) {
         this.metrics.backfillTriggers.inc({ trigger: request.trigger, outcome: 'skipped' });
         return { jobIds: [], skipped: 'nothing missing' };
       }
+      budget -= windows.length;
       const own = this.records(request.instrumentToken, request, windows);
       records.push(...own);
       if (request.from || request.to) for (const record of own) explicit.add(record.id);
@@ -122,13 +122,6 @@ export class BackfillService implements BackfillRequester {
     });
     await this.write(records, explicit);
     return results;
-  }
-
-  /** Enqueues one job per window; windows must already be at most 60 days long. */
-  async enqueue(token: number, request: BackfillRequest, windows: readonly TimeRange[]): Promise<string[]> {
-    const records = this.records(token, request, windows);
-    await this.write(records);
-    return records.map((record) => record.id);
   }
 
   private records(token: number, request: BackfillRequest, windows: readonly TimeRange[]): NewJobRecord[] {
@@ -149,10 +142,7 @@ export class BackfillService implements BackfillRequester {
    * the window was asked for explicitly (`explicit`); a planned window that a job completed less
    * than a minute ago was planned before that job committed, and collapses into it.
    */
-  private async write(
-    batch: readonly NewJobRecord[],
-    explicit: ReadonlySet<string> = new Set(),
-  ): Promise<void> {
+  private async write(batch: readonly NewJobRecord[], explicit: ReadonlySet<string>): Promise<void> {
     if (batch.length === 0) return;
     // The same window asked for twice in a batch is one job and one record (the first request's).
     const unique = new Map<string, NewJobRecord>();
@@ -299,7 +289,7 @@ export class BackfillService implements BackfillRequester {
   private jobOptions(record: NewJobRecord): JobsOptions {
     return {
       jobId: record.id,
-      priority: TRIGGER_PRIORITY[record.trigger],
+      priority: BACKFILL_TRIGGER_TABLE[record.trigger].priority,
       attempts: this.config.BACKFILL_MAX_ATTEMPTS,
       backoff: { type: 'custom' },
       removeOnComplete: { age: COMPLETED_RETENTION_SECONDS, count: 10_000 },
@@ -330,10 +320,10 @@ export class DisabledBackfillRequester implements BackfillRequester {
   private readonly logger = new Logger('Backfill');
   private said = false;
 
-  request(): Promise<BackfillRequestResult> {
+  request(requests: readonly BackfillRequest[]): Promise<BackfillRequestResult[]> {
     if (!this.said) this.logger.log('BACKFILL_ENABLED=false: backfill requests are answered and dropped');
     this.said = true;
-    return Promise.resolve({ jobIds: [], skipped: 'backfill disabled' });
+    return Promise.resolve(requests.map(() => ({ jobIds: [], skipped: 'backfill disabled' })));
   }
 
   cancelPending(): Promise<number> {

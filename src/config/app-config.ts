@@ -396,6 +396,18 @@ export class AppConfig {
   HEALTH_READINESS_REQUIRES: ReadinessCheckName[] = ['database'];
 
   /**
+   * Period of the reconciliation against the ticker's subscription list, besides the ones at boot and
+   * after every reconnection of the event channel: it catches what the events never said (a ticker
+   * release that stopped publishing them, its strike rebalancer). Each replica reads the list; the
+   * ticker allows 100 reads a minute, and 4,500 subscriptions are 5 pages.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(30)
+  @Max(86_400)
+  RECONCILE_INTERVAL_SECONDS = 300;
+
+  /**
    * A reconciliation whose list would unsubscribe more than this fraction of the active
    * subscriptions removes nothing (a ticker restarted with an empty list answers 200 and `[]`) until
    * RECONCILE_MASS_REMOVAL_CONFIRMATIONS reads in a row show it. 1 switches the guard off.

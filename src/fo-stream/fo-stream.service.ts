@@ -84,24 +84,27 @@ export class FoStreamService {
       return 0;
     }
     const from = floorToMinute(disconnectedAt);
-    // Issued together, so the backfill plans and enqueues them as one batch.
-    const outcomes = await Promise.allSettled(
-      tokens.map((instrumentToken) =>
-        backfill.request({ instrumentToken, trigger: 'sweep', requestedAt: now, from, to: now }),
-      ),
-    );
-    let requested = 0;
-    outcomes.forEach((outcome, i) => {
-      if (outcome.status === 'fulfilled') requested++;
-      else
-        this.logger.warn(
-          `gap backfill request failed for token ${tokens[i]}: ${(outcome.reason as Error).message}`,
-        );
-    });
+    try {
+      await backfill.request(
+        tokens.map((instrumentToken) => ({
+          instrumentToken,
+          trigger: 'stream_gap',
+          requestedAt: now,
+          from,
+          to: now,
+        })),
+      );
+    } catch (error) {
+      // The next sweep finds the same minutes missing.
+      this.logger.warn(
+        `gap backfill request for ${tokens.length} instruments failed: ${(error as Error).message}`,
+      );
+      return 0;
+    }
     this.logger.log(
-      `asked the backfill to fill ${from.toISOString()}..${now.toISOString()} for ${requested} instruments`,
+      `asked the backfill to fill ${from.toISOString()}..${now.toISOString()} for ${tokens.length} instruments`,
     );
-    return requested;
+    return tokens.length;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { BACKFILL_TRIGGERS } from '../backfill/backfill.requests';
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -39,7 +40,7 @@ export class MetricsService {
 
   readonly backfillTriggers = new Counter({
     name: 'backfill_triggers_total',
-    help: 'Backfill requests by trigger (event, reconcile, sweep, manual) and outcome (succeeded, failed, skipped)',
+    help: `Backfill requests by trigger (${BACKFILL_TRIGGERS.join(', ')}) and outcome (succeeded, failed, skipped)`,
     labelNames: ['trigger', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -1,11 +1,12 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { settledWithin } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { parseSubscriptionEvent, SubscriptionEvent } from './subscription-event.parser';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
 import { SubscriptionReconcilerService } from './subscription-reconciler.service';
-import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
+import { SubscribedInstrument, SubscriptionsService, tokensOf } from './subscriptions.service';
 
 interface Arrival {
   event: SubscriptionEvent;
@@ -26,7 +27,7 @@ const SHUTDOWN_DRAIN_MS = 5000;
 export class SubscriptionEventsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('SubscriptionEvents');
   private readonly queue: Arrival[] = [];
-  private draining = false;
+  private draining?: Promise<void>;
 
   constructor(
     private readonly config: AppConfig,
@@ -40,9 +41,8 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
   /** Stops listening, then lets the events already received be applied (bounded). */
   async beforeApplicationShutdown(): Promise<void> {
     await this.transport.close();
-    const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
-    while (!this.idle && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    if (!this.idle)
+    const applied = (this.draining ?? Promise.resolve()).then(() => this.subscriptions.settled());
+    if (!(await settledWithin(applied, SHUTDOWN_DRAIN_MS)))
       this.logger.warn(
         `shutting down with ${this.queue.length} event(s) not applied; the next start reconciles`,
       );
@@ -73,11 +73,8 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
     this.reconciler.noteEvent(outcome.event.instrumentToken, outcome.event.action);
     return new Promise<void>((done) => {
       this.queue.push({ event: outcome.event, arrivedAt, done });
-      if (!this.draining) {
-        this.draining = true;
-        // Let the rest of a burst that is already in the socket buffer join the first batch.
-        setImmediate(() => void this.drain());
-      }
+      // Let the rest of a burst that is already in the socket buffer join the first batch.
+      this.draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
     });
   }
 
@@ -95,7 +92,7 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
     try {
       while (this.queue.length > 0) await this.apply(this.queue.splice(0, MAX_BATCH));
     } finally {
-      this.draining = false;
+      this.draining = undefined;
     }
   }
 
@@ -124,9 +121,10 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
     }
     const at = batch[batch.length - 1].arrivedAt;
     const outcome = new Map<number, 'processed' | 'ignored' | 'failed'>();
-    let requested = new Map<number, Promise<void>>();
+    const queueWork: Promise<void>[] = [];
     try {
-      ({ requested } = await this.subscriptions.subscribe(created, 'event', at));
+      const { backfill } = await this.subscriptions.subscribe(created, 'event', at);
+      queueWork.push(backfill);
       for (const item of created) outcome.set(item.instrumentToken, 'processed');
     } catch (error) {
       for (const item of created) outcome.set(item.instrumentToken, 'failed');
@@ -137,10 +135,12 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
       );
     }
     try {
-      const known = new Set(await this.subscriptions.unsubscribe(removed, at, 'event'));
+      const { known, backfill } = await this.subscriptions.unsubscribe(removed, at, 'event');
+      queueWork.push(backfill);
+      const knownTokens = new Set(known);
       for (const token of removed) {
-        outcome.set(token, known.has(token) ? 'processed' : 'ignored');
-        if (!known.has(token)) this.logger.log(`removal of unknown token=${token} ignored`);
+        outcome.set(token, knownTokens.has(token) ? 'processed' : 'ignored');
+        if (!knownTokens.has(token)) this.logger.log(`removal of unknown token=${token} ignored`);
       }
     } catch (error) {
       for (const token of removed) outcome.set(token, 'failed');
@@ -151,21 +151,17 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
       );
     }
     for (const arrival of batch) {
-      const { event, done } = arrival;
+      const { event } = arrival;
       // An event overtaken within its batch by a later one of the same token is history: processed.
       const final = last.get(event.instrumentToken) === arrival;
       const result = final ? (outcome.get(event.instrumentToken) ?? 'processed') : 'processed';
       this.metrics.subscriptionEvents.inc({ event_type: event.eventType, outcome: result });
-      // The next batch is recorded meanwhile; the caller learns when the backfill was requested.
-      const request = final ? requested.get(event.instrumentToken) : undefined;
-      if (request) void request.then(done);
-      else done();
     }
+    // The next batch is recorded meanwhile; the senders learn when the batch's queue work is done.
+    void Promise.all(queueWork).then(() => {
+      for (const { done } of batch) done();
+    });
   }
-}
-
-function tokensOf(tokens: number[]): string {
-  return tokens.length > 10 ? `${tokens.slice(0, 10).join(', ')}, ...` : tokens.join(', ');
 }
 
 function preview(raw: unknown): string {

@@ -48,12 +48,12 @@ function build(
     subscribe: async (items: SubscribedInstrument[]) => {
       world.subscribed.push(...items);
       for (const item of items) world.active.add(item.instrumentToken);
-      return { requested: new Map() };
+      return { backfill: Promise.resolve() };
     },
     unsubscribe: async (tokens: number[]) => {
       world.unsubscribed.push(...tokens);
       for (const token of tokens) world.active.delete(token);
-      return tokens;
+      return { known: tokens, backfill: Promise.resolve() };
     },
     refreshActiveGauge: () => undefined,
   } as unknown as SubscriptionsService;
@@ -248,7 +248,8 @@ describe('SubscriptionReconcilerService pacing of reads of the ticker list', () 
     const world = new World();
     world.active = new Set([8]);
     world.upstream = new TickerReadError('GET /subscriptions answered 429', 3_600_000);
-    ({ reconciler } = build(world));
+    // The periodic read would come at the cap too; here it is the held retry's.
+    ({ reconciler } = build(world, { RECONCILE_INTERVAL_SECONDS: 3600 }));
     reconciler.onApplicationBootstrap();
     await jest.advanceTimersByTimeAsync(0);
     expect(world.fetches).toBe(1);
@@ -267,6 +268,24 @@ describe('SubscriptionReconcilerService pacing of reads of the ticker list', () 
     await jest.advanceTimersByTimeAsync(1);
     expect(world.fetches).toBe(2);
     expect(reconciler.last).toMatchObject({ reason: 'boot', complete: true, removed: 1 });
+  });
+
+  it('reads the list every RECONCILE_INTERVAL_SECONDS on its own, and no more after shutdown', async () => {
+    const world = new World();
+    world.upstream = [{ instrument_token: 1 }];
+    await booted(world);
+    const afterBoot = world.fetches;
+    const intervalMs = new AppConfig().RECONCILE_INTERVAL_SECONDS * 1000;
+    await jest.advanceTimersByTimeAsync(intervalMs - 1);
+    expect(world.fetches).toBe(afterBoot);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(world.fetches).toBe(afterBoot + 1);
+    expect(reconciler.last).toMatchObject({ reason: 'cycle', complete: true });
+    await jest.advanceTimersByTimeAsync(intervalMs);
+    expect(world.fetches).toBe(afterBoot + 2);
+    reconciler.onApplicationShutdown();
+    await jest.advanceTimersByTimeAsync(3 * intervalMs);
+    expect(world.fetches).toBe(afterBoot + 2);
   });
 
   it('coalesces a storm of 20 reconnects into at most 2 reads, the last one after the last reconnect', async () => {

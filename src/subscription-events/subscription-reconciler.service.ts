@@ -41,7 +41,8 @@ export interface LastReconciliation {
  * Brings the service's subscriptions in line with the ticker's list, the truth that events only hint
  * at: a token active upstream but unknown or inactive here is subscribed (trigger `reconcile`); a
  * token active here but absent upstream is unsubscribed. Nothing changes unless the whole list was
- * read. Runs at boot, after every (re)connection of the event channel, and on each backfill cycle.
+ * read. Runs at boot, after every (re)connection of the event channel, and every
+ * RECONCILE_INTERVAL_SECONDS.
  */
 @Injectable()
 export class SubscriptionReconcilerService
@@ -54,6 +55,7 @@ export class SubscriptionReconcilerService
   private touched = new Map<number, 'created' | 'removed'>();
   private readonly abort = new AbortController();
   private statusSubscription?: Subscription;
+  private periodTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private retryDelay = 0;
   private stopped = false;
@@ -91,11 +93,17 @@ export class SubscriptionReconcilerService
     });
     // Never blocks the boot; the ticker may well be down.
     this.inBackground('boot', false);
+    this.periodTimer = setInterval(
+      () => this.inBackground('cycle'),
+      this.config.RECONCILE_INTERVAL_SECONDS * 1000,
+    );
+    this.periodTimer.unref();
   }
 
   onApplicationShutdown(): void {
     this.stopped = true;
     this.statusSubscription?.unsubscribe();
+    clearInterval(this.periodTimer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.gapTimer);
     this.gapTimer = undefined;
@@ -146,7 +154,7 @@ export class SubscriptionReconcilerService
    * a trigger inside the gap holds one run for the gap's end, which covers every trigger until then,
    * since it reads the list after all of them. The two boot triggers (start and first connection) are
    * not held: they come moments apart, and the first connection must be followed by a read at once.
-   * Direct `reconcile()` callers (the backfill cycle, once per interval) are not held either.
+   * Direct `reconcile()` callers are not held either.
    */
   private inBackground(reason: ReconcileReason, keepGap = true): void {
     if (this.stopped || this.gapTimer) return;
@@ -186,7 +194,7 @@ export class SubscriptionReconcilerService
     let upstream: TickerSubscriptionDto[] | undefined;
     let lastError = '';
     // A run never holds its callers longer than its own longest pause; a longer Retry-After ends it
-    // (nothing changes) and the background retry, or the next cycle, asks after it.
+    // (nothing changes) and the background retry, or the next period, asks after it.
     const longestPauseMs = Math.max(0, ...this.retryDelaysMs);
     for (let attempt = 0; attempt <= this.retryDelaysMs.length && !this.stopped; attempt++) {
       const retryAfterMs = this.notBeforeMs - Date.now();
@@ -248,9 +256,9 @@ export class SubscriptionReconcilerService
     for (const token of removed)
       this.logger.log(`reconcile (${reason}): token=${token} active here, gone upstream: unsubscribing`);
     // The list also fills in what events leave out (segment, tradingsymbol) for known instruments.
-    const { requested } = await this.subscriptions.subscribe(added, 'reconcile', startedAt);
-    await Promise.all(requested.values());
-    await this.subscriptions.unsubscribe(removed, startedAt, 'reconcile');
+    const subscribed = await this.subscriptions.subscribe(added, 'reconcile', startedAt);
+    const unsubscribed = await this.subscriptions.unsubscribe(removed, startedAt, 'reconcile');
+    await Promise.all([subscribed.backfill, unsubscribed.backfill]);
     return this.finish(
       reason,
       added.map((entry) => entry.instrumentToken),

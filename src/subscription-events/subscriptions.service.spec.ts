@@ -5,21 +5,39 @@ import { BackfillRequest, BackfillRequester } from '../backfill/backfill.request
 import { InstrumentsRepository } from '../market-data/instruments.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { SubscriptionsRepository } from './subscriptions.repository';
-import { requestConcurrency, SubscriptionsService } from './subscriptions.service';
+import { SubscriptionsService } from './subscriptions.service';
 
-/** Records the order of requester calls; each request waits until the test releases it. */
+/** Records the order of requester calls; each call waits until the test releases it. */
 class RecordingRequester implements BackfillRequester {
   calls: string[] = [];
-  gates = new Map<number, () => void>();
-  async request(request: BackfillRequest) {
-    this.calls.push(`request ${request.instrumentToken} ${request.trigger}`);
-    await new Promise<void>((resolve) => this.gates.set(request.instrumentToken, resolve));
-    this.calls.push(`enqueued ${request.instrumentToken}`);
-    return { jobIds: [`bf-${request.instrumentToken}-1-2`] };
+  private gates: (() => void)[] = [];
+  failNext = false;
+
+  async request(requests: readonly BackfillRequest[]) {
+    const what = requests.map((r) => `${r.instrumentToken}@${r.requestedAt.toISOString().slice(11, 19)}`);
+    this.calls.push(`request ${requests[0].trigger} ${what.join(',')}`);
+    await new Promise<void>((resolve) => this.gates.push(resolve));
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('queue unreachable');
+    }
+    this.calls.push(`enqueued ${requests.map((r) => r.instrumentToken).join(',')}`);
+    return requests.map((r) => ({ jobIds: [`bf-${r.instrumentToken}-1-2`] }));
   }
+
   async cancelPending(tokens: readonly number[]) {
     this.calls.push(`cancel ${tokens.join(',')}`);
+    await new Promise<void>((resolve) => this.gates.push(resolve));
     return tokens.length;
+  }
+
+  /** Lets the call that waits go on. */
+  release(): void {
+    this.gates.shift()?.();
+  }
+
+  get waiting(): number {
+    return this.gates.length;
   }
 }
 
@@ -35,91 +53,135 @@ function build(requester: RecordingRequester, immediate = true): SubscriptionsSe
 }
 
 const AT = new Date('2025-11-03T06:00:00Z');
+const LATER = new Date('2025-11-03T06:00:05Z');
 const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Releases every call as it comes until `until` settles. */
+async function releaseAll(requester: RecordingRequester, until: Promise<unknown>): Promise<void> {
+  let done = false;
+  void until.finally(() => (done = true));
+  while (!done) {
+    requester.release();
+    await flush();
+  }
+}
 
 describe('SubscriptionsService', () => {
   beforeAll(() => Logger.overrideLogger(false));
 
-  it('requests an immediate backfill per instrument with the arrival time, without holding up the caller', async () => {
+  it('hands a batch to the backfill whole, with each arrival time, without holding up the caller', async () => {
     const requester = new RecordingRequester();
     const service = build(requester);
-    const { requested } = await service.subscribe(
-      [{ instrumentToken: 7, tradingsymbol: 'X', requestedAt: AT }],
+    const { backfill } = await service.subscribe(
+      [
+        { instrumentToken: 7, tradingsymbol: 'X', requestedAt: AT },
+        { instrumentToken: 8, requestedAt: LATER },
+      ],
       'event',
       AT,
     );
     await flush();
-    expect(requester.calls).toEqual(['request 7 event']);
+    expect(requester.calls).toEqual(['request event 7@06:00:00,8@06:00:05']);
     expect(service.pendingRequests).toBe(1);
-    requester.gates.get(7)!();
-    await requested.get(7);
-    expect(requester.calls).toEqual(['request 7 event', 'enqueued 7']);
+    requester.release();
+    await backfill;
+    expect(requester.calls).toEqual(['request event 7@06:00:00,8@06:00:05', 'enqueued 7,8']);
     expect(service.pendingRequests).toBe(0);
   });
 
   it('requests nothing when BACKFILL_IMMEDIATE_ON_SUBSCRIBE is off', async () => {
     const requester = new RecordingRequester();
-    const { requested } = await build(requester, false).subscribe(
+    const { backfill } = await build(requester, false).subscribe(
       [{ instrumentToken: 7, requestedAt: AT }],
       'event',
       AT,
     );
-    expect(requested.size).toBe(0);
+    await backfill;
     expect(requester.calls).toEqual([]);
   });
 
-  it('a removal waits for the running request and then drops the waiting jobs, so none is left behind', async () => {
+  it('drops the waiting jobs of a removal only after the request before it reached the queue', async () => {
     const requester = new RecordingRequester();
     const service = build(requester);
     await service.subscribe([{ instrumentToken: 7, requestedAt: AT }], 'event', AT);
+    const removal = await service.unsubscribe([7], AT, 'event');
+    expect(removal.known).toEqual([7]);
     await flush();
-    const removal = service.unsubscribe([7], AT, 'event');
-    await flush();
-    expect(requester.calls).toEqual(['request 7 event']);
-    requester.gates.get(7)!();
-    expect(await removal).toEqual([7]);
-    expect(requester.calls).toEqual(['request 7 event', 'enqueued 7', 'cancel 7']);
+    expect(requester.calls).toEqual(['request event 7@06:00:00']);
+    await releaseAll(requester, removal.backfill);
+    expect(requester.calls).toEqual(['request event 7@06:00:00', 'enqueued 7', 'cancel 7']);
   });
 
-  it('a removal withdraws a request that has not started', async () => {
+  it('ends subscribe, unsubscribe, subscribe of one token with its jobs requested again, last', async () => {
     const requester = new RecordingRequester();
     const service = build(requester);
-    // Enough requests to occupy the pipeline; the next one waits.
-    const busy = Array.from({ length: requestConcurrency(new AppConfig()) }, (_, i) => ({
-      instrumentToken: 100 + i,
-      requestedAt: AT,
-    }));
-    await service.subscribe(busy, 'reconcile', AT);
     await service.subscribe([{ instrumentToken: 7, requestedAt: AT }], 'event', AT);
-    await flush();
-    expect(requester.calls).not.toContain('request 7 event');
-    const removal = service.unsubscribe([7], AT, 'event');
-    await flush();
-    for (const release of requester.gates.values()) release();
-    await removal;
-    await flush();
-    expect(requester.calls).not.toContain('request 7 event');
-    expect(requester.calls).toContain('cancel 7');
-    expect(service.pendingRequests).toBe(0);
+    await service.unsubscribe([7], AT, 'event');
+    const again = await service.subscribe([{ instrumentToken: 7, requestedAt: LATER }], 'event', LATER);
+    await releaseAll(requester, again.backfill);
+    expect(requester.calls).toEqual([
+      'request event 7@06:00:00',
+      'enqueued 7',
+      'cancel 7',
+      'request event 7@06:00:05',
+      'enqueued 7',
+    ]);
   });
 
-  it('drops the waiting jobs of a batch of removals in one call, after every request has settled', async () => {
+  it('drops the waiting jobs of a batch of removals in one call, after every request before it', async () => {
     const requester = new RecordingRequester();
     const service = build(requester);
     await service.subscribe(
-      [7, 8, 9].map((instrumentToken) => ({ instrumentToken, requestedAt: AT })),
+      [7, 8].map((instrumentToken) => ({ instrumentToken, requestedAt: AT })),
       'event',
       AT,
     );
+    await service.subscribe([{ instrumentToken: 9, requestedAt: AT }], 'reconcile', AT);
+    const removal = await service.unsubscribe([7, 8, 9], AT, 'reconcile');
+    await releaseAll(requester, removal.backfill);
+    expect(requester.calls).toEqual([
+      'request event 7@06:00:00,8@06:00:00',
+      'enqueued 7,8',
+      'request reconcile 9@06:00:00',
+      'enqueued 9',
+      'cancel 7,8,9',
+    ]);
+  });
+
+  it('joins the batches that wait behind a running request into one request, never across a removal', async () => {
+    const requester = new RecordingRequester();
+    const service = build(requester);
+    await service.subscribe([{ instrumentToken: 1, requestedAt: AT }], 'event', AT);
     await flush();
-    const removal = service.unsubscribe([7, 8, 9], AT, 'reconcile');
-    await flush();
-    expect(requester.calls.filter((call) => call.startsWith('cancel'))).toEqual([]);
-    for (const release of requester.gates.values()) release();
-    expect(await removal).toEqual([7, 8, 9]);
-    expect(requester.calls.filter((call) => call.startsWith('cancel'))).toEqual(['cancel 7,8,9']);
-    expect(requester.calls.indexOf('cancel 7,8,9')).toBeGreaterThan(
-      requester.calls.lastIndexOf('enqueued 9'),
-    );
+    // While 1's request runs: 2 and 3 wait together; the removal of 3 and 4 stays between them and 5.
+    await service.subscribe([{ instrumentToken: 2, requestedAt: AT }], 'event', AT);
+    await service.subscribe([{ instrumentToken: 3, requestedAt: LATER }], 'event', LATER);
+    await service.unsubscribe([3], LATER, 'event');
+    await service.unsubscribe([4], LATER, 'event');
+    const last = await service.subscribe([{ instrumentToken: 5, requestedAt: LATER }], 'event', LATER);
+    expect(service.pendingRequests).toBe(4);
+    await releaseAll(requester, last.backfill);
+    expect(requester.calls).toEqual([
+      'request event 1@06:00:00',
+      'enqueued 1',
+      'request event 2@06:00:00,3@06:00:05',
+      'enqueued 2,3',
+      'cancel 3,4',
+      'request event 5@06:00:05',
+      'enqueued 5',
+    ]);
+    expect(service.pendingRequests).toBe(0);
+  });
+
+  it('goes on with the next step when a request fails (the sweep catches up)', async () => {
+    const requester = new RecordingRequester();
+    const service = build(requester);
+    requester.failNext = true;
+    const first = await service.subscribe([{ instrumentToken: 7, requestedAt: AT }], 'event', AT);
+    const second = await service.subscribe([{ instrumentToken: 8, requestedAt: AT }], 'event', AT);
+    await releaseAll(requester, second.backfill);
+    await expect(first.backfill).resolves.toBeUndefined();
+    expect(requester.calls).toEqual(['request event 7@06:00:00', 'request event 8@06:00:00', 'enqueued 8']);
+    expect(service.pendingRequests).toBe(0);
   });
 });

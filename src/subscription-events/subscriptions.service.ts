@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../backfill/backfill.requests';
+import { settledWithin } from '../common/with-timeout';
 import { InstrumentsRepository } from '../market-data/instruments.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { SubscriptionsRepository } from './subscriptions.repository';
@@ -16,28 +17,25 @@ export interface SubscribedInstrument {
 }
 
 export interface SubscribeResult {
-  /** Per token, settles when its immediate backfill has been requested (or was not needed). */
-  requested: Map<number, Promise<void>>;
+  /** Settles once the batch's immediate backfill has been requested (or was not needed); never rejects. */
+  backfill: Promise<void>;
 }
 
-interface RequestTask {
-  item: SubscribedInstrument;
-  trigger: 'event' | 'reconcile';
-  /** Set when the token is unsubscribed before its request started. */
-  cancelled: boolean;
-  done: Promise<void>;
-  settle: () => void;
+export interface UnsubscribeResult {
+  /** The tokens that had a subscription row (the others were never known here). */
+  known: number[];
+  /** Settles once the waiting jobs of `known` have been dropped; never rejects. */
+  backfill: Promise<void>;
 }
 
-/**
- * Requests in flight at once. Each costs the requester a few queries and one queue call, and its
- * cost is mostly CPU (gap planning), so more in flight adds no throughput; it only queues the
- * recording of new events and the API behind them in the connection pool. Half the pool it is.
- */
-export function requestConcurrency(config: Pick<AppConfig, 'DB_POOL_SIZE'>): number {
-  return Math.max(2, Math.floor(config.DB_POOL_SIZE / 2));
-}
 const SHUTDOWN_DRAIN_MS = 5000;
+const NOTHING = Promise.resolve();
+
+/** Work for the queue, in the order the subscription changes were recorded. */
+type QueueWork =
+  | { kind: 'request'; trigger: 'event' | 'reconcile'; items: SubscribedInstrument[] }
+  | { kind: 'drop'; tokens: number[] };
+type QueueStep = QueueWork & { done: (() => void)[] };
 
 /**
  * What "subscribed" and "unsubscribed" mean here, for the event listener and the reconciler alike:
@@ -45,10 +43,12 @@ const SHUTDOWN_DRAIN_MS = 5000;
  * subscription inactive and drop its waiting jobs, keeping its data. Idempotent, so every replica can
  * apply every event.
  *
- * Backfill requests run in a pipeline of their own, so recording the next events never waits for
- * the requests of the previous ones. An unsubscription first withdraws the token's requests that
- * have not started and waits for the one running, then drops the waiting jobs: a removal that
- * follows a creation never leaves a job behind.
+ * A batch's backfill request goes to the backfill whole. Its queue work (requests, drops of waiting
+ * jobs) runs in the order the batches were recorded, one step after the other, while the next
+ * batches are recorded: a removal's drop runs after every request recorded before it, so a removal
+ * that follows a creation never leaves a job behind, and a creation that follows a removal gets its
+ * jobs back. Steps that wait behind a running one join the waiting step before them when it is of
+ * the same kind, so that a steady trickle of events costs one request per round, not one per event.
  */
 @Injectable()
 export class SubscriptionsService implements BeforeApplicationShutdown {
@@ -56,10 +56,9 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
   private gaugeRun?: Promise<void>;
   private gaugeAgain = false;
   private saidNoRequester = false;
-  private readonly waiting: RequestTask[] = [];
-  private readonly byToken = new Map<number, Set<RequestTask>>();
-  private running = 0;
-  private readonly concurrency: number;
+  /** Queue work waiting for the step under way, in order. */
+  private readonly steps: QueueStep[] = [];
+  private working?: Promise<void>;
 
   constructor(
     private readonly config: AppConfig,
@@ -67,13 +66,16 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
     private readonly instruments: InstrumentsRepository,
     private readonly metrics: MetricsService,
     @Optional() @Inject(BACKFILL_REQUESTER) private readonly backfill?: BackfillRequester,
-  ) {
-    this.concurrency = requestConcurrency(config);
+  ) {}
+
+  /** Steps of queue work (backfill requests, drops of waiting jobs) not yet done. */
+  get pendingRequests(): number {
+    return this.steps.length + (this.working ? 1 : 0);
   }
 
-  /** Backfill requests queued or running. */
-  get pendingRequests(): number {
-    return this.waiting.length + this.running;
+  /** Settles once every step of queue work accepted so far is done. */
+  settled(): Promise<void> {
+    return this.working ?? NOTHING;
   }
 
   async subscribe(
@@ -81,8 +83,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
     source: 'event' | 'reconcile',
     at: Date,
   ): Promise<SubscribeResult> {
-    const requested = new Map<number, Promise<void>>();
-    if (items.length === 0) return { requested };
+    if (items.length === 0) return { backfill: NOTHING };
     await this.instruments.upsert(
       items.map((item) => ({
         instrumentToken: item.instrumentToken,
@@ -96,31 +97,21 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
         `subscribed token=${item.instrumentToken} tradingsymbol=${item.tradingsymbol ?? '?'} source=${source}`,
       );
     this.refreshActiveGauge();
-    if (this.config.BACKFILL_IMMEDIATE_ON_SUBSCRIBE)
-      for (const item of items) requested.set(item.instrumentToken, this.enqueueRequest(item, source));
-    return { requested };
+    if (!this.config.BACKFILL_IMMEDIATE_ON_SUBSCRIBE) return { backfill: NOTHING };
+    return { backfill: this.inOrder({ kind: 'request', trigger: source, items: [...items] }) };
   }
 
-  /** Returns the tokens that had a subscription row (the others were never known here). */
-  async unsubscribe(tokens: readonly number[], at: Date, source: 'event' | 'reconcile'): Promise<number[]> {
-    if (tokens.length === 0) return [];
+  async unsubscribe(
+    tokens: readonly number[],
+    at: Date,
+    source: 'event' | 'reconcile',
+  ): Promise<UnsubscribeResult> {
+    if (tokens.length === 0) return { known: [], backfill: NOTHING };
     const known = await this.subscriptions.deactivate(tokens, at);
-    // Every token's requests withdrawn (or finished) first, then the waiting jobs of all of them
-    // dropped in one pass: a removal that follows a creation never leaves a job behind.
-    await Promise.all(known.map((token) => this.withdrawRequests(token)));
-    let dropped = 0;
-    try {
-      dropped = this.backfill && known.length > 0 ? await this.backfill.cancelPending(known) : 0;
-    } catch (error) {
-      this.logger.warn(
-        `${known.length} unsubscribed instruments (tokens=${known.slice(0, 5).join(',')}${known.length > 5 ? ',...' : ''}): dropping waiting backfill jobs failed: ${(error as Error).message}`,
-      );
-    }
     for (const token of known) this.logger.log(`unsubscribed token=${token} source=${source}`);
-    if (known.length > 0)
-      this.logger.log(`unsubscribed ${known.length} instruments: waiting_jobs_dropped=${dropped}`);
     this.refreshActiveGauge();
-    return known;
+    if (known.length === 0) return { known, backfill: NOTHING };
+    return { known, backfill: this.inOrder({ kind: 'drop', tokens: known }) };
   }
 
   /** Recounts `subscriptions_active`; overlapping calls collapse into one follow-up count. */
@@ -142,77 +133,82 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
       });
   }
 
-  /** Lets requests already accepted reach the queue before it closes (bounded). */
+  /** Lets queue work already accepted reach the queue before it closes (bounded). */
   async beforeApplicationShutdown(): Promise<void> {
-    const all = [...this.byToken.values()].flatMap((tasks) => [...tasks].map((task) => task.done));
-    if (all.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(all),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_DRAIN_MS))),
-    ]);
-    clearTimeout(timer);
+    if (this.working) await settledWithin(this.working, SHUTDOWN_DRAIN_MS);
   }
 
-  private enqueueRequest(item: SubscribedInstrument, trigger: 'event' | 'reconcile'): Promise<void> {
-    let settle!: () => void;
-    const done = new Promise<void>((resolve) => (settle = resolve));
-    const task: RequestTask = { item, trigger, cancelled: false, done, settle };
-    const tasks = this.byToken.get(item.instrumentToken) ?? new Set<RequestTask>();
-    tasks.add(task);
-    this.byToken.set(item.instrumentToken, tasks);
-    this.waiting.push(task);
-    this.pump();
-    return done;
-  }
-
-  private async withdrawRequests(token: number): Promise<void> {
-    const tasks = this.byToken.get(token);
-    if (!tasks) return;
-    for (const task of tasks) task.cancelled = true;
-    await Promise.all([...tasks].map((task) => task.done));
-  }
-
-  private pump(): void {
-    while (this.running < this.concurrency && this.waiting.length > 0) {
-      const task = this.waiting.shift()!;
-      this.running++;
-      void this.run(task).finally(() => {
-        this.running--;
-        const tasks = this.byToken.get(task.item.instrumentToken);
-        tasks?.delete(task);
-        if (tasks?.size === 0) this.byToken.delete(task.item.instrumentToken);
-        task.settle();
-        this.pump();
-      });
-    }
-  }
-
-  private async run(task: RequestTask): Promise<void> {
-    if (task.cancelled) return;
-    const { item, trigger } = task;
-    const backfill = this.backfill;
-    if (!backfill) {
+  /** Runs `step` after every step before it; the returned promise never rejects. */
+  private inOrder(step: QueueWork): Promise<void> {
+    if (!this.backfill) {
       if (!this.saidNoRequester)
         this.logger.warn('no backfill requester is configured; immediate backfills are not requested');
       this.saidNoRequester = true;
-      return;
+      return NOTHING;
     }
+    return new Promise<void>((done) => {
+      const waiting = this.steps[this.steps.length - 1];
+      if (waiting?.kind === 'request' && step.kind === 'request' && waiting.trigger === step.trigger)
+        waiting.items.push(...step.items);
+      else if (waiting?.kind === 'drop' && step.kind === 'drop') waiting.tokens.push(...step.tokens);
+      else this.steps.push({ ...step, done: [] });
+      this.steps[this.steps.length - 1].done.push(done);
+      this.working ??= this.work(this.backfill!);
+    });
+  }
+
+  private async work(backfill: BackfillRequester): Promise<void> {
     try {
-      const result = await backfill.request({
-        instrumentToken: item.instrumentToken,
-        trigger,
-        requestedAt: item.requestedAt,
+      for (let step = this.steps.shift(); step; step = this.steps.shift()) {
+        if (step.kind === 'request') await this.requestBackfill(backfill, step.items, step.trigger);
+        else await this.dropWaitingJobs(backfill, step.tokens);
+        for (const done of step.done) done();
+      }
+    } finally {
+      this.working = undefined;
+    }
+  }
+
+  private async requestBackfill(
+    backfill: BackfillRequester,
+    items: readonly SubscribedInstrument[],
+    trigger: 'event' | 'reconcile',
+  ): Promise<void> {
+    try {
+      const results = await backfill.request(
+        items.map((item) => ({
+          instrumentToken: item.instrumentToken,
+          trigger,
+          requestedAt: item.requestedAt,
+        })),
+      );
+      results.forEach((result, i) => {
+        if (result.skipped)
+          this.logger.log(
+            `token=${items[i].instrumentToken} tradingsymbol=${items[i].tradingsymbol ?? '?'}: backfill not needed (${result.skipped})`,
+          );
       });
-      if (result.skipped)
-        this.logger.log(
-          `token=${item.instrumentToken} tradingsymbol=${item.tradingsymbol ?? '?'}: backfill not needed (${result.skipped})`,
-        );
     } catch (error) {
       // The scheduled sweep catches up whatever an immediate request could not queue.
       this.logger.warn(
-        `token=${item.instrumentToken} tradingsymbol=${item.tradingsymbol ?? '?'}: ${trigger} backfill request failed: ${(error as Error).message}`,
+        `${trigger} backfill request for ${items.length} instruments (tokens ${tokensOf(items.map((item) => item.instrumentToken))}) failed: ${(error as Error).message}`,
       );
     }
   }
+
+  private async dropWaitingJobs(backfill: BackfillRequester, tokens: readonly number[]): Promise<void> {
+    try {
+      const dropped = await backfill.cancelPending(tokens);
+      this.logger.log(`unsubscribed ${tokens.length} instruments: waiting_jobs_dropped=${dropped}`);
+    } catch (error) {
+      this.logger.warn(
+        `${tokens.length} unsubscribed instruments (tokens ${tokensOf(tokens)}): dropping waiting backfill jobs failed: ${(error as Error).message}`,
+      );
+    }
+  }
+}
+
+/** A few tokens of a batch for a log line, not thousands. */
+export function tokensOf(tokens: readonly number[]): string {
+  return tokens.length > 5 ? `${tokens.slice(0, 5).join(', ')}, ...` : tokens.join(', ');
 }

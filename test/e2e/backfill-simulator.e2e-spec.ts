@@ -213,18 +213,18 @@ describe('backfill against the simulator: subscription event to data', () => {
         ));
       // The subscription's lookback, then the next cycle's gaps.
       for (let pass = 0; pass < 2; pass++) {
-        for (const token of tokens)
-          await requester.request({ instrumentToken: token, trigger: 'sweep', requestedAt: clock.now() });
+        await requester.request(
+          tokens.map((token) => ({ instrumentToken: token, trigger: 'sweep', requestedAt: clock.now() })),
+        );
         await settled();
       }
-      const [signal] = (
-        await requester.request({
-          instrumentToken: tokens[0],
-          trigger: 'manual',
-          requestedAt: clock.now(),
-          ...signalWindow,
-        })
-      ).jobIds;
+      const [
+        {
+          jobIds: [signal],
+        },
+      ] = await requester.request([
+        { instrumentToken: tokens[0], trigger: 'manual', requestedAt: clock.now(), ...signalWindow },
+      ]);
       await settled();
       return signal;
     }
@@ -342,15 +342,19 @@ describe('backfill against the simulator: subscription event to data', () => {
         sim.setKnobs({ windowQuirk: false });
         const requester = learning.app.get<BackfillRequester>(BACKFILL_REQUESTER);
         // Tuesday 09:15-10:00 IST asked with 330 on a fixed ticker is answered with 14:45-15:30.
-        const [id] = (
-          await requester.request({
+        const [
+          {
+            jobIds: [id],
+          },
+        ] = await requester.request([
+          {
             instrumentToken: tokens[0],
             trigger: 'manual',
             requestedAt: clock.now(),
             from: new Date('2025-11-04T03:45:00Z'),
             to: new Date('2025-11-04T04:30:00Z'),
-          })
-        ).jobIds;
+          },
+        ]);
         const job = await waitFor('the job retried with the learned shift', async () => {
           const body = (await request(learning.url).get(`/api/v1/backfill/jobs/${id}`)).body;
           return body.state === 'succeeded' ? body : undefined;

@@ -41,11 +41,9 @@ describe('backfill end to end (event to data, API)', () => {
 
   it('stores the full lookback with the upstream values and serves it', async () => {
     const requester = testApp.app.get<BackfillRequester>(BACKFILL_REQUESTER);
-    const result = await requester.request({
-      instrumentToken: TOKEN,
-      trigger: 'event',
-      requestedAt: clock.now(),
-    });
+    const [result] = await requester.request([
+      { instrumentToken: TOKEN, trigger: 'event', requestedAt: clock.now() },
+    ]);
     expect(result.jobIds).toHaveLength(1);
     const job = await waitFor('job succeeded', async () => {
       const res = await request(testApp.url).get(`/api/v1/backfill/jobs/${result.jobIds[0]}`);

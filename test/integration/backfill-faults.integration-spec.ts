@@ -64,8 +64,9 @@ async function expectComplete(app: TestApp, stub: HistoryStub, token: number): P
 
 async function requestAll(app: TestApp, tokens: number[]): Promise<void> {
   const requester = app.app.get<BackfillRequester>(BACKFILL_REQUESTER);
-  for (const instrumentToken of tokens)
-    await requester.request({ instrumentToken, trigger: 'event', requestedAt: new Date(NOW) });
+  await requester.request(
+    tokens.map((instrumentToken) => ({ instrumentToken, trigger: 'event', requestedAt: new Date(NOW) })),
+  );
 }
 
 const range = (start: number, count: number): number[] => Array.from({ length: count }, (_, i) => start + i);
@@ -127,9 +128,9 @@ describe('backfill faults', () => {
       const coverage = await request(app.url).get('/api/v1/instruments/4242/coverage').expect(200);
       expect(coverage.body.unsupported).toMatchObject({ active: true, failures: 1 });
       expect(Date.parse(coverage.body.unsupported.expires_at) - Date.parse(NOW)).toBe(21_600_000);
-      const again = await app.app
+      const [again] = await app.app
         .get<BackfillRequester>(BACKFILL_REQUESTER)
-        .request({ instrumentToken: 4242, trigger: 'manual', requestedAt: new Date(NOW) });
+        .request([{ instrumentToken: 4242, trigger: 'manual', requestedAt: new Date(NOW) }]);
       expect(again.skipped).toMatch(/unsupported/);
       expect(stub.requests.filter((r) => r.token === 4242)).toHaveLength(1);
     });

@@ -74,8 +74,13 @@ describe('Kite provider: an expired access token pauses the queue', () => {
       const first = await startTestApp({ clock, database, queuePrefix, env });
       try {
         const requester = first.app.get<BackfillRequester>(BACKFILL_REQUESTER);
-        for (const instrumentToken of [11, 12, 13])
-          await requester.request({ instrumentToken, trigger: 'event', requestedAt: clock.now() });
+        await requester.request(
+          [11, 12, 13].map((instrumentToken) => ({
+            instrumentToken,
+            trigger: 'event',
+            requestedAt: clock.now(),
+          })),
+        );
         const ready = await waitFor('pause reported', async () => {
           const res = await request(first.url).get('/health/ready');
           return res.body?.details?.backfill?.paused ? res.body : undefined;

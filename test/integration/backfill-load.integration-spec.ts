@@ -53,11 +53,9 @@ describe('backfill under a burst of 500 subscriptions (the simulator as upstream
     const tokens = rest.slice(0, SUBSCRIPTIONS);
 
     // A running service: connections open before the burst arrives.
-    const warm = await requester.request({
-      instrumentToken: warmUp,
-      trigger: 'event',
-      requestedAt: clock.now(),
-    });
+    const [warm] = await requester.request([
+      { instrumentToken: warmUp, trigger: 'event', requestedAt: clock.now() },
+    ]);
     await waitFor(
       'warm-up job',
       async () =>
@@ -70,10 +68,8 @@ describe('backfill under a burst of 500 subscriptions (the simulator as upstream
     sim.resetStats();
 
     const started = Date.now();
-    const results = await Promise.all(
-      tokens.map((instrumentToken) =>
-        requester.request({ instrumentToken, trigger: 'event', requestedAt: clock.now() }),
-      ),
+    const results = await requester.request(
+      tokens.map((instrumentToken) => ({ instrumentToken, trigger: 'event', requestedAt: clock.now() })),
     );
     expect(new Set(results.flatMap((r) => r.jobIds)).size).toBe(SUBSCRIPTIONS);
 

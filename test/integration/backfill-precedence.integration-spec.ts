@@ -79,13 +79,15 @@ describe('history answers inside their window over stream bars (simulator ticks 
 
     // The FO stream's gap request after a reconnect asks for exactly this kind of window.
     const requester = app.app.get<BackfillRequester>(BACKFILL_REQUESTER);
-    const { jobIds } = await requester.request({
-      instrumentToken: token,
-      trigger: 'sweep',
-      requestedAt: clock.now(),
-      from: new Date(before),
-      to: clock.now(),
-    });
+    const [{ jobIds }] = await requester.request([
+      {
+        instrumentToken: token,
+        trigger: 'stream_gap',
+        requestedAt: clock.now(),
+        from: new Date(before),
+        to: clock.now(),
+      },
+    ]);
     expect(jobIds).toHaveLength(1);
     await waitFor('the backfill job succeeded', async () => {
       const [job] = await app.database.query<{ state: string }>(

@@ -41,11 +41,10 @@ describe('backfill requester (queue, deterministic ids)', () => {
   it('enqueues the lookback once however often it is requested, and cancels pending work', async () => {
     const requester = testApp.app.get<BackfillRequester>(BACKFILL_REQUESTER);
     const request = { instrumentToken: 13660418, trigger: 'event' as const, requestedAt: new Date(NOW) };
-    const results = await Promise.all([
-      requester.request(request),
-      requester.request(request),
-      requester.request(request),
-    ]);
+    // From three replicas at once, and twice in one batch: one job.
+    const results = (
+      await Promise.all([requester.request([request]), requester.request([request, request])])
+    ).flat();
     expect(results[0].jobIds).toHaveLength(1);
     expect(results[1].jobIds).toEqual(results[0].jobIds);
     expect(results[2].jobIds).toEqual(results[0].jobIds);
@@ -56,34 +55,46 @@ describe('backfill requester (queue, deterministic ids)', () => {
     expect(jobs[0].data.to).toBe('2026-11-26T05:31:00.000Z');
 
     // A sweep waits behind subscriptions: BullMQ takes lower priority numbers first.
-    const sweep = await requester.request({
-      instrumentToken: 42,
-      trigger: 'sweep',
-      requestedAt: new Date(NOW),
-      from: new Date('2026-11-25T03:45:00Z'),
-      to: new Date('2026-11-25T04:45:00Z'),
-    });
-    const reconcile = await requester.request({
-      instrumentToken: 43,
-      trigger: 'reconcile',
-      requestedAt: new Date(NOW),
-    });
+    const [sweep, reconcile, gap] = await requester.request([
+      {
+        instrumentToken: 42,
+        trigger: 'sweep',
+        requestedAt: new Date(NOW),
+        from: new Date('2026-11-25T03:45:00Z'),
+        to: new Date('2026-11-25T04:45:00Z'),
+      },
+      { instrumentToken: 43, trigger: 'reconcile', requestedAt: new Date(NOW) },
+      {
+        instrumentToken: 44,
+        trigger: 'stream_gap',
+        requestedAt: new Date(NOW),
+        from: new Date('2026-11-26T04:50:00Z'),
+        to: new Date(NOW),
+      },
+    ]);
     const priorities = await Promise.all(
-      [results[0].jobIds[0], reconcile.jobIds[0], sweep.jobIds[0]].map(
-        async (id) => (await queue.getJob(id))?.opts.priority,
-      ),
+      [results[0].jobIds[0], reconcile.jobIds[0], gap.jobIds[0], sweep.jobIds[0]].map(async (id) => {
+        const job = await queue.getJob(id);
+        return [job?.name, job?.opts.priority];
+      }),
     );
-    expect(priorities).toEqual([1, 2, 3]);
+    // Each job is named after its trigger; a stream gap waits behind subscriptions, before the sweep.
+    expect(priorities).toEqual([
+      ['event', 1],
+      ['reconcile', 2],
+      ['stream_gap', 3],
+      ['sweep', 4],
+    ]);
     expect(sweep.jobIds).toEqual([
       `bf-42-${Date.parse('2026-11-25T03:45:00Z')}-${Date.parse('2026-11-25T04:45:00Z')}`,
     ]);
     expect(await requester.cancelPending([42])).toBe(1);
-    expect(await requester.cancelPending([43])).toBe(1);
+    expect(await requester.cancelPending([43, 44])).toBe(2);
 
     expect(await requester.cancelPending([13660418])).toBe(1);
     expect(await queue.getJobs(['waiting', 'prioritized', 'paused'])).toHaveLength(0);
     const rows = await testApp.database.query<{ state: string }>(`SELECT state FROM backfill_jobs`);
-    expect(rows).toEqual([{ state: 'cancelled' }, { state: 'cancelled' }, { state: 'cancelled' }]);
+    expect(rows).toEqual(Array.from({ length: 4 }, () => ({ state: 'cancelled' })));
   });
 
   it('drops the waiting jobs of 1,000 unsubscribed instruments in one pass, by job id', async () => {
@@ -96,12 +107,14 @@ describe('backfill requester (queue, deterministic ids)', () => {
       'reconcile',
       at,
     );
-    await Promise.all(subscribed.requested.values());
+    await subscribed.backfill;
     expect(await queue.getJobCountByTypes('waiting', 'prioritized', 'paused')).toBe(1002);
 
     const queueReads = jest.spyOn(testApp.app.get<Queue>(getQueueToken(BACKFILL_QUEUE)), 'getJobs');
     try {
-      expect(await subscriptions.unsubscribe(removed, at, 'reconcile')).toHaveLength(1000);
+      const unsubscribed = await subscriptions.unsubscribe(removed, at, 'reconcile');
+      expect(unsubscribed.known).toHaveLength(1000);
+      await unsubscribed.backfill;
       // No listing of the queue, let alone one per instrument: the ids come from the job records.
       expect(queueReads).not.toHaveBeenCalled();
     } finally {
@@ -127,8 +140,8 @@ describe('backfill requester with BACKFILL_ENABLED=false', () => {
     try {
       const requester = testApp.app.get<BackfillRequester>(BACKFILL_REQUESTER);
       expect(
-        await requester.request({ instrumentToken: 1, trigger: 'event', requestedAt: new Date(NOW) }),
-      ).toEqual({ jobIds: [], skipped: 'backfill disabled' });
+        await requester.request([{ instrumentToken: 1, trigger: 'event', requestedAt: new Date(NOW) }]),
+      ).toEqual([{ jobIds: [], skipped: 'backfill disabled' }]);
       expect(await requester.cancelPending([1])).toBe(0);
       expect(() => testApp.app.get(BackfillProcessor)).toThrow();
       const redis = testRedis();

@@ -164,9 +164,9 @@ describe('backfill upkeep: expired contracts, retention, listing, records withou
         `INSERT INTO subscriptions (instrument_token, status, source) VALUES (950, 'active', 'event')`,
       );
       await queue.pause();
-      const { jobIds } = await app.app
+      const [{ jobIds }] = await app.app
         .get<BackfillRequester>(BACKFILL_REQUESTER)
-        .request({ instrumentToken: 950, trigger: 'event', requestedAt: clock.now() });
+        .request([{ instrumentToken: 950, trigger: 'event', requestedAt: clock.now() }]);
       expect(jobIds).toHaveLength(1);
       // Redis loses the job (a restart without persistence); the record still says queued, and it
       // was written a while ago.

@@ -178,10 +178,10 @@ describe('FO stream consumer (real Redis and PostgreSQL, simulator ticks)', () =
   it('reconnects after its Redis connection is killed and asks the backfill for the gap', async () => {
     const subscriber = app.app.get(FoStreamSubscriber);
     const requester = app.app.get<BackfillRequester>(BACKFILL_REQUESTER);
-    const requests: BackfillRequest[] = [];
-    const spy = jest.spyOn(requester, 'request').mockImplementation((request) => {
-      requests.push(request);
-      return Promise.resolve({ jobIds: [] });
+    const batches: (readonly BackfillRequest[])[] = [];
+    const spy = jest.spyOn(requester, 'request').mockImplementation((batch) => {
+      batches.push(batch);
+      return Promise.resolve(batch.map(() => ({ jobIds: [] })));
     });
     try {
       const killedAt = clock.now();
@@ -192,10 +192,13 @@ describe('FO stream consumer (real Redis and PostgreSQL, simulator ticks)', () =
       const id = /id=(\d+)/.exec(line ?? '')?.[1];
       expect(id).toBeDefined();
       await redis.client('KILL', 'ID', id!);
-      await waitFor('the gap requested', () => requests.length >= 4 && subscriber.connected);
+      await waitFor('the gap requested', () => batches.length >= 1 && subscriber.connected);
+      // One batch for every instrument that was ticking, under the stream's own trigger.
+      expect(batches).toHaveLength(1);
+      const [requests] = batches;
       expect(new Set(requests.map((r) => r.instrumentToken))).toEqual(new Set([ce, pe, fut, index]));
       for (const request of requests) {
-        expect(request.trigger).toBe('sweep');
+        expect(request.trigger).toBe('stream_gap');
         expect(request.from?.getTime()).toBe(Math.floor(killedAt.getTime() / MINUTE_MS) * MINUTE_MS);
         expect(request.to?.getTime()).toBeGreaterThanOrEqual(killedAt.getTime());
       }

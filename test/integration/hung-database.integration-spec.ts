@@ -65,11 +65,9 @@ describe('a hung database', () => {
         (i) => i.kind === 'CE' && i.strikeDistance === 0,
       )!.instrument_token;
       const requester = app.app.get<BackfillRequester>(BACKFILL_REQUESTER);
-      const { jobIds } = await requester.request({
-        instrumentToken: token,
-        trigger: 'manual',
-        requestedAt: clock.now(),
-      });
+      const [{ jobIds }] = await requester.request([
+        { instrumentToken: token, trigger: 'manual', requestedAt: clock.now() },
+      ]);
       expect(jobIds).toHaveLength(1);
       await waitFor('the history request in flight', () => sim.stats().history.requests === 1);
       proxy.hold();

@@ -46,7 +46,7 @@ describe('subscription events (real Redis, database and queue)', () => {
 
   beforeAll(async () => {
     // The ticker's list agrees with nothing published here, so no reconciliation may run during
-    // these tests: none does, as the event connection stays up and the cycle is a day away.
+    // these tests: none does, as the event connection stays up and the period is a day away.
     ticker = createServer((_req, res) =>
       res.writeHead(200, { 'content-type': 'application/json' }).end('[]'),
     );
@@ -193,6 +193,55 @@ describe('subscription events (real Redis, database and queue)', () => {
     );
     await waitFor('ignored', async () => (await eventCount(app, 'subscription_removed', 'ignored')) === 1);
     expect(await subscription(99999)).toBeUndefined();
+  });
+
+  it('ends a subscribe, unsubscribe, subscribe burst of one token subscribed with its jobs waiting, and the reverse without any', async () => {
+    const created = (token: number) =>
+      JSON.stringify({ event_type: 'subscription_created', instrument_token: token });
+    const removed = (token: number) =>
+      JSON.stringify({ event_type: 'subscription_removed', instrument_token: token });
+    const events = app.app.get(SubscriptionEventsService);
+    // One pipeline: the events arrive together and share a batch (the last one of each token decides).
+    const together = redis.pipeline();
+    for (const payload of [created(20101), removed(20101), created(20101)])
+      together.publish(channel, payload);
+    for (const payload of [created(20102), removed(20102), created(20102), removed(20102)])
+      together.publish(channel, payload);
+    await together.exec();
+    // One at a time: each event is recorded (its batch's queue work still under way) before the next
+    // is published, so the requests and the drops of waiting jobs are ordered across batches.
+    const sequence: Array<[number, 'active' | 'inactive', string]> = [
+      [20103, 'active', created(20103)],
+      [20103, 'inactive', removed(20103)],
+      [20103, 'active', created(20103)],
+      [20104, 'active', created(20104)],
+      [20104, 'inactive', removed(20104)],
+      [20104, 'active', created(20104)],
+      [20104, 'inactive', removed(20104)],
+    ];
+    for (const [token, status, payload] of sequence) {
+      await redis.publish(channel, payload);
+      await waitFor(`${token} ${status}`, async () => (await subscription(token))?.status === status);
+    }
+    await waitFor('every event applied and its queue work done', () => events.idle);
+    const waiting = async (token: number) =>
+      (await queue.getJobs(['paused', 'waiting', 'prioritized', 'delayed'])).filter((job) =>
+        job.id?.startsWith(`bf-${token}-`),
+      );
+    for (const token of [20101, 20103]) {
+      expect((await subscription(token))?.status).toBe('active');
+      const records = await jobs(token);
+      expect(records.length).toBeGreaterThan(0);
+      expect(records.map((job) => job.state)).toEqual(records.map(() => 'queued'));
+      expect((await waiting(token)).map((job) => job.id).sort()).toEqual(records.map((job) => job.id));
+    }
+    // 20102's batch ended with a removal of a token never recorded: nothing to record. 20104 was.
+    expect(await subscription(20102)).toBeUndefined();
+    expect((await subscription(20104))?.status).toBe('inactive');
+    for (const token of [20102, 20104]) {
+      expect(await waiting(token)).toEqual([]);
+      expect((await jobs(token)).filter((job) => job.state === 'queued')).toEqual([]);
+    }
   });
 
   const bad: Array<[string, string, string]> = [

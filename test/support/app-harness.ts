@@ -66,6 +66,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     // count their requests: no window probe, the shift verified by the answers alone.
     TICKER_WINDOW_SHIFT_MINUTES: '0',
     TICKER_WINDOW_PROBE_INTERVAL_SECONDS: '0',
+    // Reconciliation at boot and after reconnects only, unless a test asks for the period.
+    RECONCILE_INTERVAL_SECONDS: '86400',
     LOG_LEVEL: 'warn',
     ...options.env,
   });

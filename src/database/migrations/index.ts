@@ -4,6 +4,7 @@ import { FoChainViews1764300000060 } from './1764300000060-fo-chain-views';
 import { FoChainLevels1764300000100 } from './1764300000100-fo-chain-levels';
 import { BackfillJobIndexes1764300000200 } from './1764300000200-backfill-job-indexes';
 import { MarketSessions1764300000400 } from './1764300000400-market-sessions';
+import { StreamGapTrigger1764300000500 } from './1764300000500-stream-gap-trigger';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   FoChainLevels1764300000100,
   BackfillJobIndexes1764300000200,
   MarketSessions1764300000400,
+  StreamGapTrigger1764300000500,
 ];

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { BACKFILL_TRIGGERS } from '../../backfill/backfill.requests';
 
 export class BackfillStateDto {
   @ApiProperty({ example: 'evt-13660418-...' })
@@ -7,7 +8,7 @@ export class BackfillStateDto {
   @ApiProperty({ enum: ['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] })
   state!: string;
 
-  @ApiProperty({ enum: ['event', 'reconcile', 'sweep', 'manual'] })
+  @ApiProperty({ enum: BACKFILL_TRIGGERS })
   trigger!: string;
 
   @ApiProperty({ format: 'date-time' })
