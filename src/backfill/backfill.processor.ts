@@ -10,7 +10,12 @@ import {
 import { HealthIndicatorResult } from '@nestjs/terminus';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { performance } from 'node:perf_hooks';
-import { Dependency, DependencyUnavailableError, isConnectionError } from '../common/dependency-errors';
+import {
+  Dependency,
+  DependencyUnavailableError,
+  isConnectionError,
+  isStatementTimeout,
+} from '../common/dependency-errors';
 import { settledWithin, withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
@@ -192,7 +197,8 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
   /**
    * A database that cannot be reached (refused, reset, no answer within DB_QUERY_TIMEOUT_MS) is not
    * the job's fault: the job goes back to the queue without using an attempt, and the worker takes
-   * no more jobs until the database answers again.
+   * no more jobs until the database answers again. A statement the server cancelled at its timeout
+   * is told apart by a probe (see `database`).
    */
   @HandlesBackfillJobs('event', 'manual', 'reconcile', 'stream_gap', 'sweep')
   async fetchWindow(job: Job<BackfillJobData>, token?: string): Promise<void> {
@@ -510,12 +516,35 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     throw new DelayedError();
   }
 
-  /** Runs one database step of a job; a connection failure becomes DependencyUnavailableError. */
+  /**
+   * Runs one database step of a job; a connection failure becomes DependencyUnavailableError.
+   *
+   * A statement cancelled at `statement_timeout` (57014) needs a probe to say whose fault it is. If
+   * `SELECT 1` then answers within PROBE_TIMEOUT_MS, the database is serving and this job's statement
+   * was slow for a reason of its own (a lock held on its rows, too much to write): the failure is
+   * the job's and uses an attempt, so a job that can never finish in time ends `failed` instead of
+   * being put back for ever (each time the probe would find the database well and resume the
+   * worker). If the probe fails or gets no answer either, the database is unavailable and the job
+   * waits like in any outage. A client that got no answer at all (hung server, swallowed bytes) is a
+   * connection failure already and needs no probe.
+   */
   private async database<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      throw isConnectionError(error) ? new DependencyUnavailableError('database', error) : error;
+      if (isConnectionError(error)) throw new DependencyUnavailableError('database', error);
+      if (isStatementTimeout(error) && !(await this.databaseAnswers()))
+        throw new DependencyUnavailableError('database', error);
+      throw error;
+    }
+  }
+
+  private async databaseAnswers(): Promise<boolean> {
+    try {
+      await withTimeout(this.repository.ping(), PROBE_TIMEOUT_MS, 'database probe');
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -540,11 +569,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
         setTimeout(resolve, Math.min(PROBE_MAX_MS, PROBE_MIN_MS * 2 ** attempt)).unref(),
       );
       if (this.stopping.signal.aborted) return;
-      try {
-        await withTimeout(this.repository.ping(), PROBE_TIMEOUT_MS, 'database probe');
-      } catch {
-        continue;
-      }
+      if (!(await this.databaseAnswers())) continue;
       const held = this.held;
       this.held = undefined;
       const seconds = (Date.now() - held.since) / 1000;

@@ -1,7 +1,12 @@
 import { QueryFailedError } from 'typeorm';
-import { isConnectionError } from './dependency-errors';
+import { isConnectionError, isStatementTimeout } from './dependency-errors';
 
 const pgError = (code: string, message = 'pg'): Error => Object.assign(new Error(message), { code });
+const statementTimeout = new QueryFailedError(
+  'INSERT',
+  [],
+  pgError('57014', 'canceling statement due to statement timeout'),
+);
 
 describe('isConnectionError', () => {
   it.each([
@@ -13,7 +18,6 @@ describe('isConnectionError', () => {
     ['a connection exception (08006)', pgError('08006')],
     ['an administrator shutdown (57P01)', pgError('57P01')],
     ['too many connections (53300)', pgError('53300')],
-    ['a statement timeout (57014)', pgError('57014', 'canceling statement due to statement timeout')],
     ['a client read timeout', new Error('Query read timeout')],
     ['an unexpected end', new Error('Connection terminated unexpectedly')],
     ['a pool connect timeout', new Error('timeout exceeded when trying to connect')],
@@ -25,6 +29,7 @@ describe('isConnectionError', () => {
   });
 
   it.each([
+    ['a statement timeout (57014): the server answered', statementTimeout],
     ['a unique violation (23505)', new QueryFailedError('INSERT', [], pgError('23505'))],
     ['an invalid date (22008)', pgError('22008')],
     ['a syntax error (42601)', pgError('42601')],
@@ -32,5 +37,18 @@ describe('isConnectionError', () => {
     ['nothing', undefined],
   ])('is false for %s', (_what, error) => {
     expect(isConnectionError(error)).toBe(false);
+  });
+});
+
+describe('isStatementTimeout', () => {
+  it('is true for a statement cancelled at statement_timeout, wrapped or not', () => {
+    expect(isStatementTimeout(statementTimeout)).toBe(true);
+    expect(isStatementTimeout(pgError('57014'))).toBe(true);
+  });
+
+  it('is false for other failures, a client that gave up waiting included', () => {
+    expect(isStatementTimeout(pgError('57P01'))).toBe(false);
+    expect(isStatementTimeout(new Error('Query read timeout'))).toBe(false);
+    expect(isStatementTimeout(pgError('23505'))).toBe(false);
   });
 });

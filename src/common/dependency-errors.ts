@@ -16,10 +16,14 @@ const NETWORK_CODES = new Set([
 
 /**
  * PostgreSQL SQLSTATEs of a server that cannot serve right now: class 08 (connection exception),
- * shutting down or starting (57P01-57P03), out of connections (53300), and a statement cancelled by
- * `statement_timeout` (57014).
+ * shutting down or starting (57P01-57P03), out of connections (53300). A statement cancelled by
+ * `statement_timeout` (57014) is not among them: the server answered, and the statement may be slow
+ * for a reason of its own (a lock, a large write); see `isStatementTimeout`.
  */
-const SERVER_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
+const SERVER_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/** SQLSTATE of a statement the server cancelled at `statement_timeout` (DB_QUERY_TIMEOUT_MS). */
+const STATEMENT_TIMEOUT = '57014';
 
 /** Messages of pg, pg-pool and ioredis that carry no code. */
 const MESSAGES = [
@@ -38,6 +42,24 @@ const MESSAGES = [
  * (`driverError`), Node wraps causes (`cause`): both are looked through.
  */
 export function isConnectionError(error: unknown): boolean {
+  return someLayer(error, (code, message) => {
+    if (code && (NETWORK_CODES.has(code) || code.startsWith('08') || SERVER_UNAVAILABLE_STATES.has(code)))
+      return true;
+    return MESSAGES.some((text) => message.includes(text));
+  });
+}
+
+/**
+ * Whether the server cancelled the statement at `statement_timeout`. The server was there to say so:
+ * whether it is unavailable (overloaded, every query slow) or only this statement is slow (waiting
+ * for a lock, too much work) is for the caller to find out, with a probe of its own.
+ */
+export function isStatementTimeout(error: unknown): boolean {
+  return someLayer(error, (code) => code === STATEMENT_TIMEOUT);
+}
+
+/** `test` on `error` and the errors it wraps (TypeORM's `driverError`, Node's `cause`). */
+function someLayer(error: unknown, test: (code: string | undefined, message: string) => boolean): boolean {
   for (let current = error, depth = 0; current && depth < 4; depth++) {
     const candidate = current as {
       code?: unknown;
@@ -46,10 +68,8 @@ export function isConnectionError(error: unknown): boolean {
       cause?: unknown;
     };
     const code = typeof candidate.code === 'string' ? candidate.code : undefined;
-    if (code && (NETWORK_CODES.has(code) || code.startsWith('08') || SERVER_UNAVAILABLE_STATES.has(code)))
-      return true;
     const message = typeof candidate.message === 'string' ? candidate.message : '';
-    if (MESSAGES.some((text) => message.includes(text))) return true;
+    if (test(code, message)) return true;
     current = candidate.driverError ?? candidate.cause;
   }
   return false;

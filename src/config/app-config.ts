@@ -304,7 +304,18 @@ export class AppConfig {
   @IsString()
   KITE_ACCESS_TOKEN?: string;
 
-  /** NSE holidays as IST dates, comma separated. */
+  /**
+   * NSE holidays as IST dates, comma separated (default DEFAULT_NSE_HOLIDAYS), from NSE's circulars for
+   * the equity derivatives segment (the dates cross-checked against published copies of the lists, not
+   * against the circulars' PDFs); recheck each December and at every new circular:
+   * - 2025: circular NSE/CMTR/65587 of 13 December 2024, "Trading holidays for the calendar year
+   *   2025" (14 days; the equity derivatives segment shares the list).
+   * - 2026: circular NSE/CMTR/71775 (December 2025; nsearchives.nseindia.com/content/circulars/
+   *   CMTR71775.pdf), 15 days; it names Sunday 8 November 2026 (Diwali Laxmi Pujan) as the day of
+   *   Muhurat trading, its timings to be notified later. Plus Thursday 15 January 2026, declared a
+   *   trading holiday for the Maharashtra municipal corporation elections by NSE/CMTR/72260 of
+   *   12 January 2026 (CMTR72260.pdf; a settlement holiday only until then).
+   */
   @Transform(toList)
   @IsDateString(
     { strict: true },
@@ -315,6 +326,20 @@ export class AppConfig {
   /**
    * Dated special sessions with their own hours (`YYYY-MM-DD@HH:MM-HH:MM`, IST, end exclusive), comma
    * separated: Muhurat trading, a weekend Budget session. Each replaces its day (holiday or weekend).
+   * The default (DEFAULT_NSE_SPECIAL_SESSIONS), with its sources:
+   * - 2025-02-01@09:15-15:30 (Saturday), Union Budget: live trading at regular hours, NSE circular of
+   *   23 December 2024 (its reference number not confirmed here).
+   * - 2025-10-21@13:45-14:45 (Tuesday, a listed holiday), Diwali Muhurat trading, pre-open from 13:30,
+   *   NSE circular of 22 September 2025 (its reference number not confirmed here).
+   * - 2026-02-01@09:15-15:30 (Sunday), Union Budget: live trading at regular hours, NSE Futures &
+   *   Options circular of 16 January 2026 (its reference number not confirmed here).
+   * - 2026-11-08@18:00-19:00 (Sunday), Diwali Muhurat trading: the day is from the 2026 holiday
+   *   circular NSE/CMTR/71775, which leaves the timings to a later circular. That circular and its
+   *   hours could NOT be confirmed from a source here: 18:00-19:00 is the evening hour of the 2024
+   *   session (the 2025 one was 13:45-14:45), an assumption. Check NSE's Muhurat circular of 2026 and
+   *   override this setting if the hours differ: until then minutes outside the assumed hour are
+   *   neither planned for backfill nor accepted from the stream, and those of the assumed hour that
+   *   had no trade are recorded as fetched with nothing there.
    */
   @Transform(toList)
   @Validate(SpecialSessionsConstraint)

@@ -147,6 +147,20 @@ describe('special sessions', () => {
     expect(calendar.sessionOf('2025-02-03').special).toBe(false);
   });
 
+  it('opens Sunday 8 November 2026 (Diwali Laxmi Pujan) for its Muhurat hour, not the Saturday before', () => {
+    expect(calendar.isTradingDay('2026-11-08')).toBe(true);
+    expect(calendar.sessionOf('2026-11-08')).toMatchObject({ special: true });
+    expect(calendar.isSessionMinute(ist('2026-11-08T18:30:00+05:30'))).toBe(true);
+    expect(calendar.isSessionMinute(ist('2026-11-08T09:15:00+05:30'))).toBe(false);
+    expect(calendar.isTradingDay('2026-11-07')).toBe(false);
+    expect(calendar.isSessionMinute(ist('2026-11-07T18:30:00+05:30'))).toBe(false);
+    expect(
+      calendar.sessionMinutes(ist('2026-11-07T00:00:00+05:30'), ist('2026-11-09T00:00:00+05:30')),
+    ).toHaveLength(60);
+    // Balipratipada, the Tuesday after, stays closed.
+    expect(calendar.isTradingDay('2026-11-10')).toBe(false);
+  });
+
   it('knows 15 January 2026 as a holiday and finds the newest closed session', () => {
     expect(calendar.isTradingDay('2026-01-15')).toBe(false);
     expect(calendar.lastCompleteSession(ist('2026-01-16T12:00:00+05:30'))?.date).toBe('2026-01-14');

@@ -287,14 +287,8 @@ export class MarketCalendar {
 /**
  * NSE equity-derivatives trading holidays (IST dates). Deployments override the list with
  * `MARKET_HOLIDAYS`; check it against the exchange's circulars each December and whenever NSE
- * announces a change.
- *
- * - 2025: NSE circular NSE/CMTR/65587 of 13 December 2024, "Trading holidays for the calendar year
- *   2025" (14 days; the equity derivatives segment shares the list).
- * - 2026: the 2026 holiday circular NSE/CMTR/71775 (December 2025; its number as quoted by the
- *   circular below, its exact date not confirmed here), 15 days, plus 15 January 2026, declared a
- *   trading holiday for the Maharashtra municipal corporation elections by NSE/CMTR/72260 of
- *   12 January 2026 (a settlement holiday only until then).
+ * announces a change. The sources are cited where the setting is declared (`MARKET_HOLIDAYS` in
+ * src/config/app-config.ts).
  */
 export const DEFAULT_NSE_HOLIDAYS: readonly string[] = [
   '2025-02-26', // Mahashivratri
@@ -324,27 +318,20 @@ export const DEFAULT_NSE_HOLIDAYS: readonly string[] = [
   '2026-09-14', // Ganesh Chaturthi
   '2026-10-02', // Mahatma Gandhi Jayanti
   '2026-10-20', // Dussehra
-  '2026-11-10', // Diwali Balipratipada
+  '2026-11-10', // Diwali Balipratipada (Laxmi Pujan, with Muhurat trading, is Sunday 8 November)
   '2026-11-24', // Prakash Gurpurb Sri Guru Nanak Dev
   '2026-12-25', // Christmas
 ];
 
 /**
  * NSE special sessions (`YYYY-MM-DD@HH:MM-HH:MM`, IST, end exclusive): the normal market of each, as
- * the exchange notified it. Deployments override the list with `MARKET_SPECIAL_SESSIONS`.
- *
- * - 2025-02-01 (Saturday), Union Budget: live trading 09:15-15:30, NSE circular of 23 December 2024
- *   (reported that day; its reference number not confirmed here).
- * - 2025-10-21 (Tuesday, a listed holiday), Diwali Muhurat trading 13:45-14:45 (pre-open 13:30),
- *   NSE circular of 22 September 2025 (reference number not confirmed here).
- * - 2026-02-01 (Sunday), Union Budget: live trading 09:15-15:30, NSE Futures & Options circular of
- *   16 January 2026 (reference number not confirmed here).
- * - Not listed: the 2026 Muhurat session on Sunday 8 November 2026 (Diwali Laxmi Pujan). The 2026
- *   holiday circular announces it and says its timings will be notified later; add it here (or to
- *   `MARKET_SPECIAL_SESSIONS`) once NSE's circular gives the hours.
+ * the exchange notified it. Deployments override the list with `MARKET_SPECIAL_SESSIONS`; the sources,
+ * and what could not be confirmed from them (the hours of 8 November 2026), are cited where the setting
+ * is declared (`MARKET_SPECIAL_SESSIONS` in src/config/app-config.ts).
  */
 export const DEFAULT_NSE_SPECIAL_SESSIONS: readonly string[] = [
   '2025-02-01@09:15-15:30',
   '2025-10-21@13:45-14:45',
   '2026-02-01@09:15-15:30',
+  '2026-11-08@18:00-19:00',
 ];

@@ -28,7 +28,7 @@ function tick(token: number, atMs: number, price: number, dayVolume: number): Fo
   };
 }
 
-/** A candles repository whose writes fail until `up` is set, recording what it committed. */
+/** A candles repository whose writes fail (as pg reports a refused connection) until `up` is set. */
 class FlakyCandles {
   up = false;
   /** Commits the write but fails its reply (the connection drops after COMMIT). */
@@ -39,9 +39,12 @@ class FlakyCandles {
     this.attempts++;
     if (this.loseReply) {
       this.committed.push(...bars);
-      return Promise.reject(new Error('connection terminated unexpectedly'));
+      return Promise.reject(new Error('Connection terminated unexpectedly'));
     }
-    if (!this.up) return Promise.reject(new Error('connection refused'));
+    if (!this.up)
+      return Promise.reject(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      );
     this.committed.push(...bars);
     return Promise.resolve(bars.length);
   }
@@ -52,11 +55,14 @@ function dataError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-/** A database that refuses, for a data reason, every statement containing one of `refused`. */
+/** A database that refuses every statement containing one of `refused`, with `refusal`. */
 class PickyDatabase {
   refused = new Set<number>();
+  refusal: [code: string, message: string] = ['23514', 'new row violates check constraint "poison"'];
   /** Fails every statement as a lost connection would, until cleared. */
   down = false;
+  /** Fails every statement with this SQLSTATE (a deadlock, a timeout), until cleared. */
+  failing?: string;
   statements = 0;
   readonly committed: Candle[] = [];
   readonly instruments: InstrumentInfo[] = [];
@@ -69,8 +75,9 @@ class PickyDatabase {
   private statement(rows: readonly { instrumentToken: number }[], commit: () => void): Promise<number> {
     this.statements++;
     if (this.down) return Promise.reject(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    if (this.failing) return Promise.reject(dataError(this.failing, `failed with ${this.failing}`));
     if (rows.some((row) => this.refused.has(row.instrumentToken)))
-      return Promise.reject(dataError('23514', 'new row violates check constraint "poison"'));
+      return Promise.reject(dataError(...this.refusal));
     commit();
     return Promise.resolve(rows.length);
   }
@@ -211,9 +218,9 @@ describe('FoStreamFlusher', () => {
         new HealthIndicatorService(),
       );
     });
-    const parked = async (kind: string): Promise<number> =>
+    const parked = async (kind: string, reason = '23514'): Promise<number> =>
       (await metrics.foRowsParked.get()).values
-        .filter((v) => v.labels.kind === kind && v.labels.reason === '23514')
+        .filter((v) => v.labels.kind === kind && v.labels.reason === reason)
         .reduce((sum, v) => sum + v.value, 0);
 
     it('splits the batch, writes every other row and parks the refused ones, never retrying them', async () => {
@@ -266,6 +273,37 @@ describe('FoStreamFlusher', () => {
       });
       expect(db.committed.map((c) => c.instrumentToken).sort()).toEqual([1, 3]);
       expect(await parked('bar')).toBe(1);
+    });
+
+    it('splits out the rows refused with an error of any other class too (a trigger raising P0001)', async () => {
+      for (const token of [1, 2, 3, 4]) builder.add(tick(token, MINUTE + 1000, 100, 0), false);
+      db.refused = new Set([3]);
+      db.refusal = ['P0001', 'bar of 3 refused by a trigger'];
+      clock.set(new Date(MINUTE + MINUTE_MS + 2000));
+      await flusher.flushDue();
+      expect(db.committed.map((c) => c.instrumentToken).sort()).toEqual([1, 2, 4]);
+      expect(await parked('bar', 'P0001')).toBe(1);
+      expect(flusher.backlog).toBe(0);
+    });
+
+    it.each([
+      ['a deadlock between replicas', '40P01'],
+      ['a statement timeout', '57014'],
+      ['a full disk', '53100'],
+    ])('retries the whole batch on %s, parking nothing', async (_what, code) => {
+      for (const token of [1, 2, 3]) builder.add(tick(token, MINUTE + 1000, 100, 0), false);
+      db.failing = code;
+      clock.set(new Date(MINUTE + MINUTE_MS + 2000));
+      await flusher.flushDue();
+      expect(db.statements).toBe(1);
+      expect(flusher.backlog).toBe(3);
+      db.failing = undefined;
+      await waitFor('the backlog written', async () => {
+        await flusher.flushDue();
+        return flusher.backlog === 0;
+      });
+      expect(db.committed.map((c) => c.instrumentToken).sort()).toEqual([1, 2, 3]);
+      expect(await parked('bar', code)).toBe(0);
     });
   });
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { performance } from 'node:perf_hooks';
+import { isConnectionError, isStatementTimeout } from '../common/dependency-errors';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MINUTE_MS } from '../contracts/market-time';
 import { ReadinessRegistry } from '../health/readiness.registry';
@@ -25,20 +26,38 @@ interface PendingBar {
 
 type ParkedKind = 'instrument' | 'bar';
 
-interface DataError {
+interface RefusedRow {
   code: string;
   message: string;
 }
 
 /**
- * The SQLSTATE of a failure caused by the rows themselves (class 22 data exception, class 23
- * integrity constraint violation); undefined for everything else, connection failures included.
+ * SQLSTATEs of a server asking to be asked again, not refusing a row: transaction rollback (class 40:
+ * a deadlock between replicas writing the same minutes, a serialization failure), insufficient
+ * resources (class 53: disk full, out of memory, too many connections), a lock not available
+ * (55P03), a statement cancelled at DB_QUERY_TIMEOUT_MS (57014). Splitting the batch cannot find a
+ * bad row there, and would park good ones.
  */
-function asDataError(error: unknown): DataError | undefined {
-  const e = error as { code?: unknown; driverError?: { code?: unknown }; message?: unknown };
+function isRetryableState(code: string | undefined): boolean {
+  return code !== undefined && (/^(40|53)/.test(code) || code === '55P03' || code === '57014');
+}
+
+function sqlstateOf(error: unknown): string | undefined {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } };
   const code = typeof e.code === 'string' ? e.code : e.driverError?.code;
-  if (typeof code !== 'string' || !/^2[23][0-9A-Z]{3}$/.test(code)) return undefined;
-  return { code, message: String(e.message ?? '') };
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/**
+ * Why the database refused the rows, when it was the rows: every failure except a connection-class
+ * one (the database unreachable, hung, shutting down) and a server asking to retry (above). A
+ * constraint, a value out of range, a trigger's exception (P0001), an internal error: retrying the
+ * same rows would fail the same way, so they are split out. Undefined: retry the batch whole.
+ */
+function refusedRows(error: unknown): RefusedRow | undefined {
+  const code = sqlstateOf(error);
+  if (isConnectionError(error) || isStatementTimeout(error) || isRetryableState(code)) return undefined;
+  return { code: code ?? 'other', message: String((error as { message?: unknown })?.message ?? error) };
 }
 
 export type CommitListener = (bars: readonly Candle[], committedAtMs: number) => void;
@@ -224,23 +243,26 @@ export class FoStreamFlusher {
   }
 
   /**
-   * Writes `rows`; when the database refuses the statement for a data reason (SQLSTATE class 22 or
-   * 23: a value out of range, a constraint), halves it until the refused rows stand alone, writes
-   * the others and parks the refused ones (counted, one log line for the batch, never retried). Any
-   * other failure (a lost connection, a timeout, a missing table) propagates and the whole backlog
-   * is retried: retrying cannot fix a row, but it does fix an outage.
+   * Writes `rows`; when the database refuses the statement (a value out of range, a constraint, a
+   * trigger's exception: anything but an outage, see `refusedRows`), halves it until the refused rows
+   * stand alone, writes the others and parks the refused ones (counted, one log line for the batch,
+   * never retried). A connection failure, or a server asking to be asked again (a deadlock, a full
+   * disk, a statement timeout), propagates and the whole backlog is retried with backoff: retrying
+   * cannot fix a row, but it does fix an outage. Each try is bounded by DB_QUERY_TIMEOUT_MS, and
+   * while they fail the backlog is bounded by MAX_PENDING_BARS, so a slow database stalls nothing
+   * for good.
    */
   private async writeSplitting<T extends InstrumentInfo | Candle>(
     kind: ParkedKind,
     rows: T[],
     write: (rows: T[]) => Promise<unknown>,
   ): Promise<void> {
-    const parked: { row: T; error: DataError }[] = [];
+    const parked: { row: T; error: RefusedRow }[] = [];
     const attempt = async (part: T[]): Promise<void> => {
       try {
         await write(part);
       } catch (error) {
-        const refused = asDataError(error);
+        const refused = refusedRows(error);
         if (!refused) throw error;
         if (part.length === 1) {
           parked.push({ row: part[0], error: refused });
@@ -262,7 +284,7 @@ export class FoStreamFlusher {
   private park(
     kind: ParkedKind,
     batchSize: number,
-    parked: { row: InstrumentInfo | Candle; error: DataError }[],
+    parked: { row: InstrumentInfo | Candle; error: RefusedRow }[],
   ): void {
     const nowIso = this.clock.now().toISOString();
     for (const { row, error } of parked) {

@@ -154,14 +154,35 @@ describe('backfill against the simulator: subscription event to data', () => {
     const within = (ranges: { from: string; to: string }[], t: number): boolean =>
       ranges.some((r) => Date.parse(r.from) <= t && t < Date.parse(r.to));
 
-    /** Every stored minute exact; every minute with a candle upstream stored or a gap, never covered. */
+    type HistoryCandle = ReturnType<RunningSimulator['history']>[number];
+    /** A greek of exactly 0 means "not computed" and is stored as null (docs/CONTRACTS section 2). */
+    const greek = (value: number | null | undefined): number | null =>
+      value === undefined || value === null || value === 0 ? null : value;
+    const storedValues = (row: CandleRow) => ({
+      ohlcv: [row.open, row.high, row.low, row.close, Number(row.volume)],
+      oi: row.oi === null ? null : Number(row.oi),
+      greeks: [row.iv, row.delta, row.gamma, row.theta, row.vega],
+      underlying: row.underlying_close,
+    });
+    const upstreamValues = (c: HistoryCandle) => ({
+      ohlcv: [c.open, c.high, c.low, c.close, c.volume],
+      oi: c.oi ?? null,
+      greeks: [greek(c.iv), greek(c.delta), greek(c.gamma), greek(c.theta), greek(c.vega)],
+      underlying: c.underlying ?? null,
+    });
+
+    /**
+     * Every stored minute exact (prices, volume, OI, greeks, underlying); every minute with a candle
+     * upstream stored or a gap, never covered.
+     */
     async function expectHonest(
       other: TestApp,
       token: number,
-    ): Promise<{ missing: number; coverage: Coverage }> {
+    ): Promise<{ missing: number; coverage: Coverage; withGreeks: number }> {
+      // With OI, as the service asks for it: a stored minute must carry the simulator's OI too.
       const truth = new Map(
         sim
-          .history(token, LOOKBACK_FROM, new Date(Date.parse(NOW) - 30_000))
+          .history(token, LOOKBACK_FROM, new Date(Date.parse(NOW) - 30_000), { oi: true })
           .map((c) => [parseUpstreamTime(c.date).getTime(), c]),
       );
       const stored = new Map(
@@ -170,17 +191,14 @@ describe('backfill against the simulator: subscription event to data', () => {
       const coverage = (await request(other.url).get(`/api/v1/instruments/${token}/coverage`).expect(200))
         .body as Coverage;
       let missing = 0;
+      let withGreeks = 0;
       for (const minute of lookbackMinutes()) {
         const candle = truth.get(minute);
         const row = stored.get(minute);
         if (row) {
-          expect([row.open, row.high, row.low, row.close, Number(row.volume)]).toEqual([
-            candle?.open,
-            candle?.high,
-            candle?.low,
-            candle?.close,
-            candle?.volume,
-          ]);
+          const at = new Date(minute).toISOString();
+          expect({ at, ...storedValues(row) }).toEqual({ at, ...(candle && upstreamValues(candle)) });
+          if (row.oi !== null && row.iv !== null && row.delta !== null) withGreeks++;
         } else if (candle) {
           missing++;
           const at = new Date(minute).toISOString();
@@ -196,7 +214,7 @@ describe('backfill against the simulator: subscription event to data', () => {
         }
       }
       expect(stored.size).toBeLessThanOrEqual(truth.size);
-      return { missing, coverage };
+      return { missing, coverage, withGreeks };
     }
 
     async function runBackfills(other: TestApp): Promise<string> {
@@ -256,7 +274,9 @@ describe('backfill against the simulator: subscription event to data', () => {
       try {
         const signal = await runBackfills(other);
         for (const token of tokens) {
-          const { missing, coverage } = await expectHonest(other, token);
+          const { missing, coverage, withGreeks } = await expectHonest(other, token);
+          // The comparison saw OI and greeks, not only nulls.
+          expect(withGreeks).toBeGreaterThan(0);
           // Today's session so far (09:15-11:00 IST) was never answered: a gap, not coverage.
           expect(missing).toBeGreaterThanOrEqual(
             sim.history(token, '2025-11-06T03:45:00Z', '2025-11-06T05:29:00Z').length,
@@ -291,8 +311,9 @@ describe('backfill against the simulator: subscription event to data', () => {
         try {
           const signal = await runBackfills(other);
           for (const token of tokens) {
-            const { missing, coverage } = await expectHonest(other, token);
+            const { missing, coverage, withGreeks } = await expectHonest(other, token);
             expect(missing).toBe(0);
+            expect(withGreeks).toBeGreaterThan(0);
             expect(coverage.gaps).toEqual([
               expect.objectContaining({ from: '2025-11-06T05:30:00.000Z', to: '2025-11-06T05:31:00.000Z' }),
             ]);

@@ -1,12 +1,15 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { BrowserContext, chromium, Page } from 'playwright-core';
 import request from 'supertest';
 import { RunningSimulator } from '../../simulator/simulator';
+import { BACKFILL_QUEUE, redisOptionsFromUrl } from '../../src/backfill/backfill.constants';
+import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
 import { FixedClock } from '../../src/contracts/market-time';
 import { startTestApp, TestApp } from '../support/app-harness';
-import { uniqueName } from '../support/env';
+import { TEST_REDIS_URL, uniqueName } from '../support/env';
 import { startHistorySimulator } from '../support/simulator';
 import { waitFor } from '../support/wait-for';
 
@@ -18,6 +21,8 @@ const FUTURE = 978125314; // NIFTY25NOVFUT
 const INDEX = 256265; // NIFTY 50
 const ILLIQUID = 430881794; // NIFTY25N0424250PE, no trade in many minutes
 const UNKNOWN = 1091680770; // NIFTY25N0425250CE, made unknown to the upstream's history
+// The liquid option's event waits this long in a paused queue (on the test clock): its time to data.
+const QUEUED_MS = 1500;
 // Half an hour of 4 November (10:30-11:00 IST) punched out of the liquid option.
 const PUNCH_FROM = '2025-11-04T05:00:00.000Z';
 const PUNCH_TO = '2025-11-04T05:30:00.000Z';
@@ -39,6 +44,10 @@ interface ChartState {
   candles: number;
   lastClose: number | null;
   lastTime: string | null;
+  volumeBars: number;
+  lastVolume: number | null;
+  oiPoints: number;
+  lastOi: number | null;
   renders: number;
   slots: number;
   counts: Record<'data' | 'empty' | 'gap' | 'none', number>;
@@ -62,18 +71,73 @@ describe('the chart and coverage page in a real browser', () => {
   let profile: string;
   let context: BrowserContext;
   let page: Page;
+  let backfillQueue: Queue | undefined;
   const foreignRequests: string[] = [];
   const pageErrors: string[] = [];
 
   const chartState = (): Promise<ChartState> => page.evaluate<ChartState>('window.__chartState');
   const pageState = (): Promise<PageState> => page.evaluate<PageState>('window.__pageState');
 
-  async function apiCandles(state: ChartState): Promise<{ close: number; time: string }[]> {
+  interface ApiCandle {
+    time: string;
+    close: number;
+    volume: number;
+    oi: number | null;
+  }
+
+  async function apiCandles(state: ChartState): Promise<ApiCandle[]> {
     const res = await request(app.url)
       .get(`/api/v1/instruments/${state.token}/candles`)
       .query({ from: state.from, to: state.to, interval: state.interval })
       .expect(200);
     return res.body.candles;
+  }
+
+  /** The volume and OI series hold one bar per candle served, the last ones equal to the API's. */
+  function expectVolumeAndOi(state: ChartState, served: ApiCandle[]): void {
+    const withOi = served.filter((c) => c.oi !== null);
+    expect(withOi.length).toBeGreaterThan(0);
+    expect({
+      volumeBars: state.volumeBars,
+      lastVolume: state.lastVolume,
+      oiPoints: state.oiPoints,
+      lastOi: state.lastOi,
+    }).toEqual({
+      volumeBars: served.length,
+      lastVolume: served[served.length - 1].volume,
+      oiPoints: withOi.length,
+      lastOi: withOi[withOi.length - 1].oi,
+    });
+  }
+
+  /** The queue panel's numbers, by `data-metric`, as the page shows them. */
+  const shownQueue = (): Promise<Record<string, string>> =>
+    page.evaluate<Record<string, string>>(
+      "Object.fromEntries([...document.querySelectorAll('#queue dd')].map((dd) => [dd.dataset.metric, dd.textContent]))",
+    );
+
+  /** What the queue panel should show for one scrape of /metrics (index.html says where each comes from). */
+  async function queueFromMetrics(): Promise<Record<string, string>> {
+    const text = (await request(app.url).get('/metrics').expect(200)).text;
+    const sum = (name: string, labels: Record<string, string> = {}): number =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+        .filter((line) => Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+        .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    const depth = (state: string): number => sum('backfill_queue_depth', { state });
+    const count = sum('backfill_time_to_data_seconds_count');
+    return {
+      waiting: String(depth('waiting') + depth('prioritized') + depth('paused')),
+      delayed: String(depth('delayed')),
+      active: String(depth('active')),
+      failed: String(depth('failed')),
+      succeeded: String(sum('backfill_triggers_total', { outcome: 'succeeded' })),
+      'triggers-failed': String(sum('backfill_triggers_total', { outcome: 'failed' })),
+      skipped: String(sum('backfill_triggers_total', { outcome: 'skipped' })),
+      'candles-written': String(sum('backfill_candles_written_total')),
+      'time-to-data': count > 0 ? `${(sum('backfill_time_to_data_seconds_sum') / count).toFixed(2)} s` : '–',
+    };
   }
 
   /** The chart of `token` at `interval`, redrawn after `after` renders. */
@@ -102,9 +166,33 @@ describe('the chart and coverage page in a real browser', () => {
         TICKER_SERVICE_URL: sim.url,
         BACKFILL_INTERVAL_SECONDS: '86400',
         BACKFILL_RATE_LIMIT_PER_SECOND: '20',
+        BACKFILL_MAX_ATTEMPTS: '2',
       },
     });
-    for (const token of [LIQUID, FUTURE, INDEX, ILLIQUID, UNKNOWN]) await sim.subscribe(token);
+    backfillQueue = new Queue(BACKFILL_QUEUE, {
+      connection: redisOptionsFromUrl(TEST_REDIS_URL),
+      prefix: app.queuePrefix,
+    });
+    // The liquid option's job waits in a paused queue while the test clock moves on: its time to
+    // data (event to candles committed) is QUEUED_MS, not the zero of a clock that stands still.
+    await backfillQueue.pause();
+    try {
+      await sim.subscribe(LIQUID);
+      await waitFor(
+        `the job of ${LIQUID} queued`,
+        async () =>
+          (
+            await request(app.url)
+              .get('/api/v1/backfill/jobs')
+              .query({ instrument_token: LIQUID, state: 'queued' })
+          ).body.total === 1,
+        { timeoutMs: 10_000, intervalMs: 50 },
+      );
+      clock.advance(QUEUED_MS);
+    } finally {
+      await backfillQueue.resume();
+    }
+    for (const token of [FUTURE, INDEX, ILLIQUID, UNKNOWN]) await sim.subscribe(token);
     for (const [token, state] of [
       [LIQUID, 'succeeded'],
       [FUTURE, 'succeeded'],
@@ -155,6 +243,8 @@ describe('the chart and coverage page in a real browser', () => {
   }, 120_000);
 
   afterAll(async () => {
+    await backfillQueue?.resume().catch(() => undefined);
+    await backfillQueue?.close();
     await context?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
     await app?.close();
@@ -186,6 +276,7 @@ describe('the chart and coverage page in a real browser', () => {
     expect(minutes.lastClose).toBe(served[served.length - 1].close);
     expect(minutes.lastTime).toBe(served[served.length - 1].time);
     expect(await page.getAttribute('#chart', 'data-candles')).toBe(String(served.length));
+    expectVolumeAndOi(minutes, served);
     // Nothing missing but the minute forming now (stored, but fetched again until it is final).
     expect(minutes.bands.gap).toEqual([{ from: '2025-11-06T05:30:00.000Z', to: '2025-11-06T05:31:00.000Z' }]);
 
@@ -197,6 +288,7 @@ describe('the chart and coverage page in a real browser', () => {
       expect(candles.length).toBeGreaterThan(0);
       expect(state.candles).toBe(candles.length);
       expect(state.lastClose).toBe(candles[candles.length - 1].close);
+      expectVolumeAndOi(state, candles);
     }
 
     // A row of the table picks its instrument too. Minutes without a trade were fetched and found
@@ -228,7 +320,12 @@ describe('the chart and coverage page in a real browser', () => {
     expect(cells[1]).toBe('active');
     expect(cells[2]).toBe('2025-11-06 11:00');
     expect(cells[3]).toMatch(/^succeeded · (event|reconcile) · 2025-11-06 11:00$/);
-    expect(cells[4]).toMatch(/^\d+\.\d+ s$/);
+    // The time to data of its newest job, as the API reports it: the time it waited in the queue.
+    const jobs = (
+      await request(app.url).get('/api/v1/backfill/jobs').query({ instrument_token: LIQUID }).expect(200)
+    ).body.jobs as { time_to_data_ms: number | null }[];
+    expect(jobs.find((job) => job.time_to_data_ms !== null)?.time_to_data_ms).toBe(QUEUED_MS);
+    expect(cells[4]).toBe('1.50 s');
     expect(cells[5]).toBe('no');
     // The upstream does not know this one: parked for BACKFILL_UNSUPPORTED_TTL_SECONDS (6 h).
     const unknown = await page
@@ -250,6 +347,65 @@ describe('the chart and coverage page in a real browser', () => {
     expect(queue.skipped).toBeGreaterThanOrEqual(1);
     expect(await page.textContent('#queue dd[data-metric="succeeded"]')).toBe(String(queue.succeeded));
     expect(await page.textContent('#refresh-seconds')).toBe('5');
+  }, 120_000);
+
+  it("shows the queue's waiting, active and failed jobs as /metrics counts them", async () => {
+    const requester = app.app.get<BackfillRequester>(BACKFILL_REQUESTER);
+    const [down, waiting] = sim.universe.instruments
+      .filter((i) => i.kind === 'CE' && ![LIQUID, UNKNOWN].includes(i.instrument_token))
+      .map((i) => i.instrument_token);
+    // A contract whose history fails alone uses its two attempts and stays in the failed set.
+    sim.setKnobs({ downTokens: [down] });
+    await requester.request({ instrumentToken: down, trigger: 'manual', requestedAt: clock.now() });
+    await waitFor(
+      `the job of ${down} failed`,
+      async () =>
+        (
+          await request(app.url)
+            .get('/api/v1/backfill/jobs')
+            .query({ instrument_token: down, state: 'failed' })
+        ).body.total === 1,
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    // Another waits in the queue, paused (as an operator would pause it), so that it stays waiting.
+    await backfillQueue!.pause();
+    try {
+      await requester.request({ instrumentToken: waiting, trigger: 'manual', requestedAt: clock.now() });
+      // The page polls every 5 s, the queue depth is sampled every 15 s: every number shown must be
+      // the one /metrics gives at the same moment, once both have caught up with the queue.
+      const shown = await waitFor(
+        'the queue panel showing what /metrics counts',
+        async () => {
+          const expected = await queueFromMetrics();
+          if (expected.waiting !== '1' || expected.failed !== '1') return undefined;
+          const panel = await shownQueue();
+          return Object.entries(expected).every(([key, value]) => panel[key] === value) && panel;
+        },
+        { timeoutMs: 45_000, intervalMs: 250 },
+      );
+      expect(shown).toMatchObject({
+        waiting: '1',
+        active: '0',
+        delayed: '0',
+        failed: '1',
+        'triggers-failed': '1',
+      });
+      expect(shown['time-to-data']).toMatch(/^\d+\.\d\d s$/);
+      expect(shown['time-to-data']).not.toBe('0.00 s');
+    } finally {
+      await backfillQueue!.resume();
+    }
+    sim.setKnobs({ downTokens: [] });
+    await waitFor(
+      `the waiting job of ${waiting} done once the queue runs again`,
+      async () =>
+        (
+          await request(app.url)
+            .get('/api/v1/backfill/jobs')
+            .query({ instrument_token: waiting, state: 'succeeded' })
+        ).body.total === 1,
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
   }, 120_000);
 
   it('shows a punched gap as a band on the time axis and fills it from the backfill button', async () => {

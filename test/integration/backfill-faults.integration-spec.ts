@@ -1,4 +1,8 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Queue } from 'bullmq';
+import { Client } from 'pg';
 import request from 'supertest';
+import { BACKFILL_QUEUE } from '../../src/backfill/backfill.constants';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
 import {
   DEFAULT_NSE_HOLIDAYS,
@@ -280,6 +284,72 @@ describe('backfill faults', () => {
         await deleteKeys(redis, queuePrefix).finally(() => redis.disconnect());
       }
     }, 60_000);
+  });
+
+  describe('a write slower than DB_QUERY_TIMEOUT_MS while the database answers', () => {
+    let stub: HistoryStub;
+    let app: TestApp;
+    let locker: Client | undefined;
+    beforeAll(async () => {
+      stub = await new HistoryStub({ clock, calendar }).start();
+      app = await startTestApp({
+        clock,
+        env: baseEnv(stub, { DB_QUERY_TIMEOUT_MS: '1000', BACKFILL_MAX_ATTEMPTS: '3' }),
+      });
+    });
+    afterAll(async () => {
+      await locker?.end().catch(() => undefined);
+      await app?.close();
+      await stub?.stop();
+    });
+
+    it("uses the job's attempts and ends it failed, while other instruments' jobs go on", async () => {
+      // Another session holds a row of 701's window (a long transaction of its own): every write of
+      // the window waits for it until the server cancels the statement. SELECT 1 answers at once.
+      const minute = calendar
+        .sessionMinutes(OPEN, new Date(NOW))
+        .find((m) => HistoryStub.candle(701, m.getTime()) !== undefined)!;
+      await app.database.query(
+        `INSERT INTO candles_1m (instrument_token, time, open, high, low, close, volume, source)
+         VALUES (701, $1, 1, 1, 1, 1, 0, 'stream')`,
+        [minute.toISOString()],
+      );
+      locker = new Client({ connectionString: app.database.url });
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM candles_1m WHERE instrument_token = 701 FOR UPDATE`);
+      try {
+        await requestAll(app, [701, 702]);
+        await allSucceeded(app, [702]);
+        const [job] = await waitFor(
+          "701's job failed after its attempts",
+          async () => {
+            const rows = await app.database.query<{
+              id: string;
+              state: string;
+              attempts: number;
+              error: string;
+            }>(`SELECT id, state, attempts, error FROM backfill_jobs WHERE instrument_token = 701`);
+            return rows[0]?.state === 'failed' ? rows : undefined;
+          },
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
+        expect(job.attempts).toBe(3);
+        expect(job.error).toMatch(/statement timeout/);
+        const queue = app.app.get<Queue>(getQueueToken(BACKFILL_QUEUE));
+        expect(await queue.getJobState(job.id)).toBe('failed');
+        // Three requests, each answered: the attempts went to the write, none to a deferral.
+        expect(stub.requests.filter((r) => r.token === 701)).toHaveLength(3);
+        const metrics = await request(app.url).get('/metrics');
+        expect(metrics.text).not.toMatch(/backfill_jobs_deferred_total\{cause="database"\} [1-9]/);
+        expect(metrics.text).toMatch(/backfill_triggers_total\{trigger="event",outcome="failed"\} 1\b/);
+      } finally {
+        await locker.query('ROLLBACK');
+        await locker.end();
+        locker = undefined;
+      }
+      await expectComplete(app, stub, 702);
+    }, 45_000);
   });
 
   describe('SIGTERM mid-job and a restart with jobs pending', () => {

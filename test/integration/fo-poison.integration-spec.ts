@@ -24,6 +24,8 @@ const BAD_LOT_SIZE = 990_002;
 const BAD_VOLUME = 990_003;
 const REFUSED_INSTRUMENT = 990_004;
 const REFUSED_BAR = 990_005;
+const RAISING_INSTRUMENT = 990_006;
+const RAISING_BAR = 990_007;
 
 interface InstrumentRow {
   expiry: string | null;
@@ -193,5 +195,53 @@ describe('FO stream with poison ticks (real Redis and PostgreSQL)', () => {
       (await counter(app!, 'foRowsParked', { kind: 'bar', reason: '23514' })) >= 1 ? true : undefined,
     );
     expect(await storedCandles(database, BAD_EXPIRY, minute, minute + MINUTE_MS)).toHaveLength(1);
+  });
+
+  it('parks the rows a trigger refuses with an error of another class, and keeps writing every other instrument', async () => {
+    // Neither class 22 nor 23: a trigger's own exception (P0001) and an internal error (XX000).
+    await database.query(`
+      CREATE FUNCTION poison_raise() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_TABLE_NAME = 'instruments' AND NEW.instrument_token = ${RAISING_INSTRUMENT} THEN
+          RAISE EXCEPTION 'instrument % refused by a trigger', NEW.instrument_token USING ERRCODE = 'XX000';
+        END IF;
+        IF TG_TABLE_NAME = 'candles_1m' AND NEW.instrument_token = ${RAISING_BAR} THEN
+          RAISE EXCEPTION 'bar of % refused by a trigger', NEW.instrument_token;
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await database.query(
+      `CREATE TRIGGER poison_raise BEFORE INSERT OR UPDATE ON instruments FOR EACH ROW EXECUTE FUNCTION poison_raise()`,
+    );
+    await database.query(
+      `CREATE TRIGGER poison_raise BEFORE INSERT OR UPDATE ON candles_1m FOR EACH ROW EXECUTE FUNCTION poison_raise()`,
+    );
+    for (const m of [3, 4]) {
+      const minute = START + m * MINUTE_MS;
+      await minuteWithPoison(app!, m, [
+        tickOf(minute, RAISING_INSTRUMENT, {}),
+        tickOf(minute, RAISING_BAR, {}),
+      ]);
+    }
+    await waitFor('both raising rows parked', async () =>
+      (await counter(app!, 'foRowsParked', { kind: 'instrument', reason: 'XX000' })) >= 1 &&
+      (await counter(app!, 'foRowsParked', { kind: 'bar', reason: 'P0001' })) >= 2
+        ? true
+        : undefined,
+    );
+    // Only the raising rows are missing: the other's bar and instrument are stored.
+    expect(await instrument(RAISING_INSTRUMENT)).toBeUndefined();
+    expect(await storedCandles(database, RAISING_INSTRUMENT, START + 3 * MINUTE_MS)).toHaveLength(2);
+    expect(await instrument(RAISING_BAR)).toBeDefined();
+    expect(await storedCandles(database, RAISING_BAR)).toEqual([]);
+    const ready = (await (await fetch(`${app!.url}/health/ready`)).json()) as {
+      details: {
+        fo_stream: { backlog_bars: number; write_failures: number; last_parked: Record<string, unknown> };
+      };
+    };
+    expect(ready.details.fo_stream).toEqual(expect.objectContaining({ backlog_bars: 0, write_failures: 0 }));
+    expect(ready.details.fo_stream.last_parked).toEqual(
+      expect.objectContaining({ sqlstate: 'P0001', instrument_token: RAISING_BAR }),
+    );
   });
 });

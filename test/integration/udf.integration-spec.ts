@@ -164,8 +164,8 @@ describe('the UDF datafeed', () => {
       type: 'option',
       session: '0915-1530',
       session_holidays: expect.stringContaining('20251105'),
-      // The configured special sessions: the Muhurat hour of 21 October 2025 and the Budget days.
-      corrections: '0915-1530:20250201,20260201;1345-1445:20251021',
+      // The configured special sessions: the Muhurat hours of 2025 and 2026 and the Budget days.
+      corrections: '0915-1530:20250201,20260201;1345-1445:20251021;1800-1900:20261108',
       exchange: 'NFO',
       listed_exchange: 'NFO',
       timezone: 'Asia/Kolkata',

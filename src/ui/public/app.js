@@ -49,6 +49,10 @@ const chartState = {
   candles: 0,
   lastClose: null,
   lastTime: null,
+  volumeBars: 0,
+  lastVolume: null,
+  oiPoints: 0,
+  lastOi: null,
   slots: 0,
   counts: { data: 0, empty: 0, gap: 0, none: 0 },
   bands: { data: [], empty: [], gap: [] },
@@ -314,9 +318,15 @@ function draw(slots, states, candles) {
   // Read back from the series: what the chart holds, not what was fetched.
   const drawn = series.candles.data().filter((d) => d.close !== undefined);
   const last = drawn[drawn.length - 1];
+  const volumes = series.volume.data().filter((d) => d.value !== undefined);
+  const ois = series.oi.data().filter((d) => d.value !== undefined);
   return {
     count: drawn.length,
     last,
+    volumeBars: volumes.length,
+    lastVolume: volumes.length > 0 ? volumes[volumes.length - 1].value : null,
+    oiPoints: ois.length,
+    lastOi: ois.length > 0 ? ois[ois.length - 1].value : null,
     slotsDrawn: series.coverage.data().filter((d) => d.value !== undefined).length,
   };
 }
@@ -365,6 +375,10 @@ async function refreshChart() {
     candles: drawn.count,
     lastClose: drawn.last ? drawn.last.close : null,
     lastTime: drawn.last ? new Date((drawn.last.time - IST_OFFSET_S) * 1000).toISOString() : null,
+    volumeBars: drawn.volumeBars,
+    lastVolume: drawn.lastVolume,
+    oiPoints: drawn.oiPoints,
+    lastOi: drawn.lastOi,
     slots: slots.length,
     counts: states.reduce((counts, state) => ({ ...counts, [state]: counts[state] + 1 }), {
       data: 0,
