@@ -356,7 +356,7 @@ describe('the chart and coverage page in a real browser', () => {
       .map((i) => i.instrument_token);
     // A contract whose history fails alone uses its two attempts and stays in the failed set.
     sim.setKnobs({ downTokens: [down] });
-    await requester.request({ instrumentToken: down, trigger: 'manual', requestedAt: clock.now() });
+    await requester.request([{ instrumentToken: down, trigger: 'manual', requestedAt: clock.now() }]);
     await waitFor(
       `the job of ${down} failed`,
       async () =>
@@ -370,7 +370,7 @@ describe('the chart and coverage page in a real browser', () => {
     // Another waits in the queue, paused (as an operator would pause it), so that it stays waiting.
     await backfillQueue!.pause();
     try {
-      await requester.request({ instrumentToken: waiting, trigger: 'manual', requestedAt: clock.now() });
+      await requester.request([{ instrumentToken: waiting, trigger: 'manual', requestedAt: clock.now() }]);
       // The page polls every 5 s, the queue depth is sampled every 15 s: every number shown must be
       // the one /metrics gives at the same moment, once both have caught up with the queue.
       const shown = await waitFor(
