@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { migrationDataSource } from './data-source';
+import { migrateSchema } from './data-source';
 import { prepareSchema, StorageMode } from './schema';
 import { compressionLookbackWarning } from './timescaledb';
 import { withTimeout } from '../common/with-timeout';
@@ -22,10 +22,10 @@ export class DatabaseService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     const migrate = this.config.DB_MIGRATE_ON_BOOT;
+    // Migrations (and the wait for another replica's migration lock) may rightly take minutes: they
+    // run on a connection of their own, without the service's DB_QUERY_TIMEOUT_MS, as the command does.
     const outcome = migrate
-      ? await this.withMigrationConnection((dataSource) =>
-          prepareSchema(dataSource, this.config, { migrate }),
-        )
+      ? await migrateSchema(this.config)
       : await prepareSchema(this.dataSource, this.config, { migrate });
     if (migrate)
       this.logger.log(
@@ -41,20 +41,6 @@ export class DatabaseService implements OnModuleInit {
         ? `storage mode: TimescaleDB ${this.mode.version} (candles_1m is a compressed hypertable; continuous aggregates: ${this.mode.aggregates.join(', ') || 'none'})`
         : `storage mode: plain PostgreSQL (${this.mode.reason ?? 'no TimescaleDB'}; same tables, no compression or continuous aggregates)`,
     );
-  }
-
-  /**
-   * Migrations (and the wait for another replica's migration lock) may rightly take minutes: they run
-   * on a connection of their own, without the service's DB_QUERY_TIMEOUT_MS.
-   */
-  private async withMigrationConnection<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-    const dataSource = migrationDataSource(this.config.DATABASE_URL);
-    await dataSource.initialize();
-    try {
-      return await work(dataSource);
-    } finally {
-      await dataSource.destroy();
-    }
   }
 
   get storageMode(): StorageMode {
