@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { HealthIndicatorResult } from '@nestjs/terminus';
 import Redis from 'ioredis';
+import { settledWithin } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { Candle } from '../market-data/market-data.types';
@@ -168,15 +169,7 @@ export class TickerWindowService implements OnModuleInit, OnApplicationBootstrap
    */
   async ready(timeoutMs: number): Promise<void> {
     if (!this.firstRound || this.booted) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.firstRound,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-        timer.unref();
-      }),
-    ]);
-    clearTimeout(timer);
+    await settledWithin(this.firstRound, timeoutMs);
   }
 
   /** An answer asked with `shiftMinutes` proved its own window: the shift is right. */
