@@ -18,6 +18,9 @@ import { UiModule } from './ui/ui.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, clock: Clock = new SystemClock()): DynamicModule {
+    // Built once and the same object handed to every importer: Nest 11 tells dynamic modules apart
+    // by object, so a second forRoot would be a second queue, worker and scheduler.
+    const backfill = BackfillModule.forRoot(config);
     return {
       module: AppModule,
       imports: [
@@ -27,10 +30,10 @@ export class AppModule {
         DatabaseModule,
         MarketDataModule,
         RedisModule,
-        HealthModule,
         SubscriptionEventsModule,
-        BackfillModule.forRoot(config),
+        backfill,
         FoStreamModule,
+        HealthModule.forRoot([SubscriptionEventsModule, backfill, FoStreamModule]),
         OptionChainModule,
         UdfModule,
         UiModule,

@@ -1,8 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from './backfill.constants';
 import { BackfillController } from './backfill.controller';
+import { BackfillHealthIndicator, DisabledBackfillHealthIndicator } from './backfill.health';
 import { BackfillStatusService } from './backfill-status.service';
 import { BackfillPlanner } from './backfill.planner';
 import { BackfillProcessor } from './backfill.processor';
@@ -13,6 +15,7 @@ import { BackfillService, DisabledBackfillRequester } from './backfill.service';
 import { HISTORY_PROVIDER, HistoryProvider } from './history-provider';
 import { KiteHistoryProvider } from './kite-history.provider';
 import { requestTickerHistory, TickerHistoryProvider } from './ticker-history.provider';
+import { TickerWindowHealthIndicator } from './ticker-window.health';
 import { TICKER_WINDOW_REQUEST, TickerWindowRequest, TickerWindowService } from './ticker-window.service';
 
 /**
@@ -33,8 +36,10 @@ export class BackfillModule {
           BackfillPlanner,
           BackfillStatusService,
           { provide: BACKFILL_REQUESTER, useClass: DisabledBackfillRequester },
+          { provide: BackfillHealthIndicator, useClass: DisabledBackfillHealthIndicator },
+          { provide: TickerWindowHealthIndicator, useClass: DisabledBackfillHealthIndicator },
         ],
-        exports: [BACKFILL_REQUESTER],
+        exports: [BACKFILL_REQUESTER, BackfillHealthIndicator, TickerWindowHealthIndicator],
       };
     }
     return {
@@ -46,6 +51,7 @@ export class BackfillModule {
           prefix: config.QUEUE_PREFIX,
         }),
         BullModule.registerQueue({ name: BACKFILL_QUEUE }),
+        TerminusModule,
       ],
       controllers: [BackfillController],
       providers: [
@@ -73,8 +79,16 @@ export class BackfillModule {
         },
         BackfillProcessor,
         BackfillScheduler,
+        BackfillHealthIndicator,
+        TickerWindowHealthIndicator,
       ],
-      exports: [BACKFILL_REQUESTER, BackfillService, TickerWindowService],
+      exports: [
+        BACKFILL_REQUESTER,
+        BackfillService,
+        TickerWindowService,
+        BackfillHealthIndicator,
+        TickerWindowHealthIndicator,
+      ],
     };
   }
 }

@@ -6,14 +6,12 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { HealthIndicatorResult } from '@nestjs/terminus';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import { Dependency, DependencyUnavailableError, isConnectionError } from '../common/dependency-errors';
 import { settledWithin, withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
-import { ReadinessRegistry } from '../health/readiness.registry';
 import { CandlesRepository } from '../market-data/candles.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { CircuitBreaker } from './circuit-breaker';
@@ -88,11 +86,8 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     private readonly candles: CandlesRepository,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
-    readiness: ReadinessRegistry,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {
-    readiness.register('backfill', () => this.readiness());
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
     this.worker = new Worker<BackfillJobData>(BACKFILL_QUEUE, (job, token) => this.tracked(job, token), {
@@ -615,24 +610,20 @@ export class BackfillProcessor implements OnApplicationBootstrap, BeforeApplicat
     this.metrics.backfillCircuitOpen.set(this.breaker.state === 'closed' ? 0 : 1);
   }
 
-  private readiness(): HealthIndicatorResult {
-    // Reported, not failed: a dead upstream must not take the API (which serves stored data) out of
-    // the load balancer.
+  /** What readiness reports of the worker (see BackfillHealthIndicator). */
+  status() {
     return {
-      backfill: {
-        status: 'up' as const,
-        provider: this.provider.name,
-        circuit: this.breaker.state,
-        consecutive_failures: this.breaker.consecutiveFailures,
-        paused: this.pausedReason ?? null,
-        waiting_for: this.held
-          ? {
-              dependency: this.held.dependency,
-              since: new Date(this.held.since).toISOString(),
-              reason: this.held.reason,
-            }
-          : null,
-      },
+      provider: this.provider.name,
+      circuit: this.breaker.state,
+      consecutive_failures: this.breaker.consecutiveFailures,
+      paused: this.pausedReason ?? null,
+      waiting_for: this.held
+        ? {
+            dependency: this.held.dependency,
+            since: new Date(this.held.since).toISOString(),
+            reason: this.held.reason,
+          }
+        : null,
     };
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { FoBarBuilder } from './fo-bar.builder';
 import { FoStreamFlusher } from './fo-stream.flusher';
+import { FoStreamHealthIndicator } from './fo-stream.health';
 import { FoStreamService } from './fo-stream.service';
 import { FoStreamSubscriber } from './fo-stream.subscriber';
 
@@ -13,7 +14,8 @@ import { FoStreamSubscriber } from './fo-stream.subscriber';
     FoStreamService,
     FoStreamFlusher,
     FoStreamSubscriber,
+    FoStreamHealthIndicator,
   ],
-  exports: [FoStreamService, FoStreamFlusher, FoStreamSubscriber],
+  exports: [FoStreamService, FoStreamFlusher, FoStreamSubscriber, FoStreamHealthIndicator],
 })
 export class FoStreamModule {}

@@ -1,13 +1,13 @@
-import { Global, Inject, Module, OnModuleInit } from '@nestjs/common';
-import { HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import { Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
-import { ReadinessRegistry } from '../health/readiness.registry';
 import { SUBSCRIPTION_RECONCILER } from './subscription-reconciler.port';
 import { SubscriptionEventsController } from './subscription-events.controller';
 import {
   subscriptionEventsChannel,
   SUBSCRIPTION_EVENTS_CONNECTION_NAME,
 } from './subscription-events.constants';
+import { SubscriptionEventsHealthIndicator } from './subscription-events.health';
 import { SubscriptionEventsService } from './subscription-events.service';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
 import { SubscriptionReconcilerService } from './subscription-reconciler.service';
@@ -46,32 +46,8 @@ import { TickerSubscriptionsClient } from './ticker-subscriptions.client';
     SubscriptionReconcilerService,
     SubscriptionEventsService,
     { provide: SUBSCRIPTION_RECONCILER, useExisting: SubscriptionReconcilerService },
+    SubscriptionEventsHealthIndicator,
   ],
-  exports: [SUBSCRIPTION_RECONCILER, SubscriptionEventsTransport],
+  exports: [SUBSCRIPTION_RECONCILER, SubscriptionEventsTransport, SubscriptionEventsHealthIndicator],
 })
-export class SubscriptionEventsModule implements OnModuleInit {
-  constructor(
-    private readonly config: AppConfig,
-    private readonly readiness: ReadinessRegistry,
-    private readonly health: HealthIndicatorService,
-    @Inject(SubscriptionEventsTransport) private readonly transport: SubscriptionEventsTransport,
-    private readonly reconciler: SubscriptionReconcilerService,
-  ) {}
-
-  onModuleInit(): void {
-    this.readiness.register('subscription_events', () => {
-      const indicator = this.health.check('subscription_events');
-      const details = {
-        enabled: this.config.SUBSCRIPTION_EVENTS_ENABLED,
-        channel: this.transport.channel,
-        connection: this.config.SUBSCRIPTION_EVENTS_ENABLED ? this.transport.connectionStatus : 'off',
-        last_reconciliation: this.reconciler.last
-          ? { ...this.reconciler.last, at: this.reconciler.last.at.toISOString() }
-          : null,
-      };
-      return !this.config.SUBSCRIPTION_EVENTS_ENABLED || this.transport.connectionStatus === 'connected'
-        ? indicator.up(details)
-        : indicator.down(details);
-    });
-  }
-}
+export class SubscriptionEventsModule {}
