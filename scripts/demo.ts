@@ -16,13 +16,10 @@
  * Settings come from `.env.dev` and the environment, exactly as the service reads them.
  */
 
-import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { Client } from 'pg';
 import { ConfigValidationError, loadConfig } from '../src/config/config.loader';
 import { marketCalendarOf } from '../src/common/market-time.module';
 import {
@@ -35,6 +32,9 @@ import {
 } from '../src/contracts/market-time';
 import { RunningSimulator, startSimulator } from '../simulator/simulator';
 import type { TestInstrument, TestInstrumentsFile } from '../simulator/test-instruments';
+import { databaseName, postgresProblem, recreateDatabase, withDatabase } from './support/postgres';
+import { deleteKeys, redisProblem } from './support/redis';
+import { portIsFree, ServiceProcess, startServiceProcess } from './support/service-process';
 
 const ROOT = join(__dirname, '..');
 const SERVICE_LOG = join(tmpdir(), 'nifty-demo-service.log');
@@ -82,107 +82,34 @@ function pad(text: string, width: number): string {
   return text + ' '.repeat(Math.max(0, width - visible));
 }
 
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-function databaseName(url: string): string {
-  return decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres';
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
 function hostPort(url: string, fallbackPort: number): string {
   const parsed = new URL(url);
   return `${parsed.hostname}:${parsed.port || fallbackPort}`;
 }
 
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, () => probe.close(() => resolve(true)));
-  });
-}
-
 async function checkPostgres(url: string): Promise<string | undefined> {
-  const admin = new Client({
-    connectionString: withDatabase(url, 'postgres'),
-    connectionTimeoutMillis: 3000,
-  });
-  try {
-    await admin.connect();
-    await admin.query('SELECT 1');
-    return undefined;
-  } catch (error) {
-    return (
-      `PostgreSQL is not reachable at ${hostPort(url, 5432)} (${(error as Error).message}).\n` +
-      '    Start it, e.g. `sudo service postgresql start` or `pg_ctlcluster <version> main start`,\n' +
-      '    or with Docker: `docker compose up -d timescaledb redis`.'
-    );
-  } finally {
-    await admin.end().catch(() => undefined);
-  }
+  const problem = await postgresProblem(withDatabase(url, 'postgres'));
+  return problem === undefined
+    ? undefined
+    : `PostgreSQL is not reachable at ${hostPort(url, 5432)} (${problem}).\n` +
+        '    Start it, e.g. `sudo service postgresql start` or `pg_ctlcluster <version> main start`,\n' +
+        '    or with Docker: `docker compose up -d timescaledb redis`.';
 }
 
 async function checkRedis(url: string): Promise<string | undefined> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 3000,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-  });
-  // ioredis rejects with "Connection is closed"; the socket error says why.
-  let cause: Error | undefined;
-  redis.on('error', (error: Error) => {
-    cause ??= error;
-  });
-  try {
-    await redis.connect();
-    await redis.ping();
-    return undefined;
-  } catch (error) {
-    return (
-      `Redis is not reachable at ${hostPort(url, 6379)} (${(cause ?? (error as Error)).message}).\n` +
-      '    Start it, e.g. `redis-server --daemonize yes --save "" --appendonly no`,\n' +
-      '    or with Docker: `docker compose up -d timescaledb redis`.'
-    );
-  } finally {
-    redis.disconnect();
-  }
-}
-
-async function recreateDatabase(adminUrl: string, name: string): Promise<void> {
-  const admin = new Client({ connectionString: withDatabase(adminUrl, 'postgres') });
-  await admin.connect();
-  try {
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-    } catch {
-      // PostgreSQL before 13 has no FORCE: end the sessions first.
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
-    }
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
-  } finally {
-    await admin.end();
-  }
+  const problem = await redisProblem(url);
+  return problem === undefined
+    ? undefined
+    : `Redis is not reachable at ${hostPort(url, 6379)} (${problem}).\n` +
+        '    Start it, e.g. `redis-server --daemonize yes --save "" --appendonly no`,\n' +
+        '    or with Docker: `docker compose up -d timescaledb redis`.';
 }
 
 /** Removes the demo's queue keys of an earlier run, so old job ids do not swallow new jobs. */
 async function clearQueueKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, `${prefix}:`);
   } finally {
     redis.disconnect();
   }
@@ -214,9 +141,8 @@ function stageOf(row: Row): string {
 
 class Demo {
   private sim?: RunningSimulator;
-  private service?: ChildProcess;
+  private service?: ServiceProcess;
   private serviceLog?: WriteStream;
-  private serviceExited?: Promise<number | null>;
   private stopping = false;
   private drawn = 0;
   private readonly rows: Row[] = [];
@@ -258,7 +184,7 @@ class Demo {
     const found = problems.filter((p): p is string => p !== undefined);
     if (found.length > 0) throw new DemoError(found.map((p) => `  - ${p}`).join('\n'));
 
-    await recreateDatabase(config.DATABASE_URL, demoDatabase);
+    await recreateDatabase(withDatabase(config.DATABASE_URL, 'postgres'), demoDatabase);
     await clearQueueKeys(config.REDIS_URL, queuePrefix);
     console.log(
       `  database   ${demoDatabase} (recreated for this run), Redis ${hostPort(config.REDIS_URL, 6379)}`,
@@ -353,17 +279,13 @@ class Demo {
   private async startService(env: Record<string, string>, serviceUrl: string): Promise<void> {
     this.serviceLog = createWriteStream(SERVICE_LOG);
     // Its own process group: Ctrl-C reaches the demo only, which then stops the service in order.
-    this.service = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), 'src/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    this.service = await startServiceProcess(env, {
+      inheritEnv: true,
       detached: true,
+      log: this.serviceLog,
+      waitForHttp: false,
     });
-    this.service.stdout?.pipe(this.serviceLog, { end: false });
-    this.service.stderr?.pipe(this.serviceLog, { end: false });
-    const child = this.service;
-    this.serviceExited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    void this.serviceExited.then((code) => {
+    void this.service.exited.then(({ code }) => {
       if (this.stopping) return;
       this.clearDrawing();
       console.error(
@@ -588,13 +510,10 @@ class Demo {
     if (this.stopping) return;
     this.stopping = true;
     this.clearDrawing();
-    const service = this.service;
-    if (service && service.exitCode === null && service.signalCode === null) {
+    const child = this.service?.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
       console.log(dim('  stopping the service ...'));
-      service.kill('SIGTERM');
-      const timer = setTimeout(() => service.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await this.serviceExited;
-      clearTimeout(timer);
+      await this.service!.stop('SIGTERM', STOP_TIMEOUT_MS);
     }
     this.serviceLog?.end();
     if (this.sim) {
@@ -606,8 +525,8 @@ class Demo {
 
   /** Last resort when the demo dies without `stop`: never leave the service running. */
   killService(): void {
-    if (this.service && this.service.exitCode === null && this.service.signalCode === null)
-      this.service.kill('SIGKILL');
+    const child = this.service?.child;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
 

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from './config/app-config';
 import { BackfillModule } from './backfill/backfill.module';
+import { ConfigFlagsModule } from './config/config-flags.module';
 import { ConfigModule } from './config/config.module';
 import { Clock, SystemClock } from './contracts/market-time';
 import { MarketTimeModule } from './common/market-time.module';
@@ -18,22 +19,31 @@ import { UiModule } from './ui/ui.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, clock: Clock = new SystemClock()): DynamicModule {
+    // Built once and the same object handed to every importer: Nest 11 tells dynamic modules apart
+    // by object, so a second forRoot would be a second queue, worker and scheduler.
+    const backfill = BackfillModule.forRoot(config);
+    const subscriptionEvents = SubscriptionEventsModule.forRoot(backfill);
+    const foStream = FoStreamModule.forRoot(backfill);
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
-        MarketTimeModule.forRoot(clock),
-        MetricsModule,
+        // Global: read nearly everywhere, depending on nothing of the application.
+        ConfigModule.forRoot(config, clock),
         DatabaseModule,
-        MarketDataModule,
         RedisModule,
-        HealthModule,
-        SubscriptionEventsModule,
-        BackfillModule.forRoot(config),
-        FoStreamModule,
+        MetricsModule,
+        // Features, each importing what it uses.
+        MarketTimeModule,
+        MarketDataModule,
+        backfill,
+        subscriptionEvents,
+        foStream,
         OptionChainModule,
         UdfModule,
         UiModule,
+        // Operations: read the features.
+        HealthModule.forRoot([subscriptionEvents, backfill, foStream]),
+        ConfigFlagsModule.forRoot(backfill),
       ],
     };
   }

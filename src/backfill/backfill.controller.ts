@@ -9,7 +9,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeyGuard } from '../common/api-key.guard';
 import { BackfillStatusService } from './backfill-status.service';
 import {
   BackfillAcceptedDto,

@@ -1,8 +1,12 @@
 import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { MarketTimeModule } from '../common/market-time.module';
 import { AppConfig } from '../config/app-config';
+import { MarketDataModule } from '../market-data/market-data.module';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from './backfill.constants';
 import { BackfillController } from './backfill.controller';
+import { BackfillHealthIndicator, DisabledBackfillHealthIndicator } from './backfill.health';
 import { BackfillStatusService } from './backfill-status.service';
 import { BackfillPlanner } from './backfill.planner';
 import { BackfillProcessor } from './backfill.processor';
@@ -13,28 +17,35 @@ import { BackfillService, DisabledBackfillRequester } from './backfill.service';
 import { HISTORY_PROVIDER, HistoryProvider } from './history-provider';
 import { KiteHistoryProvider } from './kite-history.provider';
 import { requestTickerHistory, TickerHistoryProvider } from './ticker-history.provider';
+import { TickerWindowHealthIndicator } from './ticker-window.health';
 import { TICKER_WINDOW_REQUEST, TickerWindowRequest, TickerWindowService } from './ticker-window.service';
 
 /**
- * Backfill: a BullMQ queue shared by every replica, one job per upstream history request. Provides
- * `BACKFILL_REQUESTER` to the whole application; with BACKFILL_ENABLED=false only a requester that
- * declines, and no queue, worker or timer.
+ * Backfill: a BullMQ queue shared by every replica, one job per upstream history request. Exports
+ * `BACKFILL_REQUESTER` (to the subscription events and the tick stream, which import this module) and
+ * its readiness indicators; with BACKFILL_ENABLED=false only a requester that declines, indicators that
+ * report nothing, and no queue, worker or timer.
+ *
+ * A dynamic module: AppModule builds it once and hands that object to every importer, since Nest 11
+ * tells dynamic modules apart by object (a second forRoot would be a second queue, worker and scheduler).
  */
-@Global()
 @Module({})
 export class BackfillModule {
   static forRoot(config: AppConfig): DynamicModule {
     if (!config.BACKFILL_ENABLED) {
       return {
         module: BackfillModule,
+        imports: [MarketTimeModule],
         controllers: [BackfillController],
         providers: [
           BackfillRepository,
           BackfillPlanner,
           BackfillStatusService,
           { provide: BACKFILL_REQUESTER, useClass: DisabledBackfillRequester },
+          { provide: BackfillHealthIndicator, useClass: DisabledBackfillHealthIndicator },
+          { provide: TickerWindowHealthIndicator, useClass: DisabledBackfillHealthIndicator },
         ],
-        exports: [BACKFILL_REQUESTER],
+        exports: [BACKFILL_REQUESTER, BackfillHealthIndicator, TickerWindowHealthIndicator],
       };
     }
     return {
@@ -46,6 +57,9 @@ export class BackfillModule {
           prefix: config.QUEUE_PREFIX,
         }),
         BullModule.registerQueue({ name: BACKFILL_QUEUE }),
+        TerminusModule,
+        MarketDataModule,
+        MarketTimeModule,
       ],
       controllers: [BackfillController],
       providers: [
@@ -73,8 +87,16 @@ export class BackfillModule {
         },
         BackfillProcessor,
         BackfillScheduler,
+        BackfillHealthIndicator,
+        TickerWindowHealthIndicator,
       ],
-      exports: [BACKFILL_REQUESTER, BackfillService, TickerWindowService],
+      exports: [
+        BACKFILL_REQUESTER,
+        BackfillService,
+        TickerWindowService,
+        BackfillHealthIndicator,
+        TickerWindowHealthIndicator,
+      ],
     };
   }
 }

@@ -7,7 +7,6 @@ import {
   OnApplicationBootstrap,
   OnModuleInit,
 } from '@nestjs/common';
-import { HealthIndicatorResult } from '@nestjs/terminus';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import {
@@ -19,7 +18,6 @@ import {
 import { settledWithin, withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
-import { ReadinessRegistry } from '../health/readiness.registry';
 import { CandlesRepository } from '../market-data/candles.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { CircuitBreaker } from './circuit-breaker';
@@ -97,11 +95,8 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     private readonly candles: CandlesRepository,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
-    readiness: ReadinessRegistry,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {
-    readiness.register('backfill', () => this.readiness());
-  }
+  ) {}
 
   /** Fails the boot when a trigger of the table has no handler (see backfill.jobs.ts). */
   onModuleInit(): void {
@@ -656,24 +651,20 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     this.metrics.backfillCircuitOpen.set(this.breaker.state === 'closed' ? 0 : 1);
   }
 
-  private readiness(): HealthIndicatorResult {
-    // Reported, not failed: a dead upstream must not take the API (which serves stored data) out of
-    // the load balancer.
+  /** What readiness reports of the worker (see BackfillHealthIndicator). */
+  status() {
     return {
-      backfill: {
-        status: 'up' as const,
-        provider: this.provider.name,
-        circuit: this.breaker.state,
-        consecutive_failures: this.breaker.consecutiveFailures,
-        paused: this.pausedReason ?? null,
-        waiting_for: this.held
-          ? {
-              dependency: this.held.dependency,
-              since: new Date(this.held.since).toISOString(),
-              reason: this.held.reason,
-            }
-          : null,
-      },
+      provider: this.provider.name,
+      circuit: this.breaker.state,
+      consecutive_failures: this.breaker.consecutiveFailures,
+      paused: this.pausedReason ?? null,
+      waiting_for: this.held
+        ? {
+            dependency: this.held.dependency,
+            since: new Date(this.held.since).toISOString(),
+            reason: this.held.reason,
+          }
+        : null,
     };
   }
 }

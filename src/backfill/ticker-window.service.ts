@@ -4,14 +4,12 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  OnModuleInit,
 } from '@nestjs/common';
-import { HealthIndicatorResult } from '@nestjs/terminus';
 import Redis from 'ioredis';
+import { settledWithin } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { Candle } from '../market-data/market-data.types';
-import { ReadinessRegistry } from '../health/readiness.registry';
 import { MetricsService } from '../metrics/metrics.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { TimeRange } from './backfill-gaps';
@@ -73,7 +71,7 @@ interface SharedFinding {
  * the 3 requests/s budget.
  */
 @Injectable()
-export class TickerWindowService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class TickerWindowService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('TickerWindow');
   private readonly stopping = new AbortController();
   private readonly override?: number;
@@ -89,7 +87,6 @@ export class TickerWindowService implements OnModuleInit, OnApplicationBootstrap
     private readonly config: AppConfig,
     private readonly calendar: MarketCalendar,
     private readonly metrics: MetricsService,
-    private readonly readiness: ReadinessRegistry,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(TICKER_WINDOW_REQUEST) private readonly request: TickerWindowRequest,
@@ -127,23 +124,6 @@ export class TickerWindowService implements OnModuleInit, OnApplicationBootstrap
     return this.current.mode !== 'none' && this.config.TICKER_WINDOW_PROBE_INTERVAL_SECONDS > 0;
   }
 
-  onModuleInit(): void {
-    // Reported, never failed: an unverified shift makes coverage cautious, it does not stop the API.
-    this.readiness.register('ticker_window', (): HealthIndicatorResult => {
-      const state = this.current;
-      return {
-        ticker_window: {
-          status: 'up' as const,
-          mode: state.mode,
-          shift_minutes: state.shiftMinutes,
-          verified: state.verified,
-          observed_shift_minutes: state.observedShiftMinutes,
-          reason: state.reason,
-        },
-      };
-    });
-  }
-
   onApplicationBootstrap(): void {
     if (!this.probing) return;
     this.firstRound = this.tick().finally(() => {
@@ -168,15 +148,7 @@ export class TickerWindowService implements OnModuleInit, OnApplicationBootstrap
    */
   async ready(timeoutMs: number): Promise<void> {
     if (!this.firstRound || this.booted) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.firstRound,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-        timer.unref();
-      }),
-    ]);
-    clearTimeout(timer);
+    await settledWithin(this.firstRound, timeoutMs);
   }
 
   /** An answer asked with `shiftMinutes` proved its own window: the shift is right. */

@@ -1,6 +1,6 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { CLOCK, Clock, MarketCalendar, SystemClock } from '../contracts/market-time';
+import { MarketCalendar } from '../contracts/market-time';
 import { MarketSessionsRepository } from './market-sessions.repository';
 import { MarketSessionsWriter } from './market-sessions.writer';
 
@@ -12,26 +12,20 @@ export function marketCalendarOf(
 }
 
 /**
- * Provides the injectable clock (`CLOCK`) and the NSE calendar built from the configured holidays and
- * special sessions, and keeps `market_sessions` (the calendar for SQL) in step with it.
+ * Provides the NSE calendar built from the configured holidays and special sessions, and keeps
+ * `market_sessions` (the calendar for SQL) in step with it. The clock (`CLOCK`) comes with the
+ * configuration (ConfigModule).
  */
-@Global()
-@Module({})
-export class MarketTimeModule {
-  static forRoot(clock: Clock = new SystemClock()): DynamicModule {
-    return {
-      module: MarketTimeModule,
-      providers: [
-        { provide: CLOCK, useValue: clock },
-        {
-          provide: MarketCalendar,
-          inject: [AppConfig],
-          useFactory: (config: AppConfig) => marketCalendarOf(config),
-        },
-        MarketSessionsRepository,
-        MarketSessionsWriter,
-      ],
-      exports: [CLOCK, MarketCalendar],
-    };
-  }
-}
+@Module({
+  providers: [
+    {
+      provide: MarketCalendar,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => marketCalendarOf(config),
+    },
+    MarketSessionsRepository,
+    MarketSessionsWriter,
+  ],
+  exports: [MarketCalendar],
+})
+export class MarketTimeModule {}

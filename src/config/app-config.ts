@@ -28,7 +28,7 @@ export const APP_ENVIRONMENTS = ['dev', 'staging', 'production'] as const;
 export type AppEnvironment = (typeof APP_ENVIRONMENTS)[number];
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
-/** The readiness checks by name: the two dependencies and the indicators the feature modules register. */
+/** The readiness checks that may be required: the two dependencies and the indicators the feature modules export. */
 export const READINESS_CHECKS = [
   'database',
   'redis',

@@ -9,7 +9,7 @@ import { ConfigFlagsDto } from './dto/config-flags.dto';
 export class ConfigController {
   constructor(
     private readonly config: AppConfig,
-    // Exported by the backfill module when the backfill runs; absent otherwise.
+    // Exported by the backfill module (imported by ConfigFlagsModule) when the backfill runs; absent otherwise.
     @Optional() private readonly tickerWindow?: TickerWindowService,
   ) {}
 

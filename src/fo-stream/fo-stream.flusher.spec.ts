@@ -3,7 +3,6 @@ import { waitFor } from '../../test/support/wait-for';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
 import { FixedClock, MINUTE_MS } from '../contracts/market-time';
-import { ReadinessRegistry } from '../health/readiness.registry';
 import { CandlesRepository } from '../market-data/candles.repository';
 import { InstrumentsRepository } from '../market-data/instruments.repository';
 import { Candle, InstrumentInfo } from '../market-data/market-data.types';
@@ -11,6 +10,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { FoBarBuilder } from './fo-bar.builder';
 import { MAX_PENDING_BARS } from './fo-stream.constants';
 import { FoStreamFlusher } from './fo-stream.flusher';
+import { FoStreamHealthIndicator } from './fo-stream.health';
 import { FoTick } from './fo-tick.parser';
 
 const MINUTE = Date.parse('2025-11-03T04:00:00Z');
@@ -88,8 +88,9 @@ describe('FoStreamFlusher', () => {
   let clock: FixedClock;
   let builder: FoBarBuilder;
   let candles: FlakyCandles;
-  let readiness: ReadinessRegistry;
   let flusher: FoStreamFlusher;
+  const readiness = () =>
+    new FoStreamHealthIndicator(flusher, config, new HealthIndicatorService()).isHealthy('fo_stream');
 
   beforeAll(() => Logger.overrideLogger(false));
   afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']));
@@ -98,7 +99,6 @@ describe('FoStreamFlusher', () => {
     clock = new FixedClock(new Date(MINUTE + 30_000));
     builder = new FoBarBuilder();
     candles = new FlakyCandles();
-    readiness = new ReadinessRegistry();
     const instruments = { upsert: () => Promise.resolve() } as unknown as InstrumentsRepository;
     flusher = new FoStreamFlusher(
       builder,
@@ -107,8 +107,6 @@ describe('FoStreamFlusher', () => {
       new MetricsService(),
       config,
       clock,
-      readiness,
-      new HealthIndicatorService(),
     );
   });
 
@@ -133,7 +131,7 @@ describe('FoStreamFlusher', () => {
     builder.add(tick(1, MINUTE + 59_000, 120, 1300), false);
     await flusher.flushDue();
     expect(flusher.backlog).toBe(3);
-    const [check] = await readiness.all().map((c) => c());
+    const check = readiness();
     expect(check).toMatchObject({ fo_stream: { status: 'up', backlog_bars: 3, write_failures: 1 } });
 
     candles.up = true;
@@ -183,7 +181,7 @@ describe('FoStreamFlusher', () => {
       expect(builder.openBars).toBeLessThanOrEqual(instruments);
     }
     expect(flusher.droppedBars).toBe(instruments * minutes - MAX_PENDING_BARS);
-    const [check] = await readiness.all().map((c) => c());
+    const check = readiness();
     expect(check).toMatchObject({ fo_stream: { status: 'down', backlog_bars: MAX_PENDING_BARS } });
 
     // What survives is the newest minutes.
@@ -214,8 +212,6 @@ describe('FoStreamFlusher', () => {
         metrics,
         config,
         clock,
-        readiness,
-        new HealthIndicatorService(),
       );
     });
     const parked = async (kind: string, reason = '23514'): Promise<number> =>
@@ -242,7 +238,7 @@ describe('FoStreamFlusher', () => {
       expect(flusher.backlog).toBe(0);
       // Bisection, not a statement per row: two refused rows in 100 cost a few dozen statements.
       expect(db.statements).toBeLessThan(60);
-      const [check] = await readiness.all().map((c) => c());
+      const check = readiness();
       expect(check).toMatchObject({
         fo_stream: {
           status: 'up',

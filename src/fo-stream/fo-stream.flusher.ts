@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { HealthIndicatorService } from '@nestjs/terminus';
 import { performance } from 'node:perf_hooks';
 import { isConnectionError, isStatementTimeout } from '../common/dependency-errors';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MINUTE_MS } from '../contracts/market-time';
-import { ReadinessRegistry } from '../health/readiness.registry';
 import { CandlesRepository } from '../market-data/candles.repository';
 import { InstrumentsRepository } from '../market-data/instruments.repository';
 import { Candle, InstrumentInfo } from '../market-data/market-data.types';
@@ -99,11 +97,7 @@ export class FoStreamFlusher {
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    readiness: ReadinessRegistry,
-    private readonly health: HealthIndicatorService,
-  ) {
-    if (config.FO_STREAM_ENABLED) readiness.register('fo_stream', () => this.readiness());
-  }
+  ) {}
 
   /** Closed bars not yet committed (waiting or being written). */
   get backlog(): number {
@@ -343,9 +337,9 @@ export class FoStreamFlusher {
     }
   }
 
-  private readiness() {
-    const indicator = this.health.check('fo_stream');
-    const details = {
+  /** What readiness reports of the writer (see FoStreamHealthIndicator). */
+  status() {
+    return {
       backlog_bars: this.backlog,
       backlog_limit: MAX_PENDING_BARS,
       open_bars: this.builder.openBars,
@@ -356,8 +350,5 @@ export class FoStreamFlusher {
       parked_rows: this.parkedRows,
       ...(this.lastParked ? { last_parked: this.lastParked } : {}),
     };
-    // A backlog alone keeps the pod ready (the database check reports the outage itself, and the
-    // REST API still serves stored data); only a full backlog, where minutes are being dropped, is down.
-    return this.backlog >= MAX_PENDING_BARS ? indicator.down(details) : indicator.up(details);
   }
 }

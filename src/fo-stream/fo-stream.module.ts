@@ -1,19 +1,29 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { MarketTimeModule } from '../common/market-time.module';
+import { MarketDataModule } from '../market-data/market-data.module';
 import { FoBarBuilder } from './fo-bar.builder';
 import { FoStreamFlusher } from './fo-stream.flusher';
+import { FoStreamHealthIndicator } from './fo-stream.health';
 import { FoStreamService } from './fo-stream.service';
 import { FoStreamSubscriber } from './fo-stream.subscriber';
 
 /** Live option, future and index ticks into 1-minute bars (`source = stream`). */
-@Module({
-  imports: [TerminusModule],
-  providers: [
-    { provide: FoBarBuilder, useFactory: () => new FoBarBuilder() },
-    FoStreamService,
-    FoStreamFlusher,
-    FoStreamSubscriber,
-  ],
-  exports: [FoStreamService, FoStreamFlusher, FoStreamSubscriber],
-})
-export class FoStreamModule {}
+@Module({})
+export class FoStreamModule {
+  /** `backfill`: the BackfillModule object AppModule imports, for the refill of stream gaps. */
+  static forRoot(backfill: DynamicModule): DynamicModule {
+    return {
+      module: FoStreamModule,
+      imports: [TerminusModule, MarketDataModule, MarketTimeModule, backfill],
+      providers: [
+        { provide: FoBarBuilder, useFactory: () => new FoBarBuilder() },
+        FoStreamService,
+        FoStreamFlusher,
+        FoStreamSubscriber,
+        FoStreamHealthIndicator,
+      ],
+      exports: [FoStreamService, FoStreamFlusher, FoStreamSubscriber, FoStreamHealthIndicator],
+    };
+  }
+}

@@ -1,14 +1,17 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult } from '@nestjs/terminus';
+import { BackfillHealthIndicator } from '../backfill/backfill.health';
+import { TickerWindowHealthIndicator } from '../backfill/ticker-window.health';
 import { AppConfig } from '../config/app-config';
+import { FoStreamHealthIndicator } from '../fo-stream/fo-stream.health';
+import { SubscriptionEventsHealthIndicator } from '../subscription-events/subscription-events.health';
 import { DependencyHealthIndicator } from './dependency.health';
-import { ReadinessCheck, ReadinessRegistry } from './readiness.registry';
 
-type Marked = () => Promise<HealthIndicatorResult>;
+type Check = () => Promise<HealthIndicatorResult> | HealthIndicatorResult;
 
 /** Runs a check and marks each of its results with whether readiness depends on it. */
-function marked(check: ReadinessCheck, required: boolean): Marked {
+function marked(check: Check, required: boolean): () => Promise<HealthIndicatorResult> {
   return async () => {
     const result = await check();
     return Object.fromEntries(
@@ -40,7 +43,10 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly dependencies: DependencyHealthIndicator,
-    private readonly readiness: ReadinessRegistry,
+    private readonly subscriptionEvents: SubscriptionEventsHealthIndicator,
+    private readonly backfill: BackfillHealthIndicator,
+    private readonly tickerWindow: TickerWindowHealthIndicator,
+    private readonly foStream: FoStreamHealthIndicator,
     private readonly config: AppConfig,
   ) {}
 
@@ -60,12 +66,16 @@ export class HealthController {
       '(each with `required`) and fail readiness only when required. Each check within 1 s.',
   })
   async ready(): Promise<HealthCheckResult> {
-    const requires = new Set<string>(this.config.HEALTH_READINESS_REQUIRES);
-    const checks: Array<[string, ReadinessCheck]> = [
+    // A switched-off feature's indicator reports nothing: its check is absent, required or not.
+    const checks: Array<[string, Check]> = [
       ['database', () => this.dependencies.checkDatabase()],
       ['redis', () => this.dependencies.checkRedis()],
-      ...this.readiness.entries(),
+      ['subscription_events', () => this.subscriptionEvents.isHealthy('subscription_events')],
+      ['backfill', () => this.backfill.isHealthy('backfill')],
+      ['ticker_window', () => this.tickerWindow.isHealthy('ticker_window')],
+      ['fo_stream', () => this.foStream.isHealthy('fo_stream')],
     ];
+    const requires = new Set<string>(this.config.HEALTH_READINESS_REQUIRES);
     const required = checks.filter(([name]) => requires.has(name)).map(([, check]) => marked(check, true));
     const reported = Promise.all(
       checks

@@ -6,6 +6,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { settledWithin } from '../common/with-timeout';
 import { CLOCK, Clock, DAY_MS, MINUTE_MS } from '../contracts/market-time';
 import { DatabaseService } from '../database/database.service';
 import { CHAIN_AGGREGATES } from '../database/migrations/1764300000060-fo-chain-views';
@@ -128,13 +129,7 @@ export class CandleAggregatesRefresher implements OnApplicationBootstrap, Before
     if (this.pending.length > 0)
       this.logger.log(`${this.pending.length} aggregate windows left for the next start's catch-up`);
     this.pending = [];
-    if (!this.draining) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.draining,
-      new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS))),
-    ]);
-    clearTimeout(timer);
+    if (this.draining) await settledWithin(this.draining, SHUTDOWN_WAIT_MS);
   }
 
   /** Queues [from, to) for a refresh; returns at once, never throws. A no-op without TimescaleDB. */

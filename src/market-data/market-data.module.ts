@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { CandleAggregatesRefresher } from './candle-aggregates.refresher';
 import { CandleAggregatesRepository } from './candle-aggregates.repository';
 import { CandlesQueryRepository } from './candles-query.repository';
@@ -7,8 +7,10 @@ import { CandlesRepository } from './candles.repository';
 import { CandlesService } from './candles.service';
 import { InstrumentsRepository } from './instruments.repository';
 
-/** Candle and instrument storage shared by the backfill, the tick stream and the read API. */
-@Global()
+/**
+ * Candle and instrument storage and the candles read API. Imported by the backfill, the tick stream,
+ * the subscription events (instruments) and the UDF datafeed.
+ */
 @Module({
   controllers: [CandlesController],
   providers: [

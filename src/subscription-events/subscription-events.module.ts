@@ -1,13 +1,14 @@
-import { Global, Inject, Module, OnModuleInit } from '@nestjs/common';
-import { HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
-import { ReadinessRegistry } from '../health/readiness.registry';
+import { MarketDataModule } from '../market-data/market-data.module';
 import { SUBSCRIPTION_RECONCILER } from './subscription-reconciler.port';
 import { SubscriptionEventsController } from './subscription-events.controller';
 import {
   subscriptionEventsChannel,
   SUBSCRIPTION_EVENTS_CONNECTION_NAME,
 } from './subscription-events.constants';
+import { SubscriptionEventsHealthIndicator } from './subscription-events.health';
 import { SubscriptionEventsService } from './subscription-events.service';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
 import { SubscriptionReconcilerService } from './subscription-reconciler.service';
@@ -19,59 +20,46 @@ import { TickerSubscriptionsClient } from './ticker-subscriptions.client';
 
 /**
  * Subscription events (Redis pub/sub), reconciliation against the ticker's list, and the
- * subscriptions API. Provides SUBSCRIPTION_RECONCILER to the whole application. The transport is a
- * provider so that one owner holds its Redis connection; the app factory connects it as the
- * microservice strategy only when SUBSCRIPTION_EVENTS_ENABLED.
+ * subscriptions API. The transport is a provider so that one owner holds its Redis connection; the app
+ * factory connects it as the microservice strategy only when SUBSCRIPTION_EVENTS_ENABLED.
+ *
+ * Still @Global() for one reader: the backfill scheduler's optional SUBSCRIPTION_RECONCILER (the
+ * reconciliation that starts each cycle). Importing this module there would close a circle (this
+ * module imports the backfill for BACKFILL_REQUESTER), and without @Global the optional injection
+ * would quietly drop that reconciliation. Once the scheduler no longer calls the reconciler (issue
+ * 12), drop @Global: every other user imports this module.
  */
 @Global()
-@Module({
-  imports: [TerminusModule],
-  controllers: [SubscriptionEventsController, SubscriptionsController],
-  providers: [
-    {
-      provide: SubscriptionEventsTransport,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) =>
-        new SubscriptionEventsTransport({
-          redisUrl: config.REDIS_URL,
-          channel: subscriptionEventsChannel(config.REDIS_CHANNEL_PREFIX),
-          // Named per channel prefix so that several deployments (or test apps) on one Redis are told apart.
-          connectionName: `${SUBSCRIPTION_EVENTS_CONNECTION_NAME}:${config.REDIS_CHANNEL_PREFIX}`,
-        }),
-    },
-    SubscriptionsRepository,
-    SubscriptionsService,
-    SubscriptionsQueryService,
-    TickerSubscriptionsClient,
-    SubscriptionReconcilerService,
-    SubscriptionEventsService,
-    { provide: SUBSCRIPTION_RECONCILER, useExisting: SubscriptionReconcilerService },
-  ],
-  exports: [SUBSCRIPTION_RECONCILER, SubscriptionEventsTransport],
-})
-export class SubscriptionEventsModule implements OnModuleInit {
-  constructor(
-    private readonly config: AppConfig,
-    private readonly readiness: ReadinessRegistry,
-    private readonly health: HealthIndicatorService,
-    @Inject(SubscriptionEventsTransport) private readonly transport: SubscriptionEventsTransport,
-    private readonly reconciler: SubscriptionReconcilerService,
-  ) {}
-
-  onModuleInit(): void {
-    this.readiness.register('subscription_events', () => {
-      const indicator = this.health.check('subscription_events');
-      const details = {
-        enabled: this.config.SUBSCRIPTION_EVENTS_ENABLED,
-        channel: this.transport.channel,
-        connection: this.config.SUBSCRIPTION_EVENTS_ENABLED ? this.transport.connectionStatus : 'off',
-        last_reconciliation: this.reconciler.last
-          ? { ...this.reconciler.last, at: this.reconciler.last.at.toISOString() }
-          : null,
-      };
-      return !this.config.SUBSCRIPTION_EVENTS_ENABLED || this.transport.connectionStatus === 'connected'
-        ? indicator.up(details)
-        : indicator.down(details);
-    });
+@Module({})
+export class SubscriptionEventsModule {
+  /** `backfill`: the BackfillModule object AppModule imports (see HealthModule.forRoot). */
+  static forRoot(backfill: DynamicModule): DynamicModule {
+    return {
+      module: SubscriptionEventsModule,
+      imports: [TerminusModule, MarketDataModule, backfill],
+      controllers: [SubscriptionEventsController, SubscriptionsController],
+      providers: [
+        {
+          provide: SubscriptionEventsTransport,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) =>
+            new SubscriptionEventsTransport({
+              redisUrl: config.REDIS_URL,
+              channel: subscriptionEventsChannel(config.REDIS_CHANNEL_PREFIX),
+              // Named per channel prefix so that several deployments (or test apps) on one Redis are told apart.
+              connectionName: `${SUBSCRIPTION_EVENTS_CONNECTION_NAME}:${config.REDIS_CHANNEL_PREFIX}`,
+            }),
+        },
+        SubscriptionsRepository,
+        SubscriptionsService,
+        SubscriptionsQueryService,
+        TickerSubscriptionsClient,
+        SubscriptionReconcilerService,
+        SubscriptionEventsService,
+        { provide: SUBSCRIPTION_RECONCILER, useExisting: SubscriptionReconcilerService },
+        SubscriptionEventsHealthIndicator,
+      ],
+      exports: [SUBSCRIPTION_RECONCILER, SubscriptionEventsTransport, SubscriptionEventsHealthIndicator],
+    };
   }
 }

@@ -47,7 +47,10 @@ const ACTIVATE = `
     removed_at = NULL,
     updated_at = now()`;
 
-/** The only reader and writer of `subscriptions`. Every write is an idempotent upsert or update. */
+/**
+ * The only writer of `subscriptions`; others read it (the backfill cycle selects the active ones).
+ * Every write is an idempotent upsert or update.
+ */
 @Injectable()
 export class SubscriptionsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}

@@ -4,7 +4,6 @@ import { requestTickerHistory } from '../../src/backfill/ticker-history.provider
 import { TickerWindowService } from '../../src/backfill/ticker-window.service';
 import { AppConfig } from '../../src/config/app-config';
 import { DEFAULT_NSE_HOLIDAYS, FixedClock, MarketCalendar } from '../../src/contracts/market-time';
-import { ReadinessRegistry } from '../../src/health/readiness.registry';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { RunningSimulator } from '../../simulator/simulator';
 import { uniqueName } from '../support/env';
@@ -57,12 +56,10 @@ describe('TickerWindowService against the simulator and a shared Redis', () => {
       config,
       calendar,
       metrics,
-      new ReadinessRegistry(),
       redis,
       clock,
       (token, window, shift, signal) => requestTickerHistory(config, token, window, shift, signal),
     );
-    service.onModuleInit();
     service.onApplicationBootstrap();
     started.push(service);
     await service.ready(5000);

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { createDatabase, dropDatabase } from '../../scripts/support/postgres';
 import { TEST_PG_ADMIN_URL, uniqueName } from './env';
 
 export interface TestDatabase {
@@ -7,16 +8,6 @@ export interface TestDatabase {
   /** Runs one query on a short-lived connection. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
-}
-
-async function admin<T>(work: (client: Client) => Promise<T>, adminUrl = TEST_PG_ADMIN_URL): Promise<T> {
-  const client = new Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /**
@@ -32,15 +23,12 @@ export async function createTestDatabase(
 
 /** Drops `name` if it exists and creates it empty: for a database a later step inspects. */
 export async function recreateDatabase(name: string): Promise<TestDatabase> {
-  await admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  await dropDatabase(TEST_PG_ADMIN_URL, name);
   return createNamedDatabase(name);
 }
 
 async function createNamedDatabase(name: string, adminUrl = TEST_PG_ADMIN_URL): Promise<TestDatabase> {
-  await admin((client) => client.query(`CREATE DATABASE "${name}"`), adminUrl);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const databaseUrl = await createDatabase(adminUrl, name);
   return {
     name,
     url: databaseUrl,
@@ -53,10 +41,6 @@ async function createNamedDatabase(name: string, adminUrl = TEST_PG_ADMIN_URL): 
         await client.end();
       }
     },
-    drop: () =>
-      admin(
-        async (client) => void (await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
-        adminUrl,
-      ),
+    drop: () => dropDatabase(adminUrl, name),
   };
 }

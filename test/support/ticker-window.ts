@@ -2,7 +2,6 @@ import Redis from 'ioredis';
 import { TickerWindowService } from '../../src/backfill/ticker-window.service';
 import { AppConfig } from '../../src/config/app-config';
 import { FixedClock, MarketCalendar } from '../../src/contracts/market-time';
-import { ReadinessRegistry } from '../../src/health/readiness.registry';
 import { MetricsService } from '../../src/metrics/metrics.service';
 
 /**
@@ -15,7 +14,6 @@ export function probelessTickerWindow(config: AppConfig): TickerWindowService {
     probeless,
     new MarketCalendar(),
     new MetricsService(),
-    new ReadinessRegistry(),
     {} as Redis,
     new FixedClock('2026-11-25T06:00:00Z'),
     () => Promise.reject(new Error('no probe in this test')),
