@@ -1,8 +1,7 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
 import { MarketDataModule } from '../market-data/market-data.module';
-import { SUBSCRIPTION_RECONCILER } from './subscription-reconciler.port';
 import { SubscriptionEventsController } from './subscription-events.controller';
 import {
   subscriptionEventsChannel,
@@ -22,14 +21,7 @@ import { TickerSubscriptionsClient } from './ticker-subscriptions.client';
  * Subscription events (Redis pub/sub), reconciliation against the ticker's list, and the
  * subscriptions API. The transport is a provider so that one owner holds its Redis connection; the app
  * factory connects it as the microservice strategy only when SUBSCRIPTION_EVENTS_ENABLED.
- *
- * Still @Global() for one reader: the backfill scheduler's optional SUBSCRIPTION_RECONCILER (the
- * reconciliation that starts each cycle). Importing this module there would close a circle (this
- * module imports the backfill for BACKFILL_REQUESTER), and without @Global the optional injection
- * would quietly drop that reconciliation. Once the scheduler no longer calls the reconciler (issue
- * 12), drop @Global: every other user imports this module.
  */
-@Global()
 @Module({})
 export class SubscriptionEventsModule {
   /** `backfill`: the BackfillModule object AppModule imports (see HealthModule.forRoot). */
@@ -56,10 +48,9 @@ export class SubscriptionEventsModule {
         TickerSubscriptionsClient,
         SubscriptionReconcilerService,
         SubscriptionEventsService,
-        { provide: SUBSCRIPTION_RECONCILER, useExisting: SubscriptionReconcilerService },
         SubscriptionEventsHealthIndicator,
       ],
-      exports: [SUBSCRIPTION_RECONCILER, SubscriptionEventsTransport, SubscriptionEventsHealthIndicator],
+      exports: [SubscriptionEventsTransport, SubscriptionEventsHealthIndicator],
     };
   }
 }

@@ -3,12 +3,29 @@ import { Subscription } from 'rxjs';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
-import { ReconcileReason, ReconcileResult, SubscriptionReconciler } from './subscription-reconciler.port';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
 import { SubscriptionsRepository } from './subscriptions.repository';
 import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
 import { TickerReadError, TickerSubscriptionsClient } from './ticker-subscriptions.client';
 import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
+
+/** `recovery`: after events that could not be applied (the database was unreachable). */
+export type ReconcileReason = 'boot' | 'reconnect' | 'cycle' | 'manual' | 'recovery';
+
+export interface ReconcileResult {
+  reason: ReconcileReason;
+  /** Tokens active upstream that were unknown or inactive here (treated as created). */
+  added: number[];
+  /** Tokens active here that are gone upstream (now inactive). */
+  removed: number[];
+  /** False when the ticker could not be read; nothing was changed then. */
+  complete: boolean;
+  /**
+   * Tokens gone upstream that were kept active because they were too many at once (the mass-removal
+   * guard); present only when the guard held a removal back.
+   */
+  held?: number[];
+}
 
 /** Attempts within one reconciliation, and the pause before each retry. */
 export const RECONCILE_RETRY_DELAYS_MS = [250, 1000, 3000];
@@ -45,9 +62,7 @@ export interface LastReconciliation {
  * RECONCILE_INTERVAL_SECONDS.
  */
 @Injectable()
-export class SubscriptionReconcilerService
-  implements SubscriptionReconciler, OnApplicationBootstrap, OnApplicationShutdown
-{
+export class SubscriptionReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('SubscriptionReconciler');
   private current?: Promise<ReconcileResult>;
   private next?: Promise<ReconcileResult>;

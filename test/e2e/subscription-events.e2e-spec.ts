@@ -1,10 +1,6 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
 import { FixedClock } from '../../src/contracts/market-time';
-import {
-  SUBSCRIPTION_RECONCILER,
-  SubscriptionReconciler,
-} from '../../src/subscription-events/subscription-reconciler.port';
 import { SubscriptionEventsService } from '../../src/subscription-events/subscription-events.service';
 import { SubscriptionEventsTransport } from '../../src/subscription-events/subscription-events.transport';
 import { SubscriptionReconcilerService } from '../../src/subscription-events/subscription-reconciler.service';
@@ -298,7 +294,7 @@ describe('subscription events end to end (simulator as the ticker)', () => {
     await settled(app, 15_000);
     const tokens = sim.universe.instruments.slice(0, 40).map((i) => i.instrument_token);
     for (const token of tokens) await sim.subscribe(token);
-    const reconciler = app.app.get<SubscriptionReconciler>(SUBSCRIPTION_RECONCILER);
+    const reconciler = app.app.get(SubscriptionReconcilerService);
 
     const cycle = await reconciler.reconcile('cycle');
     expect(cycle.complete).toBe(true);

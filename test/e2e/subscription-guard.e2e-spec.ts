@@ -1,9 +1,6 @@
+import { SubscriptionReconcilerService } from '../../src/subscription-events/subscription-reconciler.service';
 import { FixedClock } from '../../src/contracts/market-time';
 import { MetricsService } from '../../src/metrics/metrics.service';
-import {
-  SUBSCRIPTION_RECONCILER,
-  SubscriptionReconciler,
-} from '../../src/subscription-events/subscription-reconciler.port';
 import { RunningSimulator, startSimulator } from '../../simulator/simulator';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
@@ -22,7 +19,7 @@ describe('reconciliation against a ticker list that suddenly drops most subscrip
   const clock = new FixedClock(NOW);
   let sim: RunningSimulator;
   let app: TestApp;
-  let reconciler: SubscriptionReconciler;
+  let reconciler: SubscriptionReconcilerService;
   let tokens: number[];
 
   const activeHere = async (): Promise<number[]> =>
@@ -56,7 +53,7 @@ describe('reconciliation against a ticker list that suddenly drops most subscrip
       },
     });
     await settled(app, 15_000);
-    reconciler = app.app.get<SubscriptionReconciler>(SUBSCRIPTION_RECONCILER);
+    reconciler = app.app.get(SubscriptionReconcilerService);
     tokens = sim.universe.instruments.slice(0, SUBSCRIBED).map((i) => i.instrument_token);
     for (const token of tokens) await sim.subscribe(token);
     await waitFor('every subscription active here', async () => (await activeHere()).length === SUBSCRIBED);
