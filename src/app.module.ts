@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from './config/app-config';
 import { BackfillModule } from './backfill/backfill.module';
-import { ConfigFlagsModule } from './config/config-flags.module';
+import { FlagsModule } from './flags/flags.module';
 import { ConfigModule } from './config/config.module';
 import { Clock, SystemClock } from './contracts/market-time';
 import { MarketTimeModule } from './common/market-time.module';
@@ -43,7 +43,7 @@ export class AppModule {
         UiModule,
         // Operations: read the features.
         HealthModule.forRoot([subscriptionEvents, backfill, foStream]),
-        ConfigFlagsModule.forRoot(backfill),
+        FlagsModule.forRoot(backfill),
       ],
     };
   }

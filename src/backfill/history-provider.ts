@@ -1,8 +1,8 @@
 import { bodyTooLarge, withBodyCap } from '../common/read-body';
 import { Candle } from '../market-data/market-data.types';
-import type { HistoryAnswer } from './history-window';
+import type { HistoryAnswer, HistoryProviderName } from './history-window';
 
-export type HistoryProviderName = 'ticker' | 'kite';
+export type { HistoryProviderName } from './history-window';
 
 /** One upstream source of minute history. */
 export interface HistoryProvider {

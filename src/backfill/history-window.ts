@@ -1,7 +1,9 @@
 import { floorToMinute, MINUTE_MS } from '../contracts/market-time';
 import { Candle } from '../market-data/market-data.types';
 import type { TimeRange } from './backfill-gaps';
-import type { HistoryProviderName } from './history-provider';
+
+/** The upstreams history can come from (HISTORY_PROVIDER). */
+export type HistoryProviderName = 'ticker' | 'kite';
 
 /**
  * An answer whose candles all lie within this much of the asked window's ends cannot be 5h30 (or any

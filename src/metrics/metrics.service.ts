@@ -1,4 +1,3 @@
-import { BACKFILL_TRIGGERS } from '../backfill/backfill.requests';
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -40,7 +39,7 @@ export class MetricsService {
 
   readonly backfillTriggers = new Counter({
     name: 'backfill_triggers_total',
-    help: `Backfill requests by trigger (${BACKFILL_TRIGGERS.join(', ')}) and outcome (succeeded, failed, skipped)`,
+    help: 'Backfill requests by trigger (event, manual, reconcile, stream_gap, sweep) and outcome (succeeded, failed, skipped)',
     labelNames: ['trigger', 'outcome'] as const,
     registers: [this.registry],
   });

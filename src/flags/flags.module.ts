@@ -1,14 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ConfigController } from './config.controller';
+import { FlagsController } from './flags.controller';
 
 /**
  * `GET /api/v1/config/flags`: the effective settings, and the backfill's ticker window shift when the
- * backfill runs. Apart from ConfigModule because it reads a feature module, which config must not.
+ * backfill runs. A module of its own, at the top: it reads the config and a feature module, and
+ * config, which every module uses, must not import a feature module.
  */
 @Module({})
-export class ConfigFlagsModule {
+export class FlagsModule {
   /** `backfill`: the BackfillModule object AppModule imports (see HealthModule.forRoot). */
   static forRoot(backfill: DynamicModule): DynamicModule {
-    return { module: ConfigFlagsModule, imports: [backfill], controllers: [ConfigController] };
+    return { module: FlagsModule, imports: [backfill], controllers: [FlagsController] };
   }
 }

@@ -1,15 +1,15 @@
 import { Controller, Get, Optional } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AppConfig } from './app-config';
+import { AppConfig } from '../config/app-config';
 import { TickerWindowService } from '../backfill/ticker-window.service';
 import { ConfigFlagsDto } from './dto/config-flags.dto';
 
 @ApiTags('config')
 @Controller('api/v1/config')
-export class ConfigController {
+export class FlagsController {
   constructor(
     private readonly config: AppConfig,
-    // Exported by the backfill module (imported by ConfigFlagsModule) when the backfill runs; absent otherwise.
+    // Exported by the backfill module (imported by FlagsModule) when the backfill runs; absent otherwise.
     @Optional() private readonly tickerWindow?: TickerWindowService,
   ) {}
 
