@@ -10,7 +10,7 @@ import { SubscriptionEventsTransport } from '../src/subscription-events/subscrip
 import { SubscriptionsRepository } from '../src/subscription-events/subscriptions.repository';
 import { startTestApp, TestApp } from '../test/support/app-harness';
 import { TEST_REDIS_URL, uniqueName } from '../test/support/env';
-import { percentile, rawRedisReceiveRate, report } from './support/limits';
+import { percentile, rawQueueAddRate, rawRedisReceiveRate, report } from './support/limits';
 
 // Subscription events: how many events per second the service handles end to end (received,
 // validated, instrument and subscription recorded, backfill job requested and enqueued) compared
@@ -148,6 +148,20 @@ async function main(): Promise<void> {
       THROUGHPUT_EVENTS * 4,
     );
     const limit = { value: raw.perSecond, unit: 'msg/s', label: 'bare ioredis subscriber' };
+    // The second limit of the backfill path: BullMQ adding the same number of jobs like ours, alone.
+    const adds = await rawQueueAddRate(TEST_REDIS_URL, uniqueName('rawq'), THROUGHPUT_EVENTS, (i) => ({
+      name: 'event',
+      data: { instrumentToken: i, trigger: 'event', from: NOW, to: NOW, requestedAt: NOW },
+      opts: {
+        jobId: `bf-${i}-1-2`,
+        priority: 1,
+        attempts: 8,
+        backoff: { type: 'custom' },
+        removeOnComplete: { age: 60, count: 10_000 },
+        removeOnFail: { age: 604_800, count: 10_000 },
+      },
+    }));
+    const queueLimit = { value: adds.perSecond, unit: 'jobs/s', label: 'bare BullMQ addBulk' };
     for (const requestBackfill of [true, false]) {
       const app = await startTestApp({
         clock: new FixedClock(NOW),
@@ -170,6 +184,9 @@ async function main(): Promise<void> {
         lines.push(
           `-- ${what}`,
           report(`events handled`, f.handled, 'events/s', limit),
+          ...(requestBackfill
+            ? [report(`events handled (vs the queue alone)`, f.handled, 'events/s', queueLimit)]
+            : []),
           report(`burst of ${THROUGHPUT_EVENTS} events handled in`, f.seconds, 's'),
           report(`paced phase, offered (target ${LATENCY_RATE}/s)`, f.offered, 'events/s'),
           report(

@@ -1,3 +1,4 @@
+import { JobsOptions, Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -67,6 +68,30 @@ export async function rawCopyRate(
     return { count: rows.length, seconds, perSecond: rows.length / seconds };
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * How fast BullMQ itself adds `count` jobs shaped like `job(i)` with `addBulk` in batches of 1,000 into
+ * a paused queue of its own (the Lua scripts in Redis are most of the cost), then removes them.
+ */
+export async function rawQueueAddRate(
+  redisUrl: string,
+  prefix: string,
+  count: number,
+  job: (i: number) => { name: string; data: object; opts: JobsOptions },
+): Promise<RateResult> {
+  const queue = new Queue('raw-add', { connection: { url: redisUrl }, prefix });
+  try {
+    await queue.pause();
+    const started = process.hrtime.bigint();
+    for (let sent = 0; sent < count; sent += 1000)
+      await queue.addBulk(Array.from({ length: Math.min(1000, count - sent) }, (_, i) => job(sent + i)));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { count, seconds, perSecond: count / seconds };
+  } finally {
+    await queue.obliterate({ force: true });
+    await queue.close();
   }
 }
 
