@@ -9,10 +9,8 @@ import {
   validateSync,
   ValidateNested,
 } from 'class-validator';
-import {
-  SubscriptionEventDto,
-  SubscriptionEventMetadataDto,
-} from '../subscription-events/dto/subscription-event.dto';
+import { SubscriptionEventDto } from '../subscription-events/dto/subscription-event.dto';
+import { eventDto } from '../subscription-events/subscription-event.parser';
 import { passesValidation } from './quick-validation';
 
 // Values of every kind the wire can bring, good and bad for some field or other.
@@ -70,11 +68,11 @@ function* sequence(seed: number): Generator<number> {
   }
 }
 
+/** A wire event with fields picked from VALUES and METADATA, as the parser turns it into its DTO. */
 function event(random: Generator<number>): SubscriptionEventDto {
   const pick = <T>(values: readonly T[]): T => values[random.next().value % values.length];
-  const dto = new SubscriptionEventDto() as unknown as Record<string, unknown>;
+  const body: Record<string, unknown> = {};
   for (const field of [
-    'event_type',
     'instrument_token',
     'timestamp',
     'tradingsymbol',
@@ -82,18 +80,13 @@ function event(random: Generator<number>): SubscriptionEventDto {
     'requested_mode',
     'account_id',
   ])
-    if (random.next().value % 2 === 0) dto[field] = pick(VALUES);
+    if (random.next().value % 2 === 0) body[field] = pick(VALUES);
   const metadata = pick(METADATA);
-  dto.metadata =
-    typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
-      ? Object.assign(new SubscriptionEventMetadataDto(), metadata)
-      : metadata;
+  if (metadata !== undefined) body.metadata = metadata;
   // Mostly well-formed heads, so that the later fields are reached as well.
-  if (random.next().value % 2 === 0) {
-    dto.event_type = 'subscription_created';
-    dto.instrument_token = 13660418;
-  }
-  return dto as unknown as SubscriptionEventDto;
+  body.event_type = random.next().value % 2 === 0 ? 'subscription_created' : pick(VALUES);
+  if (random.next().value % 2 === 0) body.instrument_token = 13660418;
+  return eventDto(body);
 }
 
 describe('passesValidation', () => {
@@ -107,7 +100,7 @@ describe('passesValidation', () => {
       if (expected) valid++;
     }
     // Both outcomes are well represented.
-    expect(valid).toBeGreaterThan(500);
+    expect(valid).toBeGreaterThan(200);
     expect(valid).toBeLessThan(19_000);
   });
 

@@ -27,8 +27,9 @@ const NEST_ENVELOPE_FIELDS = ['pattern', 'data'] as const;
 
 /**
  * Nesting accepted anywhere in an event; the contract's deepest field (`metadata.*`) is at level 2.
- * class-transformer recurses once per level, and a few kilobytes of `[[[[...]]]]` would otherwise
- * overflow the stack.
+ * Anything that walks a value recursively (class-transformer, a nested validation, a logger's
+ * formatter) goes one stack frame per level, and a few kilobytes of `[[[[...]]]]` would overflow the
+ * stack: such an event is refused before anything recursive sees it.
  */
 export const MAX_EVENT_DEPTH = 8;
 
@@ -63,7 +64,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  * The DTO of the fields the contract names (the rest are not needed at all), values as sent: what
  * class-transformer's `plainToInstance` would build here, without its generic walk.
  */
-function eventDto(body: Record<string, unknown>): SubscriptionEventDto {
+export function eventDto(body: Record<string, unknown>): SubscriptionEventDto {
   const dto = new SubscriptionEventDto() as unknown as Record<string, unknown>;
   for (const field of EVENT_FIELDS) if (field in body) dto[field] = body[field];
   const metadata = body.metadata;
