@@ -136,6 +136,17 @@ export async function timescaleInstalled(q: Queryable): Promise<boolean> {
   return rows.length > 0;
 }
 
+/**
+ * Whether a migration's TimescaleDB part applies now: the extension is there and `candles_1m` is a
+ * hypertable. Where the extension arrived after the table was migrated plain (installed just before
+ * pending migrations, say), those migrations do their plain part, and the conversion that follows
+ * them (`convertToTimescale` in schema.ts) replays every TimescaleDB part in order: a continuous
+ * aggregate cannot be created over a plain table.
+ */
+export async function timescaleInUse(q: Queryable): Promise<boolean> {
+  return (await timescaleInstalled(q)) && (await isHypertable(q, 'candles_1m'));
+}
+
 export async function isHypertable(q: Queryable, table: string): Promise<boolean> {
   const rows: unknown[] = await q.query(
     `SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_schema = current_schema() AND hypertable_name = $1`,

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
 import { MIGRATIONS } from '../../src/database/migrations';
 import { FoChainViews1764300000060 } from '../../src/database/migrations/1764300000060-fo-chain-views';
+import { probeTimescale } from '../../src/database/timescaledb';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { waitFor } from '../support/wait-for';
 
@@ -200,6 +201,16 @@ describe('option chain views: OI as a level, last non-null in buckets', () => {
     try {
       const upTo060 = MIGRATIONS.slice(0, MIGRATIONS.indexOf(FoChainViews1764300000060) + 1);
       const before = await new DataSource({ ...options, migrations: upTo060 }).initialize();
+      // Where the server has TimescaleDB preloaded, the older release ran with it too (it is installed
+      // before the migrations at boot), so its aggregates and their refresh policies exist.
+      const runner = before.createQueryRunner();
+      try {
+        const probe = await probeTimescale(runner);
+        if (probe.available && probe.preloaded)
+          await runner.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
+      } finally {
+        await runner.release();
+      }
       await before.runMigrations({ transaction: 'each' });
       await before.destroy();
       const installed =

@@ -2,6 +2,8 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { FixedClock, MINUTE_MS } from '../../src/contracts/market-time';
 import { dataSourceOptions, migrateSchema } from '../../src/database/data-source';
+import { MIGRATIONS } from '../../src/database/migrations';
+import { FoChainViews1764300000060 } from '../../src/database/migrations/1764300000060-fo-chain-views';
 import { CandleAggregatesRefresher } from '../../src/market-data/candle-aggregates.refresher';
 import { CandlesRepository } from '../../src/market-data/candles.repository';
 import { Candle } from '../../src/market-data/market-data.types';
@@ -197,6 +199,50 @@ describeWithCluster('TEST_TSDB_ADMIN_URL', 'TimescaleDB storage', (adminUrl) => 
 
     const again = await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 });
     expect(again).toMatchObject({ applied: [], actions: [], warnings: [] });
+  });
+
+  it('converts a plain database that also has migrations pending: those run plain, then every TimescaleDB part in order', async () => {
+    const db = await database();
+    // An older release, migrated on plain PostgreSQL: the migrations up to the first chain views.
+    const olderRelease = MIGRATIONS.slice(0, MIGRATIONS.indexOf(FoChainViews1764300000060) + 1);
+    const older = await new DataSource({
+      ...dataSourceOptions({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 }),
+      migrations: olderRelease,
+    }).initialize();
+    try {
+      await older.runMigrations({ transaction: 'each' });
+    } finally {
+      await older.destroy();
+    }
+    await writeChain(db, [OLD_DAY, ...RECENT_DAYS]);
+    const before = await checksum(db);
+
+    // This release on a server with TimescaleDB: the extension is installed before the pending
+    // migrations, whose continuous aggregates cannot be made over the still plain table.
+    const upgraded = await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1, DB_TIMESCALEDB: 'auto' });
+    expect(upgraded.applied).toEqual(MIGRATIONS.slice(olderRelease.length).map((m) => m.name));
+    expect(upgraded.actions).toEqual([
+      'installed the timescaledb extension',
+      'converted to TimescaleDB: TimescaleDb1764300000001, FoChainViews1764300000060, FoChainLevels1764300000100',
+      expect.stringMatching(/^compression policy added/),
+    ]);
+    expect(upgraded.mode).toMatchObject({
+      timescaledb: true,
+      aggregates: ['fo_candles_15m', 'fo_candles_5m'],
+    });
+    expect(await checksum(db)).toEqual(before);
+    expect(await hypertable(db)).toEqual({ compression_enabled: true, num_chunks: 3 });
+    const definitions = await db.query<{ view_definition: string }>(
+      `SELECT view_definition FROM timescaledb_information.continuous_aggregates ORDER BY view_name`,
+    );
+    expect(definitions).toHaveLength(2);
+    for (const { view_definition: definition } of definitions)
+      expect(definition).toMatch(/FILTER \(WHERE \(candles_1m\.oi IS NOT NULL\)\)/);
+    expect(await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 })).toMatchObject({
+      applied: [],
+      actions: [],
+      warnings: [],
+    });
   });
 
   it('converts a database migrated plain at boot in auto mode, and materialises its old history in the 5-minute chain', async () => {

@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { TimescaleMigration, timescaleInstalled } from '../timescaledb';
+import { TimescaleMigration, timescaleInstalled, timescaleInUse } from '../timescaledb';
 
 // The option chain as views over candles_1m and instruments (plain SQL, valid on PostgreSQL and
 // TimescaleDB). Where the timescaledb extension is installed, 5- and 15-minute continuous aggregates
@@ -79,7 +79,7 @@ export class FoChainViews1764300000060 implements MigrationInterface, TimescaleM
     );
     await q.query(strikeBarsView('fo_option_strike_bars', 'candles_1m'));
     await q.query(expiryMetricsView('fo_expiry_metrics', 'fo_option_strike_bars'));
-    if (await timescaleInstalled(q)) await this.upTimescale(q);
+    if (await timescaleInUse(q)) await this.upTimescale(q);
   }
 
   /** The continuous aggregates and their chain views; replayed when TimescaleDB arrives later. */

@@ -1,6 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { CHAIN_AGGREGATES, FoChainViews1764300000060 } from './1764300000060-fo-chain-views';
-import { TimescaleMigration, timescaleInstalled } from '../timescaledb';
+import { TimescaleMigration, timescaleInstalled, timescaleInUse } from '../timescaledb';
 
 // The option chain with OI as a level. For a minute (or bucket) M every listed strike of the expiry
 // whose call or put has a candle in M or a known OI is a row; a leg's OI is its last non-null OI at or
@@ -236,7 +236,7 @@ export class FoChainLevels1764300000100 implements MigrationInterface, Timescale
   async up(q: QueryRunner): Promise<void> {
     // The views' columns change meaning, not only their text: dropped and created again.
     for (const sql of [...dropChainObjects(''), ...chainObjects('', 'candles_1m')]) await q.query(sql);
-    if (await timescaleInstalled(q)) await this.upTimescale(q);
+    if (await timescaleInUse(q)) await this.upTimescale(q);
   }
 
   /**
