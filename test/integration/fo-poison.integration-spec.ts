@@ -198,23 +198,25 @@ describe('FO stream with poison ticks (real Redis and PostgreSQL)', () => {
   });
 
   it('parks the rows a trigger refuses with an error of another class, and keeps writing every other instrument', async () => {
-    // Neither class 22 nor 23: a trigger's own exception (P0001) and an internal error (XX000).
+    // Neither class 22 nor 23: a trigger's own exception (P0001) and an internal error (XX000). The
+    // table comes as the trigger's argument: on a hypertable the trigger fires on each chunk, whose
+    // name TG_TABLE_NAME gives.
     await database.query(`
       CREATE FUNCTION poison_raise() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF TG_TABLE_NAME = 'instruments' AND NEW.instrument_token = ${RAISING_INSTRUMENT} THEN
+        IF TG_ARGV[0] = 'instruments' AND NEW.instrument_token = ${RAISING_INSTRUMENT} THEN
           RAISE EXCEPTION 'instrument % refused by a trigger', NEW.instrument_token USING ERRCODE = 'XX000';
         END IF;
-        IF TG_TABLE_NAME = 'candles_1m' AND NEW.instrument_token = ${RAISING_BAR} THEN
+        IF TG_ARGV[0] = 'candles_1m' AND NEW.instrument_token = ${RAISING_BAR} THEN
           RAISE EXCEPTION 'bar of % refused by a trigger', NEW.instrument_token;
         END IF;
         RETURN NEW;
       END $$`);
     await database.query(
-      `CREATE TRIGGER poison_raise BEFORE INSERT OR UPDATE ON instruments FOR EACH ROW EXECUTE FUNCTION poison_raise()`,
+      `CREATE TRIGGER poison_raise BEFORE INSERT OR UPDATE ON instruments FOR EACH ROW EXECUTE FUNCTION poison_raise('instruments')`,
     );
     await database.query(
-      `CREATE TRIGGER poison_raise BEFORE INSERT OR UPDATE ON candles_1m FOR EACH ROW EXECUTE FUNCTION poison_raise()`,
+      `CREATE TRIGGER poison_raise BEFORE INSERT OR UPDATE ON candles_1m FOR EACH ROW EXECUTE FUNCTION poison_raise('candles_1m')`,
     );
     for (const m of [3, 4]) {
       const minute = START + m * MINUTE_MS;
