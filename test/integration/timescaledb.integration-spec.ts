@@ -2,6 +2,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { FixedClock, MINUTE_MS } from '../../src/contracts/market-time';
 import { dataSourceOptions, migrateSchema } from '../../src/database/data-source';
+import { SchemaOutcome } from '../../src/database/schema';
 import { MIGRATIONS } from '../../src/database/migrations';
 import { FoChainViews1764300000060 } from '../../src/database/migrations/1764300000060-fo-chain-views';
 import { CandleAggregatesRefresher } from '../../src/market-data/candle-aggregates.refresher';
@@ -75,6 +76,45 @@ async function materialised(db: TestDatabase, aggregate: string, bucket: string)
     [bucket],
   );
   return n;
+}
+
+/**
+ * What a conversion to TimescaleDB must leave: the extension installed, every migration's TimescaleDB
+ * part replayed, the compression policy set; the same rows (`before`) moved into one chunk per day;
+ * the aggregates of the newest migration (last non-null OI and greeks), as on a database migrated
+ * with TimescaleDB from the start, not the first definition replayed alone; a second run changing
+ * nothing.
+ */
+async function expectConverted(
+  db: TestDatabase,
+  outcome: SchemaOutcome,
+  before: Awaited<ReturnType<typeof checksum>>,
+): Promise<void> {
+  expect(outcome.actions).toEqual([
+    'installed the timescaledb extension',
+    'converted to TimescaleDB: TimescaleDb1764300000001, FoChainViews1764300000060, FoChainLevels1764300000100',
+    expect.stringMatching(/^compression policy added/),
+  ]);
+  expect(outcome.mode).toMatchObject({ timescaledb: true, aggregates: ['fo_candles_15m', 'fo_candles_5m'] });
+  expect(await checksum(db)).toEqual(before);
+  expect(await hypertable(db)).toEqual({ compression_enabled: true, num_chunks: 3 });
+  const [{ parent }] = await db.query<{ parent: number }>(
+    `SELECT count(*)::int AS parent FROM ONLY candles_1m`,
+  );
+  expect(parent).toBe(0);
+  const definitions = await db.query<{ view_definition: string }>(
+    `SELECT view_definition FROM timescaledb_information.continuous_aggregates ORDER BY view_name`,
+  );
+  expect(definitions).toHaveLength(2);
+  for (const { view_definition: definition } of definitions)
+    expect(definition).toMatch(
+      /last\(candles_1m\.oi, candles_1m\."time"\) FILTER \(WHERE \(candles_1m\.oi IS NOT NULL\)\)/,
+    );
+  expect(await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 })).toMatchObject({
+    applied: [],
+    actions: [],
+    warnings: [],
+  });
 }
 
 describeWithCluster('TEST_TSDB_ADMIN_URL', 'TimescaleDB storage', (adminUrl) => {
@@ -161,22 +201,7 @@ describeWithCluster('TEST_TSDB_ADMIN_URL', 'TimescaleDB storage', (adminUrl) => 
 
     const converted = await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1, DB_TIMESCALEDB: 'auto' });
     expect(converted.applied).toEqual([]);
-    expect(converted.actions).toEqual([
-      'installed the timescaledb extension',
-      'converted to TimescaleDB: TimescaleDb1764300000001, FoChainViews1764300000060, FoChainLevels1764300000100',
-      expect.stringMatching(/^compression policy added/),
-    ]);
-    expect(converted.mode).toMatchObject({
-      timescaledb: true,
-      aggregates: ['fo_candles_15m', 'fo_candles_5m'],
-    });
-    expect(await checksum(db)).toEqual(before);
-    // One chunk per day written, the rows moved out of the parent into them.
-    expect(await hypertable(db)).toEqual({ compression_enabled: true, num_chunks: 3 });
-    const [{ parent }] = await db.query<{ parent: number }>(
-      `SELECT count(*)::int AS parent FROM ONLY candles_1m`,
-    );
-    expect(parent).toBe(0);
+    await expectConverted(db, converted, before);
     // The chain views of the aggregates exist and agree with the minutes.
     const [bar] = await db.query<{ call_close: number; put_close: number }>(
       `SELECT call_close, put_close FROM fo_option_strike_bars_5m WHERE time = '2025-07-29T04:00:00Z'`,
@@ -186,19 +211,6 @@ describeWithCluster('TEST_TSDB_ADMIN_URL', 'TimescaleDB storage', (adminUrl) => 
       [CALL],
     );
     expect(bar.call_close).toBe(last.close);
-    // The aggregates are those of the newest migration (last non-null OI and greeks), as on a database
-    // migrated with TimescaleDB from the start, not the first definition replayed alone.
-    const definitions = await db.query<{ view_definition: string }>(
-      `SELECT view_definition FROM timescaledb_information.continuous_aggregates ORDER BY view_name`,
-    );
-    expect(definitions).toHaveLength(2);
-    for (const { view_definition: definition } of definitions)
-      expect(definition).toMatch(
-        /last\(candles_1m\.oi, candles_1m\."time"\) FILTER \(WHERE \(candles_1m\.oi IS NOT NULL\)\)/,
-      );
-
-    const again = await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 });
-    expect(again).toMatchObject({ applied: [], actions: [], warnings: [] });
   });
 
   it('converts a plain database that also has migrations pending: those run plain, then every TimescaleDB part in order', async () => {
@@ -221,28 +233,7 @@ describeWithCluster('TEST_TSDB_ADMIN_URL', 'TimescaleDB storage', (adminUrl) => 
     // migrations, whose continuous aggregates cannot be made over the still plain table.
     const upgraded = await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1, DB_TIMESCALEDB: 'auto' });
     expect(upgraded.applied).toEqual(MIGRATIONS.slice(olderRelease.length).map((m) => m.name));
-    expect(upgraded.actions).toEqual([
-      'installed the timescaledb extension',
-      'converted to TimescaleDB: TimescaleDb1764300000001, FoChainViews1764300000060, FoChainLevels1764300000100',
-      expect.stringMatching(/^compression policy added/),
-    ]);
-    expect(upgraded.mode).toMatchObject({
-      timescaledb: true,
-      aggregates: ['fo_candles_15m', 'fo_candles_5m'],
-    });
-    expect(await checksum(db)).toEqual(before);
-    expect(await hypertable(db)).toEqual({ compression_enabled: true, num_chunks: 3 });
-    const definitions = await db.query<{ view_definition: string }>(
-      `SELECT view_definition FROM timescaledb_information.continuous_aggregates ORDER BY view_name`,
-    );
-    expect(definitions).toHaveLength(2);
-    for (const { view_definition: definition } of definitions)
-      expect(definition).toMatch(/FILTER \(WHERE \(candles_1m\.oi IS NOT NULL\)\)/);
-    expect(await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1 })).toMatchObject({
-      applied: [],
-      actions: [],
-      warnings: [],
-    });
+    await expectConverted(db, upgraded, before);
   });
 
   it('converts a database migrated plain at boot in auto mode, and materialises its old history in the 5-minute chain', async () => {
