@@ -1,5 +1,5 @@
 import { QueryFailedError } from 'typeorm';
-import { isConnectionError, isStatementTimeout } from './dependency-errors';
+import { isConnectionError, isStatementTimeout, sqlstateOf } from './dependency-errors';
 
 const pgError = (code: string, message = 'pg'): Error => Object.assign(new Error(message), { code });
 const statementTimeout = new QueryFailedError(
@@ -50,5 +50,18 @@ describe('isStatementTimeout', () => {
     expect(isStatementTimeout(pgError('57P01'))).toBe(false);
     expect(isStatementTimeout(new Error('Query read timeout'))).toBe(false);
     expect(isStatementTimeout(pgError('23505'))).toBe(false);
+  });
+});
+
+describe('sqlstateOf', () => {
+  it("finds pg's SQLSTATE through TypeORM's wrapper and Node's cause", () => {
+    expect(sqlstateOf(statementTimeout)).toBe('57014');
+    expect(sqlstateOf(new Error('wrapped', { cause: pgError('P0001') }))).toBe('P0001');
+  });
+
+  it('is undefined without one, a socket error included', () => {
+    expect(sqlstateOf(new Error('Connection terminated unexpectedly'))).toBeUndefined();
+    expect(sqlstateOf(pgError('EPIPE'))).toBeUndefined();
+    expect(sqlstateOf(pgError('ECONNREFUSED'))).toBeUndefined();
   });
 });

@@ -58,6 +58,17 @@ export function isStatementTimeout(error: unknown): boolean {
   return someLayer(error, (code) => code === STATEMENT_TIMEOUT);
 }
 
+/** The PostgreSQL SQLSTATE that `error` (or an error it wraps) carries, if any. */
+export function sqlstateOf(error: unknown): string | undefined {
+  let state: string | undefined;
+  someLayer(error, (code) => {
+    // Five characters, as pg reports them; a socket's code (EPIPE) is not one.
+    if (code && /^[0-9A-Z]{5}$/.test(code) && !NETWORK_CODES.has(code)) state = code;
+    return state !== undefined;
+  });
+  return state;
+}
+
 /** `test` on `error` and the errors it wraps (TypeORM's `driverError`, Node's `cause`). */
 function someLayer(error: unknown, test: (code: string | undefined, message: string) => boolean): boolean {
   for (let current = error, depth = 0; current && depth < 4; depth++) {

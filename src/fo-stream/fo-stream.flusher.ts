@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { isConnectionError, isStatementTimeout } from '../common/dependency-errors';
+import { isConnectionError, sqlstateOf } from '../common/dependency-errors';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MINUTE_MS } from '../contracts/market-time';
 import { CandlesRepository } from '../market-data/candles.repository';
@@ -40,12 +40,6 @@ function isRetryableState(code: string | undefined): boolean {
   return code !== undefined && (/^(40|53)/.test(code) || code === '55P03' || code === '57014');
 }
 
-function sqlstateOf(error: unknown): string | undefined {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } };
-  const code = typeof e.code === 'string' ? e.code : e.driverError?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
 /**
  * Why the database refused the rows, when it was the rows: every failure except a connection-class
  * one (the database unreachable, hung, shutting down) and a server asking to retry (above). A
@@ -54,7 +48,7 @@ function sqlstateOf(error: unknown): string | undefined {
  */
 function refusedRows(error: unknown): RefusedRow | undefined {
   const code = sqlstateOf(error);
-  if (isConnectionError(error) || isStatementTimeout(error) || isRetryableState(code)) return undefined;
+  if (isConnectionError(error) || isRetryableState(code)) return undefined;
   return { code: code ?? 'other', message: String((error as { message?: unknown })?.message ?? error) };
 }
 
