@@ -10,7 +10,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { SubscriptionEventDto } from '../subscription-events/dto/subscription-event.dto';
-import { eventDto } from '../subscription-events/subscription-event.parser';
+import { EVENT_FIELDS, eventDto } from '../subscription-events/subscription-event.parser';
 import { passesValidation } from './quick-validation';
 
 // Values of every kind the wire can bring, good and bad for some field or other.
@@ -72,14 +72,7 @@ function* sequence(seed: number): Generator<number> {
 function event(random: Generator<number>): SubscriptionEventDto {
   const pick = <T>(values: readonly T[]): T => values[random.next().value % values.length];
   const body: Record<string, unknown> = {};
-  for (const field of [
-    'instrument_token',
-    'timestamp',
-    'tradingsymbol',
-    'segment',
-    'requested_mode',
-    'account_id',
-  ])
+  for (const field of EVENT_FIELDS.filter((f) => f !== 'event_type' && f !== 'metadata'))
     if (random.next().value % 2 === 0) body[field] = pick(VALUES);
   const metadata = pick(METADATA);
   if (metadata !== undefined) body.metadata = metadata;

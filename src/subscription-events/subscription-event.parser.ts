@@ -33,7 +33,8 @@ const NEST_ENVELOPE_FIELDS = ['pattern', 'data'] as const;
  */
 export const MAX_EVENT_DEPTH = 8;
 
-const EVENT_FIELDS = [
+/** The fields of an event the contract names; the rest are not read. */
+export const EVENT_FIELDS = [
   'event_type',
   'instrument_token',
   'timestamp',

@@ -140,6 +140,16 @@ describe('the chart and coverage page in a real browser', () => {
     };
   }
 
+  /** Waits until the backfill API lists one job of `token` in `state`. */
+  const jobReaches = (token: number, state: string, timeoutMs: number): Promise<boolean> =>
+    waitFor(
+      `the job of ${token} ${state}`,
+      async () =>
+        (await request(app.url).get('/api/v1/backfill/jobs').query({ instrument_token: token, state })).body
+          .total === 1,
+      { timeoutMs, intervalMs: 50 },
+    );
+
   /** The chart of `token` at `interval`, redrawn after `after` renders. */
   async function drawn(token: number, interval: string, after = 0): Promise<ChartState> {
     return waitFor(
@@ -178,16 +188,7 @@ describe('the chart and coverage page in a real browser', () => {
     await backfillQueue.pause();
     try {
       await sim.subscribe(LIQUID);
-      await waitFor(
-        `the job of ${LIQUID} queued`,
-        async () =>
-          (
-            await request(app.url)
-              .get('/api/v1/backfill/jobs')
-              .query({ instrument_token: LIQUID, state: 'queued' })
-          ).body.total === 1,
-        { timeoutMs: 10_000, intervalMs: 50 },
-      );
+      await jobReaches(LIQUID, 'queued', 10_000);
       clock.advance(QUEUED_MS);
     } finally {
       await backfillQueue.resume();
@@ -357,16 +358,7 @@ describe('the chart and coverage page in a real browser', () => {
     // A contract whose history fails alone uses its two attempts and stays in the failed set.
     sim.setKnobs({ downTokens: [down] });
     await requester.request([{ instrumentToken: down, trigger: 'manual', requestedAt: clock.now() }]);
-    await waitFor(
-      `the job of ${down} failed`,
-      async () =>
-        (
-          await request(app.url)
-            .get('/api/v1/backfill/jobs')
-            .query({ instrument_token: down, state: 'failed' })
-        ).body.total === 1,
-      { timeoutMs: 20_000, intervalMs: 100 },
-    );
+    await jobReaches(down, 'failed', 20_000);
     // Another waits in the queue, paused (as an operator would pause it), so that it stays waiting.
     await backfillQueue!.pause();
     try {
