@@ -1,6 +1,6 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { CLOCK, Clock, DAY_MS, floorToMinute, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
+import { CLOCK, Clock, DAY_MS, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { CandlesService } from '../market-data/candles.service';
 import { CandleDto, CandleInterval } from '../market-data/dto/candles.dto';
 import {
@@ -145,7 +145,7 @@ export class UdfService {
     const bars =
       query.countback !== undefined
         ? await this.lastBars(token, interval, to, query.countback)
-        : await this.bars(token, interval, new Date(query.from! * 1000), to);
+        : await this.barsBefore(token, interval, new Date(query.from! * 1000), to);
     if (bars.length === 0) {
       const nextTime = await this.nextTime(token, interval, to);
       return nextTime === undefined ? { s: 'no_data' } : { s: 'no_data', nextTime };
@@ -159,6 +159,22 @@ export class UdfService {
       c: bars.map((bar) => bar.close),
       v: bars.map((bar) => bar.volume),
     };
+  }
+
+  /**
+   * The bars whose UDF time lies before `to` (exclusive, as the protocol says). The candles API
+   * widens `to` to the end of the bucket holding it; a daily bar's UDF time is 5h30 after its
+   * bucket's start, so a `to` at a daily bar's own time (the library pages back with `to` = the
+   * oldest bar it holds) lies inside that bar's bucket and would bring the same bar back forever.
+   */
+  private async barsBefore(
+    token: number,
+    interval: CandleInterval,
+    from: Date,
+    to: Date,
+  ): Promise<CandleDto[]> {
+    const end = to.getTime() / 1000;
+    return (await this.bars(token, interval, from, to)).filter((bar) => udfBarTime(bar.time, interval) < end);
   }
 
   private async bars(token: number, interval: CandleInterval, from: Date, to: Date): Promise<CandleDto[]> {
@@ -185,20 +201,27 @@ export class UdfService {
     const sessions = Math.ceil(count / BARS_PER_SESSION[interval]);
     let spanMs = Math.min(horizonMs, (Math.ceil((sessions * 7) / 5) + 4) * DAY_MS);
     for (;;) {
-      const from = floorToMinute(to.getTime() - spanMs);
-      const bars = await this.bars(token, interval, from, to);
+      // Exactly `spanMs` before `to`, seconds and all: a `to` off the minute (the adapter sends the
+      // current second) must not stretch the window past the horizon. Nothing lies before 1970.
+      const from = new Date(Math.max(0, to.getTime() - spanMs));
+      if (from.getTime() >= to.getTime()) return [];
+      const bars = await this.barsBefore(token, interval, from, to);
       if (bars.length > count || spanMs >= horizonMs) return bars.slice(-count);
       spanMs = Math.min(horizonMs, spanMs * 2);
     }
   }
 
-  /** The bar holding the newest minute before `to`, in the interval's buckets; undefined if none. */
+  /**
+   * The bar holding the newest minute before `to`, in the interval's buckets, in epoch MILLISECONDS
+   * (unlike `t`): TradingView's adapter hands `nextTime` unchanged to the library's HistoryMetadata,
+   * whose times are milliseconds. Undefined if there is no such minute.
+   */
   private async nextTime(token: number, interval: CandleInterval, to: Date): Promise<number | undefined> {
     const minute = await this.repository.newestMinuteBefore(token, to);
     if (!minute) return undefined;
     const start = new Date(minute);
     const [bar] = await this.bars(token, interval, start, new Date(start.getTime() + MINUTE_MS));
-    return udfBarTime(bar?.time ?? start, interval);
+    return udfBarTime(bar?.time ?? start, interval) * 1000;
   }
 
   private async resolve(symbol: string): Promise<UdfInstrumentRow> {

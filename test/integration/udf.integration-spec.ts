@@ -286,27 +286,27 @@ describe('the UDF datafeed', () => {
     ]);
   });
 
-  it('answers no_data with nextTime, the bar of the newest minute before `to`', async () => {
+  it('answers no_data with nextTime, the bar of the newest minute before `to`, in epoch milliseconds', async () => {
     // The holiday: nothing there; the newest minute before is 4 November 15:29 IST.
     const holiday = { symbol: OPTION, from: s('2025-11-05T03:45:00Z'), to: s('2025-11-05T10:00:00Z') };
     const newest = stored.filter((c) => c.time.getTime() < Date.parse('2025-11-05T10:00:00Z')).pop()!.time;
     expect((await udf('history', { ...holiday, resolution: '1' }).expect(200)).body).toEqual({
       s: 'no_data',
-      nextTime: newest.getTime() / 1000,
+      nextTime: newest.getTime(),
     });
     // 5-minute buckets start at 09:15 IST: the minute 15:29 lies in the bar of 15:25.
     expect(newest.toISOString()).toBe('2025-11-04T09:59:00.000Z');
     expect((await udf('history', { ...holiday, resolution: '5' }).expect(200)).body).toEqual({
       s: 'no_data',
-      nextTime: s('2025-11-04T09:55:00Z'),
+      nextTime: s('2025-11-04T09:55:00Z') * 1000,
     });
     expect((await udf('history', { ...holiday, resolution: '60' }).expect(200)).body).toEqual({
       s: 'no_data',
-      nextTime: s('2025-11-04T09:45:00Z'), // the 15:15 IST bar
+      nextTime: s('2025-11-04T09:45:00Z') * 1000, // the 15:15 IST bar
     });
     expect((await udf('history', { ...holiday, resolution: '1D' }).expect(200)).body).toEqual({
       s: 'no_data',
-      nextTime: s('2025-11-04T00:00:00Z'),
+      nextTime: s('2025-11-04T00:00:00Z') * 1000,
     });
     // Before any data, with or without countback: no_data and no nextTime.
     const early = {
@@ -327,7 +327,7 @@ describe('the UDF datafeed', () => {
       from: s(NOW),
       to: s(NOW) + 3600,
     }).expect(200);
-    expect(later.body).toEqual({ s: 'no_data', nextTime: lastStored.getTime() / 1000 });
+    expect(later.body).toEqual({ s: 'no_data', nextTime: lastStored.getTime() });
   });
 
   it.each([

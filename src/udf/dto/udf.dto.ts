@@ -101,6 +101,16 @@ export class UdfHistoryQueryDto extends UdfSymbolQueryDto {
   @IsOptional()
   @IntegerParam(1, UDF_MAX_COUNTBACK)
   countback?: number;
+
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    example: 'true',
+    description:
+      "The library's first request of a chart (`true`) or a later one; some copies of TradingView's UDF adapter forward it. Ignored.",
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  firstDataRequest?: 'true' | 'false';
 }
 
 class UdfExchangeDto {
@@ -173,7 +183,13 @@ export class UdfHistoryDto {
   @ApiPropertyOptional({ type: [Number] }) l?: number[];
   @ApiPropertyOptional({ type: [Number] }) c?: number[];
   @ApiPropertyOptional({ type: [Number] }) v?: number[];
-  @ApiPropertyOptional({ description: 'With no_data: the newest bar before `to`, if any' }) nextTime?: number;
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 1762250340000,
+    description:
+      "With no_data: the time of the newest bar before `to`, if any, in epoch MILLISECONDS (TradingView's adapter hands it to the library's HistoryMetadata unchanged)",
+  })
+  nextTime?: number;
 }
 
 export class UdfErrorDto {
