@@ -7,6 +7,7 @@ import { AppConfig } from './config/app-config';
 import { Clock } from './contracts/market-time';
 import { createLogger } from './common/logger';
 import { createValidationPipe } from './common/validation';
+import { completeOpenApiDocument, ERROR_MODELS } from './openapi-document';
 import { SubscriptionEventsTransport } from './subscription-events/subscription-events.transport';
 
 export interface CreateAppOptions {
@@ -22,9 +23,19 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Times are UTC ISO-8601; JSON fields are snake_case.',
     )
     .setVersion('1')
+    .addTag('candles', 'Stored 1-minute candles, aggregated to any interval')
+    .addTag('options', 'The option chain of one minute')
+    .addTag('backfill', 'Backfill jobs and the coverage they leave')
+    .addTag('subscriptions', "The service's view of each subscribed instrument")
+    .addTag('config', 'Effective settings and flags')
+    .addTag('udf', "TradingView's UDF datafeed, with the protocol's own error shape")
+    .addTag('ui', 'The chart and coverage page and its assets')
+    .addTag('operations', 'Health and metrics')
+    // Relative: the document is right wherever the service is reached (port-forward, ingress, pod).
+    .addServer('/')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
     .build();
-  return SwaggerModule.createDocument(app, document);
+  return completeOpenApiDocument(SwaggerModule.createDocument(app, document, { extraModels: ERROR_MODELS }));
 }
 
 /**

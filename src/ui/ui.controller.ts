@@ -24,7 +24,10 @@ export class UiController {
   @Get()
   @Redirect('/ui/', 302)
   @ApiOperation({ summary: 'Redirects to the page at /ui/' })
-  @ApiFoundResponse({ description: 'Location: /ui/' })
+  @ApiFoundResponse({
+    description: 'The page is at /ui/',
+    headers: { Location: { description: 'Always /ui/', schema: { type: 'string', enum: ['/ui/'] } } },
+  })
   root(): void {}
 
   @Get('ui')

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
+import { validateResponsesFrom } from '../support/openapi-responses';
 import { freePort } from '../support/service-process';
 import { waitFor } from '../support/wait-for';
 
@@ -57,6 +58,7 @@ describe('npm run build, then node dist/main.js', () => {
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
+    validateResponsesFrom(url);
 
     const root = await fetch(`${url}/`, { redirect: 'manual' });
     expect(root.status).toBe(302);

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/config.loader';
 import { Clock } from '../../src/contracts/market-time';
 import { createTestDatabase, TestDatabase } from './database';
 import { TEST_REDIS_URL, uniqueName } from './env';
+import { forgetResponsesFrom, validateResponsesFrom } from './openapi-responses';
 import { deleteKeys, testRedis } from './redis';
 
 export interface TestAppOptions {
@@ -82,6 +83,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     throw error;
   }
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  validateResponsesFrom(url);
   return {
     app,
     config,
@@ -90,6 +92,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     channelPrefix,
     queuePrefix,
     async close() {
+      forgetResponsesFrom(url);
       await app.close();
       if (!ownsDatabase) return;
       await database.drop();

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { FieldErrorDto } from '../../common/http-error.dto';
 import { IntegerParam } from '../../common/validation';
 import { UDF_ACCEPTED_RESOLUTIONS, UDF_RESOLUTIONS, UdfResolution } from '../udf-format';
 
@@ -197,13 +198,8 @@ export class UdfErrorDto {
   @ApiProperty({ example: 'resolution must be one of the following values: 1, 3, 5, 15, 30, 60, 1D, D' })
   errmsg!: string;
   @ApiPropertyOptional({
+    type: [FieldErrorDto],
     description: 'For a bad parameter: each field and what is wrong with it (extra to the UDF protocol)',
-    example: [
-      {
-        field: 'resolution',
-        message: 'resolution must be one of the following values: 1, 3, 5, 15, 30, 60, 1D, D',
-      },
-    ],
   })
-  errors?: { field: string; message: string }[];
+  errors?: FieldErrorDto[];
 }
