@@ -119,6 +119,24 @@ describe('the OpenAPI document, as third-party tools read it', () => {
     expect(JSON.stringify(document)).not.toMatch(/"allOf":\[\{"\$ref"/);
   });
 
+  it('describes the error answers the service sends (each request here is validated against it)', async () => {
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${app.url}/api/v1/backfill`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': 'openapi-key-123456', ...headers },
+        body,
+      });
+    expect((await post('{"instrument_token":1}', { 'x-api-key': 'wrong' })).status).toBe(401);
+    expect((await post(JSON.stringify({ instrument_token: 1, pad: 'x'.repeat(200_000) }))).status).toBe(413);
+    expect((await post('{"instrument_token":')).status).toBe(400);
+    expect((await post('{"instrument_token":"1"}')).status).toBe(400);
+    expect((await fetch(`${app.url}/api/v1/backfill/jobs/bf-1-2-3`)).status).toBe(404);
+    expect((await fetch(`${app.url}/api/v1/options/NIFTY/chain?expiry=2025-11-25`)).status).toBe(404);
+    expect((await fetch(`${app.url}/udf/history?symbol=${TOKEN}&resolution=7&to=1`)).status).toBe(400);
+    expect((await fetch(`${app.url}/udf/symbols?symbol=NOSUCH`)).status).toBe(404);
+    expect((await fetch(`${app.url}/`, { redirect: 'manual' })).status).toBe(302);
+  });
+
   it('fails every request of an end-to-end test, by fetch or supertest, whose answer the document does not describe', async () => {
     // A service whose document says `a` is an integer, and which answers a string.
     const server = createServer((req, res) => {
