@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { SubscriptionStatus } from '../src/contracts/ticker.contracts';
 import { SimulatorCore, SimulatorError } from './core';
 import { parseHistoryQuery } from './history';
+import { instrumentListCsv } from './instruments';
 import type { FaultRoute } from './knobs';
 import { uniform } from './random';
 import { toMs } from './tick-feed';
@@ -242,6 +243,14 @@ export async function startHttpServer(core: SimulatorCore, host: string, port: n
     if (path === '/history') {
       if (req.method !== 'GET') return fail(res, 405, 'Method Not Allowed');
       return history(url, res);
+    }
+    const list = /^\/instruments(?:\/([A-Z]+))?$/.exec(path);
+    if (list) {
+      if (req.method !== 'GET') return fail(res, 405, 'Method Not Allowed');
+      const text = instrumentListCsv(core.universe, list[1]);
+      res.writeHead(200, { 'content-type': 'text/csv', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
     }
     return fail(res, 404, 'Not Found');
   };

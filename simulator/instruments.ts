@@ -2,6 +2,8 @@
 // chains as Kite lists them on the reference date, with Kite's tradingsymbol formats and expiry rules.
 
 import { DAY_MS, MarketCalendar } from '../src/contracts/market-time';
+import { monthlyExpiry as nseMonthlyExpiry, movedBackOverHolidays } from '../src/contracts/nfo-expiry';
+import { KITE_INSTRUMENT_COLUMNS } from '../src/contracts/ticker.contracts';
 import { TICK_SIZE, UNDERLYINGS, UnderlyingName, UnderlyingSpec } from './underlyings';
 
 export type InstrumentKind = 'INDEX' | 'FUT' | 'CE' | 'PE';
@@ -69,18 +71,15 @@ function weekday(date: string): number {
  * An expiry falling on a holiday moves to the previous trading day (NSE rule); a day with only a
  * special session (Muhurat trading on a holiday) is no expiry day either.
  */
-export function adjustForHolidays(date: string, calendar: MarketCalendar): string {
-  let day = date;
-  const fullDay = (d: string): boolean => calendar.isTradingDay(d) && !calendar.isSpecialSession(d);
-  for (let guard = 0; !fullDay(day) && guard < 30; guard++) day = addDays(day, -1);
-  return day;
-}
+export const adjustForHolidays = movedBackOverHolidays;
 
-/** Monthly expiry: last Tuesday of the month, moved back over holidays. */
+/**
+ * Monthly expiry: the month's last expiry weekday (Tuesday since September 2025, Thursday before),
+ * moved back over holidays: the rule the service derives monthly tradingsymbols' expiries with.
+ * Every underlying follows NIFTY's rule here, also in years where the others differed.
+ */
 export function monthlyExpiry(year: number, month: number, calendar: MarketCalendar): string {
-  const lastDay = new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10);
-  const back = (weekday(lastDay) - TUESDAY + 7) % 7;
-  return adjustForHolidays(addDays(lastDay, -back), calendar);
+  return nseMonthlyExpiry('NIFTY', year, month, calendar)!;
 }
 
 /** The first monthly expiry on or after `date`, and the one after it. */
@@ -278,4 +277,36 @@ export function buildUniverse(options: UniverseOptions): Universe {
     get: (token) => byToken.get(token),
     bySymbol: (symbol) => bySymbol.get(symbol),
   };
+}
+
+const csvField = (value: string): string => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+
+/**
+ * The universe as Kite's instrument list (`GET /instruments`, `GET /instruments/{exchange}`): its
+ * CSV columns (KITE_INSTRUMENT_COLUMNS), `name` quoted like Kite's, no last price, the indices
+ * without a tick or a lot (0). `exchange` keeps that exchange's lines only.
+ */
+export function instrumentListCsv(universe: Universe, exchange?: string): string {
+  const lines: string[] = [KITE_INSTRUMENT_COLUMNS.join(',')];
+  for (const i of universe.instruments) {
+    if (exchange !== undefined && i.exchange !== exchange) continue;
+    const index = i.kind === 'INDEX';
+    lines.push(
+      [
+        String(i.instrument_token),
+        String(i.instrument_token >> 8),
+        csvField(i.tradingsymbol),
+        `"${i.name}"`,
+        '0',
+        i.expiry ?? '',
+        String(i.strike),
+        String(index ? 0 : i.tick_size),
+        String(index ? 0 : i.lot_size),
+        index ? 'EQ' : i.kind,
+        i.segment,
+        i.exchange,
+      ].join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { badField } from '../common/validation';
 import { CLOCK, Clock } from '../contracts/market-time';
+import { InstrumentsService } from '../market-data/instruments.service';
 import { BackfillPlanner } from './backfill.planner';
 import { BackfillJobRow, BackfillRepository, isUnsupportedAt } from './backfill.repository';
 import { BACKFILL_REQUESTER, BackfillRequester } from './backfill.requests';
@@ -45,6 +46,7 @@ export class BackfillStatusService {
     @Inject(BACKFILL_REQUESTER) private readonly requester: BackfillRequester,
     private readonly repository: BackfillRepository,
     private readonly planner: BackfillPlanner,
+    private readonly instruments: InstrumentsService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -58,6 +60,9 @@ export class BackfillStatusService {
       throw badField('to', 'must be after the start of the lookback when from is omitted');
     if (from && (to ?? now).getTime() - from.getTime() > MAX_MANUAL_WINDOW_MS)
       throw badField('from', 'window longer than 400 days');
+    // Described from the instrument list at once, as a subscription would be; the ticker's answer
+    // names it too (the processor) where no list is read.
+    await this.instruments.recordListed([body.instrument_token]);
     const [result] = await this.requester.request([
       {
         instrumentToken: body.instrument_token,

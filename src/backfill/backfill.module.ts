@@ -35,7 +35,7 @@ export class BackfillModule {
     if (!config.BACKFILL_ENABLED) {
       return {
         module: BackfillModule,
-        imports: [MarketTimeModule],
+        imports: [MarketDataModule, MarketTimeModule],
         controllers: [BackfillController],
         providers: [
           BackfillRepository,

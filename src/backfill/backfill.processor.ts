@@ -19,6 +19,7 @@ import { settledWithin, withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { CandlesRepository } from '../market-data/candles.repository';
+import { InstrumentsService } from '../market-data/instruments.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { CircuitBreaker } from './circuit-breaker';
 import { BACKFILL_QUEUE, BackfillJobData, redisOptionsFromUrl } from './backfill.constants';
@@ -93,6 +94,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     @Inject(HISTORY_PROVIDER) private readonly provider: HistoryProvider,
     private readonly repository: BackfillRepository,
     private readonly candles: CandlesRepository,
+    private readonly instruments: InstrumentsService,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -311,6 +313,14 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
           fetchedAt,
         });
       if (wasUnsupported) await this.repository.clearUnsupported(record.instrumentToken, manager);
+      // A manual backfill may name a token nothing else has: the answer's name describes it. Every
+      // other trigger's instrument was described when it was subscribed or first ticked.
+      if (answer.instrument && record.trigger === 'manual')
+        await this.instruments.record(
+          [{ instrumentToken: record.instrumentToken, ...answer.instrument }],
+          'ticker',
+          manager,
+        );
       const committedAt = this.clock.now();
       await this.repository.finishJob(
         record.id,

@@ -122,6 +122,8 @@ export interface HistoryAnswer {
   shiftMinutes: number;
   /** Coverage may be the whole window: the shift in use was verified, or the answer proves itself. */
   spansWindow: boolean;
+  /** How the upstream names the instrument (the ticker's answer does; Kite's does not). */
+  instrument?: { tradingsymbol: string; segment: string | null };
   /** Candles outside the window: the upstream answered another window. */
   mismatch?: WindowMismatch & {
     /** The shift has been corrected since the request: asking again is not asking the same thing. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { parseRetryAfter } from '../common/retry-after';
+import { isPrintableText } from '../common/strict-values';
 import { AppConfig } from '../config/app-config';
 import { MINUTE_MS, parseUpstreamTime } from '../contracts/market-time';
 import { TickerHistoryCandle, TickerHistoryResponse } from '../contracts/ticker.contracts';
@@ -15,6 +16,8 @@ import {
 } from './history-provider';
 import { HistoryAnswer, historyAnswer } from './history-window';
 import { TickerWindowService } from './ticker-window.service';
+
+const MAX_NAME = 64;
 
 const nullable = (value: number | null | undefined): number | null =>
   typeof value === 'number' && Number.isFinite(value) ? value : null;
@@ -38,17 +41,30 @@ export function tickerCandle(instrumentToken: number, raw: TickerHistoryCandle):
   };
 }
 
+type TickerHistoryConfig = Pick<AppConfig, 'TICKER_SERVICE_URL' | 'HISTORY_TIMEOUT_MS' | 'UPSTREAM_MAX_BODY_BYTES'>;
+
 /**
  * The ticker's `GET /history` for `window` moved by `shiftMinutes`: every candle of the answer, not
  * clipped (the caller classifies it against the window first). Throws `HistoryError`.
  */
 export async function requestTickerHistory(
-  config: Pick<AppConfig, 'TICKER_SERVICE_URL' | 'HISTORY_TIMEOUT_MS' | 'UPSTREAM_MAX_BODY_BYTES'>,
+  config: TickerHistoryConfig,
   instrumentToken: number,
   window: TimeRange,
   shiftMinutes: number,
   signal?: AbortSignal,
 ): Promise<Candle[]> {
+  return (await requestTickerHistoryAnswer(config, instrumentToken, window, shiftMinutes, signal)).candles;
+}
+
+/** The same, with the tradingsymbol and segment the answer names the instrument by (when it does). */
+async function requestTickerHistoryAnswer(
+  config: TickerHistoryConfig,
+  instrumentToken: number,
+  window: TimeRange,
+  shiftMinutes: number,
+  signal?: AbortSignal,
+): Promise<{ candles: Candle[]; instrument?: HistoryAnswer['instrument'] }> {
   const shiftMs = shiftMinutes * MINUTE_MS;
   const url = new URL('/history', config.TICKER_SERVICE_URL);
   url.searchParams.set('instrument_token', String(instrumentToken));
@@ -73,11 +89,20 @@ export async function requestTickerHistory(
   const body = await readJson<TickerHistoryResponse>(response);
   if (!body || !Array.isArray(body.candles))
     throw new HistoryError('invalid', 'ticker /history: no candles array');
+  let candles: Candle[];
   try {
-    return body.candles.map((raw) => checkedCandle(tickerCandle(instrumentToken, raw)));
+    candles = body.candles.map((raw) => checkedCandle(tickerCandle(instrumentToken, raw)));
   } catch (error) {
     throw new HistoryError('invalid', `ticker /history: ${(error as Error).message}`);
   }
+  // The name is a by-product: one that is not plain text is left out, the candles kept.
+  const instrument = isPrintableText(body.tradingsymbol, MAX_NAME)
+    ? {
+        tradingsymbol: body.tradingsymbol,
+        segment: isPrintableText(body.segment, MAX_NAME) ? body.segment : null,
+      }
+    : undefined;
+  return { candles, instrument };
 }
 
 /** The ticker service's `GET /history` (CONTRACTS.md section 3). */
@@ -97,8 +122,15 @@ export class TickerHistoryProvider implements HistoryProvider {
     await this.window.ready(this.config.HISTORY_TIMEOUT_MS);
     const { shiftMinutes, verified } = this.window.snapshot;
     const asked = { from, to };
-    const candles = await requestTickerHistory(this.config, instrumentToken, asked, shiftMinutes, signal);
+    const { candles, instrument } = await requestTickerHistoryAnswer(
+      this.config,
+      instrumentToken,
+      asked,
+      shiftMinutes,
+      signal,
+    );
     const { answer, proves } = historyAnswer(asked, candles, shiftMinutes, verified);
+    answer.instrument = instrument;
     if (proves) this.window.confirmedBy(shiftMinutes);
     if (answer.mismatch)
       answer.mismatch.retryable = await this.window.afterMismatch(

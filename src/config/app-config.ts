@@ -38,6 +38,8 @@ export const READINESS_CHECKS = [
 ] as const;
 export type ReadinessCheckName = (typeof READINESS_CHECKS)[number];
 export const TIMESCALEDB_SETTINGS = ['auto', 'require', 'off'] as const;
+export const INSTRUMENT_LIST_SOURCES = ['auto', 'kite', 'ticker', 'off'] as const;
+export type InstrumentListSource = (typeof INSTRUMENT_LIST_SOURCES)[number];
 export type TimescaleDbSetting = (typeof TIMESCALEDB_SETTINGS)[number];
 
 /** Settings whose values never appear in a log line, an error message or an API response. */
@@ -303,6 +305,17 @@ export class AppConfig {
   @IsOptional()
   @IsString()
   KITE_ACCESS_TOKEN?: string;
+
+  /**
+   * Where lot and tick sizes (and expiries and strikes) of NFO instruments come from before their
+   * first tick, read at start and daily at 08:45 IST: `kite` (Kite's `GET /instruments/NFO` at
+   * KITE_BASE_URL, with KITE_API_KEY and KITE_ACCESS_TOKEN), `ticker` (the same CSV at
+   * TICKER_SERVICE_URL, which the bundled simulator serves), `off` (tradingsymbols alone: the lot
+   * size arrives with the first tick), or `auto`: `kite` where both Kite credentials are set, else
+   * `off`.
+   */
+  @IsIn(INSTRUMENT_LIST_SOURCES)
+  INSTRUMENT_LIST_SOURCE: InstrumentListSource = 'auto';
 
   /**
    * NSE holidays as IST dates, comma separated (default DEFAULT_NSE_HOLIDAYS), from NSE's circulars for

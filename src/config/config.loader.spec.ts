@@ -121,6 +121,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ APP_ENV: 'dev' }, { envDir: repoRoot }).API_KEY).toBeUndefined();
   });
 
+  it('takes the instrument list from Kite only with both credentials, and refuses an unknown source', () => {
+    expect(problemsOf({ INSTRUMENT_LIST_SOURCE: 'kite', KITE_API_KEY: 'key' })).toEqual([
+      'INSTRUMENT_LIST_SOURCE: kite needs KITE_API_KEY and KITE_ACCESS_TOKEN; set them, or use auto, ticker or off',
+    ]);
+    expect(problemsOf({ INSTRUMENT_LIST_SOURCE: 'nse' })[0]).toMatch(/^INSTRUMENT_LIST_SOURCE: /);
+    const kite = { INSTRUMENT_LIST_SOURCE: 'kite', KITE_API_KEY: 'key', KITE_ACCESS_TOKEN: 'token' };
+    expect(loadConfig(kite, { envDir: repoRoot }).INSTRUMENT_LIST_SOURCE).toBe('kite');
+    expect(loadConfig({}, { envDir: mkdtempSync(join(tmpdir(), 'cfg-')) }).INSTRUMENT_LIST_SOURCE).toBe(
+      'auto',
+    );
+  });
+
   it('reads special sessions and refuses unreadable ones, naming the entry', () => {
     const defaults = loadConfig({}, { envDir: mkdtempSync(join(tmpdir(), 'cfg-')) });
     expect(defaults.MARKET_SPECIAL_SESSIONS).toEqual(

@@ -65,6 +65,10 @@ function acrossSettings(config: AppConfig): string[] {
     problems.push(
       `API_KEY: required when APP_ENV is ${config.APP_ENV} (the mutating routes would be open); set it, or API_KEY_DISABLED=true to run without one`,
     );
+  if (config.INSTRUMENT_LIST_SOURCE === 'kite' && (!config.KITE_API_KEY || !config.KITE_ACCESS_TOKEN))
+    problems.push(
+      'INSTRUMENT_LIST_SOURCE: kite needs KITE_API_KEY and KITE_ACCESS_TOKEN; set them, or use auto, ticker or off',
+    );
   return problems;
 }
 

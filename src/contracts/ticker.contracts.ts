@@ -156,3 +156,23 @@ export const DEFAULT_CHANNEL_PREFIX = 'ticker:nifty';
 export function channelsFor(prefix: string): { events: string; options: string; underlying: string } {
   return { events: `${prefix}:events`, options: `${prefix}:options`, underlying: `${prefix}:underlying` };
 }
+
+/**
+ * Kite's instrument list (`GET /instruments`, `GET /instruments/{exchange}`): a CSV with this header
+ * line, one instrument a line, in this column order, as its official clients read it. `expiry` is
+ * `YYYY-MM-DD` or empty, `name` may be quoted or empty, `tick_size` is 0 for indices.
+ */
+export const KITE_INSTRUMENT_COLUMNS = [
+  'instrument_token',
+  'exchange_token',
+  'tradingsymbol',
+  'name',
+  'last_price',
+  'expiry',
+  'strike',
+  'tick_size',
+  'lot_size',
+  'instrument_type',
+  'segment',
+  'exchange',
+] as const;

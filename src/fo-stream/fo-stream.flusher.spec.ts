@@ -2,9 +2,11 @@ import { Logger } from '@nestjs/common';
 import { waitFor } from '../../test/support/wait-for';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
-import { FixedClock, MINUTE_MS } from '../contracts/market-time';
+import { FixedClock, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { CandlesRepository } from '../market-data/candles.repository';
+import { InstrumentListService } from '../market-data/instrument-list.service';
 import { InstrumentsRepository } from '../market-data/instruments.repository';
+import { InstrumentsService } from '../market-data/instruments.service';
 import { Candle, InstrumentInfo } from '../market-data/market-data.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { FoBarBuilder } from './fo-bar.builder';
@@ -12,6 +14,20 @@ import { MAX_PENDING_BARS } from './fo-stream.constants';
 import { FoStreamFlusher } from './fo-stream.flusher';
 import { FoStreamHealthIndicator } from './fo-stream.health';
 import { FoTick } from './fo-tick.parser';
+
+/** The instruments' writer over a stand-in for its repository, without an instrument list. */
+function instrumentsOver(
+  repository: Pick<InstrumentsRepository, 'upsert'>,
+  metrics: MetricsService,
+): InstrumentsService {
+  const config = new AppConfig();
+  return new InstrumentsService(
+    repository as InstrumentsRepository,
+    new InstrumentListService(config, metrics, new FixedClock(new Date(0))),
+    new MarketCalendar(),
+    metrics,
+  );
+}
 
 const MINUTE = Date.parse('2025-11-03T04:00:00Z');
 
@@ -99,12 +115,12 @@ describe('FoStreamFlusher', () => {
     clock = new FixedClock(new Date(MINUTE + 30_000));
     builder = new FoBarBuilder();
     candles = new FlakyCandles();
-    const instruments = { upsert: () => Promise.resolve() } as unknown as InstrumentsRepository;
+    const metrics = new MetricsService();
     flusher = new FoStreamFlusher(
       builder,
       candles as unknown as CandlesRepository,
-      instruments,
-      new MetricsService(),
+      instrumentsOver({ upsert: () => Promise.resolve() }, metrics),
+      metrics,
       config,
       clock,
     );
@@ -208,7 +224,7 @@ describe('FoStreamFlusher', () => {
       flusher = new FoStreamFlusher(
         builder,
         db as unknown as CandlesRepository,
-        db as unknown as InstrumentsRepository,
+        instrumentsOver(db, metrics),
         metrics,
         config,
         clock,

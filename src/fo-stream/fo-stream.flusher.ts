@@ -4,8 +4,8 @@ import { isConnectionError, sqlstateOf } from '../common/dependency-errors';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MINUTE_MS } from '../contracts/market-time';
 import { CandlesRepository } from '../market-data/candles.repository';
-import { InstrumentsRepository } from '../market-data/instruments.repository';
-import { Candle, InstrumentInfo } from '../market-data/market-data.types';
+import { InstrumentsService } from '../market-data/instruments.service';
+import { Candle, DescribedInstrument, InstrumentInfo } from '../market-data/market-data.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { FoBarBuilder } from './fo-bar.builder';
 import {
@@ -71,7 +71,7 @@ export class FoStreamFlusher {
   private readonly logger = new Logger('FoStream');
   private readonly pending = new Map<string, PendingBar>();
   private readonly inFlight = new Map<string, PendingBar>();
-  private readonly registrations = new Map<number, InstrumentInfo>();
+  private readonly registrations = new Map<number, DescribedInstrument>();
   private readonly listeners: CommitListener[] = [];
   private timer?: NodeJS.Timeout;
   private writing?: Promise<void>;
@@ -87,7 +87,7 @@ export class FoStreamFlusher {
   constructor(
     private readonly builder: FoBarBuilder,
     private readonly candles: CandlesRepository,
-    private readonly instruments: InstrumentsRepository,
+    private readonly instruments: InstrumentsService,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -107,9 +107,13 @@ export class FoStreamFlusher {
     this.listeners.push(listener);
   }
 
-  /** Queues an instrument first seen on the stream; written before the bars of the same pass. */
+  /**
+   * Queues an instrument first seen on the stream, described by its tick (whose fields win over the
+   * list's and the symbol's; a disagreement is counted here, once); written before the bars of the
+   * same pass.
+   */
   register(info: InstrumentInfo): void {
-    this.registrations.set(info.instrumentToken, info);
+    this.registrations.set(info.instrumentToken, this.instruments.describe(info, 'tick'));
   }
 
   start(): void {
@@ -196,7 +200,7 @@ export class FoStreamFlusher {
       if (this.registrations.size > 0) {
         const infos = [...this.registrations.values()];
         // A refused instrument is parked, not retried: its bars do not need its row.
-        await this.writeSplitting('instrument', infos, (rows) => this.instruments.upsert(rows));
+        await this.writeSplitting('instrument', infos, (rows) => this.instruments.write(rows));
         for (const info of infos)
           if (this.registrations.get(info.instrumentToken) === info)
             this.registrations.delete(info.instrumentToken);

@@ -1,4 +1,7 @@
-import { parseKiteTradingsymbol, withDerivedInstrumentFields } from './kite-tradingsymbol';
+import { DEFAULT_NSE_HOLIDAYS, DEFAULT_NSE_SPECIAL_SESSIONS, MarketCalendar } from '../contracts/market-time';
+import { derivedFromTradingsymbol, parseKiteTradingsymbol } from './kite-tradingsymbol';
+
+const calendar = new MarketCalendar(DEFAULT_NSE_HOLIDAYS, DEFAULT_NSE_SPECIAL_SESSIONS);
 
 describe('parseKiteTradingsymbol', () => {
   it('reads a weekly option with its exact expiry', () => {
@@ -7,12 +10,14 @@ describe('parseKiteTradingsymbol', () => {
       instrumentType: 'CE',
       strike: 24600,
       expiry: '2025-11-04',
+      expiryMonth: null,
     });
     expect(parseKiteTradingsymbol('NIFTY2510724500PE')).toEqual({
       name: 'NIFTY',
       instrumentType: 'PE',
       strike: 24500,
       expiry: '2025-01-07',
+      expiryMonth: null,
     });
   });
 
@@ -23,18 +28,20 @@ describe('parseKiteTradingsymbol', () => {
     expect(parseKiteTradingsymbol('NIFTY25909125000PE')?.expiry).toBe('2025-09-09');
   });
 
-  it('reads a monthly option without guessing its expiry', () => {
+  it('reads a monthly option with its expiry month, whose day the calendar decides', () => {
     expect(parseKiteTradingsymbol('NIFTY25NOV24750CE')).toEqual({
       name: 'NIFTY',
       instrumentType: 'CE',
       strike: 24750,
       expiry: null,
+      expiryMonth: { year: 2025, month: 11 },
     });
     expect(parseKiteTradingsymbol('BANKNIFTY25DEC56000PE')).toEqual({
       name: 'BANKNIFTY',
       instrumentType: 'PE',
       strike: 56000,
       expiry: null,
+      expiryMonth: { year: 2025, month: 12 },
     });
   });
 
@@ -44,17 +51,19 @@ describe('parseKiteTradingsymbol', () => {
       instrumentType: 'PE',
       strike: 26500,
       expiry: '2025-11-04',
+      expiryMonth: null,
     });
     expect(parseKiteTradingsymbol('MIDCPNIFTY25NOV13025CE')?.name).toBe('MIDCPNIFTY');
     expect(parseKiteTradingsymbol('RELIANCE25NOV1452.5CE')?.strike).toBe(1452.5);
   });
 
-  it('reads a future as name and FUT only', () => {
+  it('reads a future as name, FUT and its expiry month', () => {
     expect(parseKiteTradingsymbol('NIFTY25NOVFUT')).toEqual({
       name: 'NIFTY',
       instrumentType: 'FUT',
       strike: null,
       expiry: null,
+      expiryMonth: { year: 2025, month: 11 },
     });
     expect(parseKiteTradingsymbol('BANKNIFTY25DECFUT')?.name).toBe('BANKNIFTY');
   });
@@ -95,118 +104,95 @@ describe('parseKiteTradingsymbol', () => {
   });
 });
 
-describe('withDerivedInstrumentFields', () => {
-  it('completes an event-like row for a weekly option', () => {
-    expect(
-      withDerivedInstrumentFields({
-        instrumentToken: 1,
-        tradingsymbol: 'NIFTY25N0424600CE',
-        segment: 'NFO-OPT',
-      }),
-    ).toEqual({
-      instrumentToken: 1,
-      tradingsymbol: 'NIFTY25N0424600CE',
-      segment: 'NFO-OPT',
-      exchange: 'NFO',
+describe('derivedFromTradingsymbol', () => {
+  it('describes a weekly option of an event: underlying, type, strike, its date, NFO and the 0.05 tick', () => {
+    expect(derivedFromTradingsymbol('NIFTY25N0424600CE', 'NFO-OPT', calendar)).toEqual({
       name: 'NIFTY',
+      exchange: 'NFO',
       instrumentType: 'CE',
       strike: 24600,
       expiry: '2025-11-04',
+      tickSize: 0.05,
     });
   });
 
-  it('leaves a monthly expiry and a future strike unset', () => {
-    const monthly = withDerivedInstrumentFields({
-      instrumentToken: 1,
-      tradingsymbol: 'NIFTY25NOV24750PE',
-      segment: 'NFO-OPT',
-    });
-    expect(monthly).toEqual(expect.objectContaining({ name: 'NIFTY', instrumentType: 'PE', strike: 24750 }));
-    expect(monthly.expiry).toBeUndefined();
-    const future = withDerivedInstrumentFields({
-      instrumentToken: 2,
-      tradingsymbol: 'NIFTY25NOVFUT',
-      segment: 'NFO-FUT',
-    });
-    expect(future).toEqual(
-      expect.objectContaining({ name: 'NIFTY', instrumentType: 'FUT', exchange: 'NFO' }),
-    );
-    expect(future.strike).toBeUndefined();
-    expect(future.expiry).toBeUndefined();
-  });
-
-  it('keeps what the caller states and fills only the rest', () => {
-    expect(
-      withDerivedInstrumentFields({
-        instrumentToken: 1,
-        tradingsymbol: 'NIFTY25N0424600CE',
-        segment: 'NFO-OPT',
-        exchange: 'NSE',
-        name: 'NIFTY',
-        strike: null,
-        expiry: '2025-11-04',
-      }),
-    ).toEqual(
-      expect.objectContaining({
-        exchange: 'NSE',
-        name: 'NIFTY',
-        instrumentType: 'CE',
-        strike: 24600,
-        expiry: '2025-11-04',
-      }),
-    );
-  });
-
-  it('derives nothing when a stated field contradicts the symbol', () => {
-    const row = {
-      instrumentToken: 1,
-      tradingsymbol: 'NIFTY25N0424600CE',
-      segment: 'NFO-OPT',
-      instrumentType: 'PE',
-    };
-    expect(withDerivedInstrumentFields(row)).toEqual({ ...row, exchange: 'NFO' });
-    const expiry = { instrumentToken: 1, tradingsymbol: 'NIFTY25N0424600CE', expiry: '2025-11-05' };
-    expect(withDerivedInstrumentFields(expiry)).toEqual(expiry);
-  });
-
-  it('derives nothing outside NFO or when the segment names the other kind of contract', () => {
-    const equity = { instrumentToken: 1, tradingsymbol: 'NIFTY25N0424600CE', segment: 'NSE' };
-    expect(withDerivedInstrumentFields(equity)).toEqual(equity);
-    const index = { instrumentToken: 2, tradingsymbol: 'NIFTY 50', segment: 'INDICES' };
-    expect(withDerivedInstrumentFields(index)).toEqual(index);
-    expect(
-      withDerivedInstrumentFields({ instrumentToken: 3, tradingsymbol: 'NIFTY25NOVFUT', segment: 'NFO-OPT' }),
-    ).toEqual({ instrumentToken: 3, tradingsymbol: 'NIFTY25NOVFUT', segment: 'NFO-OPT', exchange: 'NFO' });
-    expect(
-      withDerivedInstrumentFields({
-        instrumentToken: 4,
-        tradingsymbol: 'NIFTY25NOV24750CE',
-        segment: 'NFO-FUT',
-      }),
-    ).toEqual({
-      instrumentToken: 4,
-      tradingsymbol: 'NIFTY25NOV24750CE',
-      segment: 'NFO-FUT',
+  it("dates a monthly option and a future on the month's last Tuesday from September 2025", () => {
+    expect(derivedFromTradingsymbol('NIFTY25NOV24750PE', 'NFO-OPT', calendar)).toEqual({
+      name: 'NIFTY',
       exchange: 'NFO',
+      instrumentType: 'PE',
+      strike: 24750,
+      expiry: '2025-11-25',
+      tickSize: 0.05,
+    });
+    expect(derivedFromTradingsymbol('NIFTY25NOVFUT', 'NFO-FUT', calendar)).toEqual({
+      name: 'NIFTY',
+      exchange: 'NFO',
+      instrumentType: 'FUT',
+      strike: null,
+      expiry: '2025-11-25',
+      tickSize: 0.05,
+    });
+    expect(derivedFromTradingsymbol('BANKNIFTY25SEP54000CE', 'NFO-OPT', calendar).expiry).toBe('2025-09-30');
+    expect(derivedFromTradingsymbol('NIFTY26DEC26000CE', 'NFO-OPT', calendar).expiry).toBe('2026-12-29');
+  });
+
+  it('dates monthly contracts before September 2025 on the last Thursday', () => {
+    expect(derivedFromTradingsymbol('NIFTY25AUG24500CE', 'NFO-OPT', calendar).expiry).toBe('2025-08-28');
+    expect(derivedFromTradingsymbol('BANKNIFTY25JANFUT', 'NFO-FUT', calendar).expiry).toBe('2025-01-30');
+    expect(derivedFromTradingsymbol('NIFTY24DEC24000PE', 'NFO-OPT', calendar).expiry).toBe('2024-12-26');
+    // Other underlyings changed their weekday in 2023-2024: not derived rather than guessed.
+    expect(derivedFromTradingsymbol('BANKNIFTY24DEC52000PE', 'NFO-OPT', calendar)).toMatchObject({
+      name: 'BANKNIFTY',
+      strike: 52000,
+      expiry: null,
     });
   });
 
-  it('derives from the symbol alone when the segment is unknown, and sets no exchange', () => {
-    expect(
-      withDerivedInstrumentFields({ instrumentToken: 1, tradingsymbol: 'BANKNIFTY25N2556000PE' }),
-    ).toEqual({
-      instrumentToken: 1,
-      tradingsymbol: 'BANKNIFTY25N2556000PE',
+  it('moves a monthly expiry that falls on a holiday to the trading day before', () => {
+    // Tuesday 31 March and Tuesday 24 November 2026 are NSE holidays.
+    expect(derivedFromTradingsymbol('NIFTY26MAR23000CE', 'NFO-OPT', calendar).expiry).toBe('2026-03-30');
+    expect(derivedFromTradingsymbol('NIFTY26NOVFUT', 'NFO-FUT', calendar).expiry).toBe('2026-11-23');
+    // A calendar without the holiday keeps the Tuesday.
+    expect(derivedFromTradingsymbol('NIFTY26MAR23000CE', 'NFO-OPT', new MarketCalendar()).expiry).toBe(
+      '2026-03-31',
+    );
+  });
+
+  it('derives the exchange and the tick from the segment, and no contract from an index', () => {
+    expect(derivedFromTradingsymbol('NIFTY 50', 'INDICES', calendar)).toEqual({
+      name: null,
+      exchange: null,
+      instrumentType: null,
+      strike: null,
+      expiry: null,
+      tickSize: null,
+    });
+  });
+
+  it('derives no contract from a symbol of the other kind than the segment, or outside NFO', () => {
+    expect(derivedFromTradingsymbol('NIFTY25NOVFUT', 'NFO-OPT', calendar)).toMatchObject({
+      instrumentType: null,
+      expiry: null,
+      exchange: 'NFO',
+      tickSize: 0.05,
+    });
+    expect(derivedFromTradingsymbol('NIFTY25NOV24750CE', 'NFO-FUT', calendar).instrumentType).toBeNull();
+    expect(derivedFromTradingsymbol('NIFTY25N0424600CE', 'NSE', calendar)).toMatchObject({
+      name: null,
+      exchange: null,
+      tickSize: null,
+    });
+  });
+
+  it('derives from the symbol alone when the segment is unknown: no exchange, no tick', () => {
+    expect(derivedFromTradingsymbol('BANKNIFTY25N2556000PE', undefined, calendar)).toEqual({
       name: 'BANKNIFTY',
+      exchange: null,
       instrumentType: 'PE',
       strike: 56000,
       expiry: '2025-11-25',
+      tickSize: null,
     });
-  });
-
-  it('does not change its input', () => {
-    const row = { instrumentToken: 1, tradingsymbol: 'NIFTY25N0424600CE', segment: 'NFO-OPT' };
-    withDerivedInstrumentFields(row);
-    expect(row).toEqual({ instrumentToken: 1, tradingsymbol: 'NIFTY25N0424600CE', segment: 'NFO-OPT' });
   });
 });

@@ -1,3 +1,5 @@
+import { MarketCalendar } from '../contracts/market-time';
+import { monthlyExpiry } from '../contracts/nfo-expiry';
 import { InstrumentInfo } from './market-data.types';
 
 /** What a Kite derivative tradingsymbol states by itself. `expiry` is null when the symbol does not carry the date. */
@@ -6,6 +8,8 @@ export interface TradingsymbolFields {
   instrumentType: 'CE' | 'PE' | 'FUT';
   strike: number | null;
   expiry: string | null;
+  /** The expiry month of a monthly option or a future, whose day the exchange calendar decides. */
+  expiryMonth: { year: number; month: number } | null;
 }
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
@@ -29,8 +33,8 @@ function calendarDate(yy: string, month: number, dd: string): string | null {
 }
 
 /**
- * Reads an NFO option or future tradingsymbol. Only what the symbol states exactly is returned:
- * a monthly contract's expiry date depends on the exchange calendar and is left to the stream.
+ * Reads an NFO option or future tradingsymbol. Only what the symbol states exactly is returned: a
+ * monthly contract's expiry day depends on the exchange calendar (`derivedFromTradingsymbol`).
  * Anything that is not one of the three shapes exactly yields null.
  */
 export function parseKiteTradingsymbol(tradingsymbol: string): TradingsymbolFields | null {
@@ -39,20 +43,39 @@ export function parseKiteTradingsymbol(tradingsymbol: string): TradingsymbolFiel
     const [, name, yy, monthCode, dd, strike, type] = weekly;
     const expiry = calendarDate(yy, WEEKLY_MONTH_CODES.indexOf(monthCode) + 1, dd);
     if (expiry === null) return null;
-    return { name, instrumentType: type as 'CE' | 'PE', strike: Number(strike), expiry };
+    return { name, instrumentType: type as 'CE' | 'PE', strike: Number(strike), expiry, expiryMonth: null };
   }
   const monthly = MONTHLY_OPTION.exec(tradingsymbol);
   if (monthly) {
-    const [, name, , , strike, type] = monthly;
-    return { name, instrumentType: type as 'CE' | 'PE', strike: Number(strike), expiry: null };
+    const [, name, yy, month, strike, type] = monthly;
+    return {
+      name,
+      instrumentType: type as 'CE' | 'PE',
+      strike: Number(strike),
+      expiry: null,
+      expiryMonth: { year: 2000 + Number(yy), month: MONTHS.indexOf(month) + 1 },
+    };
   }
   const future = FUTURE.exec(tradingsymbol);
-  if (future) return { name: future[1], instrumentType: 'FUT', strike: null, expiry: null };
+  if (future) {
+    const [, name, yy, month] = future;
+    return {
+      name,
+      instrumentType: 'FUT',
+      strike: null,
+      expiry: null,
+      expiryMonth: { year: 2000 + Number(yy), month: MONTHS.indexOf(month) + 1 },
+    };
+  }
   return null;
 }
 
-const missing = (value: unknown): boolean => value === null || value === undefined;
-const isNfo = (segment: string | null | undefined): boolean => segment?.startsWith('NFO') ?? false;
+/**
+ * The tick size of a segment's contracts: NSE's equity derivatives (NFO options and futures) move
+ * in 0.05. A contract that differs is corrected by the instrument list or its first tick, which
+ * rank above a derived value; other segments (the indices) are left to them.
+ */
+export const SEGMENT_TICK_SIZES: Readonly<Record<string, number>> = { 'NFO-OPT': 0.05, 'NFO-FUT': 0.05 };
 
 /** NFO-OPT, NFO-FUT, BFO-OPT: the exchange is the part before the dash; INDICES tells nothing. */
 export function exchangeOfSegment(segment: string | null | undefined): string | null {
@@ -60,33 +83,46 @@ export function exchangeOfSegment(segment: string | null | undefined): string | 
   return segment.split('-')[0] || null;
 }
 
+/** The fields a tradingsymbol and a segment tell, each null where they tell nothing. */
+export type DerivedFields = Required<
+  Pick<InstrumentInfo, 'name' | 'exchange' | 'instrumentType' | 'strike' | 'expiry' | 'tickSize'>
+>;
+
 /**
- * Fills the fields an event or a reconciliation leaves out (they carry only tradingsymbol and
- * segment) so that option chain views see the instrument before its first tick. What the caller
- * states always wins; when it contradicts the symbol, or the segment is not NFO, nothing is derived.
+ * What an instrument's tradingsymbol and segment say of it: the underlying, the type, the strike,
+ * the expiry (a weekly symbol states the date; a monthly one or a future states the month, whose
+ * expiry day `calendar` decides: see src/contracts/nfo-expiry.ts), the exchange and the segment's
+ * tick size. Nothing is derived outside NFO, from a symbol of the other kind than the segment names
+ * (an NFO-OPT segment with a future's symbol), or from a symbol that is none of the three shapes.
+ * The lot size is never derived: NSE revises it by circular, for contracts already listed too.
  */
-export function withDerivedInstrumentFields(info: InstrumentInfo): InstrumentInfo {
-  const result: InstrumentInfo = { ...info };
-  const exchange = exchangeOfSegment(result.segment);
-  if (missing(result.exchange) && exchange !== null) result.exchange = exchange;
-  if (missing(result.tradingsymbol) || !(missing(result.segment) || isNfo(result.segment))) return result;
-  const parsed = parseKiteTradingsymbol(result.tradingsymbol as string);
-  if (parsed === null) return result;
-  // The segment names the kind of contract; a symbol of the other kind is not trusted.
-  if (result.segment === 'NFO-OPT' && parsed.instrumentType === 'FUT') return result;
-  if (result.segment === 'NFO-FUT' && parsed.instrumentType !== 'FUT') return result;
-  const stated: Partial<TradingsymbolFields> = {
-    name: result.name ?? undefined,
-    instrumentType: (result.instrumentType ?? undefined) as TradingsymbolFields['instrumentType'] | undefined,
-    strike: result.strike ?? undefined,
-    expiry: result.expiry ?? undefined,
+export function derivedFromTradingsymbol(
+  tradingsymbol: string | null | undefined,
+  segment: string | null | undefined,
+  calendar: MarketCalendar,
+): DerivedFields {
+  const exchange = exchangeOfSegment(segment);
+  const fields: DerivedFields = {
+    name: null,
+    exchange,
+    instrumentType: null,
+    strike: null,
+    expiry: null,
+    tickSize: (segment ? SEGMENT_TICK_SIZES[segment] : undefined) ?? null,
   };
-  for (const key of ['name', 'instrumentType', 'strike', 'expiry'] as const) {
-    if (stated[key] !== undefined && parsed[key] !== null && stated[key] !== parsed[key]) return result;
-  }
-  if (missing(result.name)) result.name = parsed.name;
-  if (missing(result.instrumentType)) result.instrumentType = parsed.instrumentType;
-  if (missing(result.strike) && parsed.strike !== null) result.strike = parsed.strike;
-  if (missing(result.expiry) && parsed.expiry !== null) result.expiry = parsed.expiry;
-  return result;
+  if (!tradingsymbol || !(segment === null || segment === undefined || segment.startsWith('NFO')))
+    return fields;
+  const parsed = parseKiteTradingsymbol(tradingsymbol);
+  if (parsed === null) return fields;
+  // The segment names the kind of contract; a symbol of the other kind is not trusted.
+  if (segment === 'NFO-OPT' && parsed.instrumentType === 'FUT') return fields;
+  if (segment === 'NFO-FUT' && parsed.instrumentType !== 'FUT') return fields;
+  fields.name = parsed.name;
+  fields.instrumentType = parsed.instrumentType;
+  fields.strike = parsed.strike;
+  fields.expiry =
+    parsed.expiry ??
+    (parsed.expiryMonth &&
+      (monthlyExpiry(parsed.name, parsed.expiryMonth.year, parsed.expiryMonth.month, calendar) ?? null));
+  return fields;
 }

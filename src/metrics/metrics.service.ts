@@ -167,6 +167,26 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly instrumentTickDisagreements = new Counter({
+    name: 'instrument_tick_disagreements_total',
+    help: "Fields of a first-seen tick's instrument that disagreed with the instrument list or the tradingsymbol (the tick's value is kept), by field and source",
+    labelNames: ['field', 'source'] as const,
+    registers: [this.registry],
+  });
+
+  readonly instrumentListRefreshes = new Counter({
+    name: 'instrument_list_refreshes_total',
+    help: 'Reads of the instrument list (INSTRUMENT_LIST_SOURCE) by outcome (loaded, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly instrumentListSize = new Gauge({
+    name: 'instrument_list_instruments',
+    help: 'Instruments in the instrument list in use (0 before the first read, or without a list)',
+    registers: [this.registry],
+  });
+
   readonly foTickFieldsDropped = new Counter({
     name: 'fo_tick_fields_dropped_total',
     help: 'Instrument fields of a first-seen tick left out because no column could hold them, by field',

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { BackfillRequest, BackfillRequester } from '../backfill/backfill.requests';
-import { InstrumentsRepository } from '../market-data/instruments.repository';
+import { InstrumentsService } from '../market-data/instruments.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SubscriptionsRepository } from './subscriptions.repository';
 import { SubscriptionsService } from './subscriptions.service';
@@ -48,7 +48,7 @@ function build(requester: RecordingRequester, immediate = true): SubscriptionsSe
     deactivate: async (tokens: number[]) => tokens,
     countActive: async () => 0,
   } as unknown as SubscriptionsRepository;
-  const instruments = { upsert: async () => undefined } as unknown as InstrumentsRepository;
+  const instruments = { record: async () => undefined } as unknown as InstrumentsService;
   return new SubscriptionsService(config, repository, instruments, new MetricsService(), requester);
 }
 

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from 
 import { AppConfig } from '../config/app-config';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../backfill/backfill.requests';
 import { settledWithin } from '../common/with-timeout';
-import { InstrumentsRepository } from '../market-data/instruments.repository';
+import { InstrumentsService } from '../market-data/instruments.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SubscriptionsRepository } from './subscriptions.repository';
 
@@ -63,7 +63,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
   constructor(
     private readonly config: AppConfig,
     private readonly subscriptions: SubscriptionsRepository,
-    private readonly instruments: InstrumentsRepository,
+    private readonly instruments: InstrumentsService,
     private readonly metrics: MetricsService,
     @Optional() @Inject(BACKFILL_REQUESTER) private readonly backfill?: BackfillRequester,
   ) {}
@@ -84,12 +84,14 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
     at: Date,
   ): Promise<SubscribeResult> {
     if (items.length === 0) return { backfill: NOTHING };
-    await this.instruments.upsert(
+    // Described at once (the list, the tradingsymbol), so the instrument is complete before any tick.
+    await this.instruments.record(
       items.map((item) => ({
         instrumentToken: item.instrumentToken,
         tradingsymbol: item.tradingsymbol ?? null,
         segment: item.segment ?? null,
       })),
+      'ticker',
     );
     await this.subscriptions.activate(items, source, at);
     for (const item of items)

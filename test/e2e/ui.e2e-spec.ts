@@ -9,6 +9,7 @@ import { BACKFILL_QUEUE, redisOptionsFromUrl } from '../../src/backfill/backfill
 import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
 import { FixedClock } from '../../src/contracts/market-time';
 import { startTestApp, TestApp } from '../support/app-harness';
+import { CHROMIUM_ARGS, chromiumBuild } from '../support/chromium';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
 import { startHistorySimulator } from '../support/simulator';
 import { waitFor } from '../support/wait-for';
@@ -28,7 +29,6 @@ const PUNCH_FROM = '2025-11-04T05:00:00.000Z';
 const PUNCH_TO = '2025-11-04T05:30:00.000Z';
 const FULL_LOOKBACK = 4 * 375 + 106;
 const API_KEY = 'ui-e2e-key-0123456789';
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(__dirname, '..', '..', 'docs', 'images', 'ui.png');
 
 interface Band {
@@ -215,19 +215,16 @@ describe('the chart and coverage page in a real browser', () => {
 
     profile = mkdtempSync(join(tmpdir(), 'mds-ui-chromium-'));
     // A persistent context is how Playwright takes a user data directory of our choosing.
+    const browser = await chromiumBuild();
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: browser.executablePath,
+      env: browser.env,
       headless: true,
+      // Chromium takes its locale from LANG, and under LANG=C the headless build reports the
+      // invalid tag en-US@posix, which Intl refuses: the locale is the test's to choose.
+      locale: 'en-US',
       viewport: { width: 1400, height: 1050 },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     });
     page = context.pages()[0] ?? (await context.newPage());
     const origin = new URL(app.url).origin;

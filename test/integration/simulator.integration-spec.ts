@@ -9,6 +9,8 @@ import type {
   UnderlyingOffHoursBar,
   UnderlyingQuote,
 } from '../../src/contracts/ticker.contracts';
+import { KITE_INSTRUMENT_COLUMNS } from '../../src/contracts/ticker.contracts';
+import { parseInstrumentList } from '../../src/market-data/instrument-list';
 import { RunningSimulator, SimInstrument, startSimulator } from '../../simulator/simulator';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
 import { waitFor } from '../support/wait-for';
@@ -101,6 +103,34 @@ describe('ticker simulator (contract)', () => {
 
   it('answers /health', async () => {
     expect(await http('GET', '/health')).toMatchObject({ status: 200, body: { status: 'ok' } });
+  });
+
+  it("serves its universe as Kite's instrument list, which the service reads back exactly", async () => {
+    const response = await fetch(`${sim.url}/instruments/NFO`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/csv');
+    const text = await response.text();
+    expect(text.split('\n')[0]).toBe(KITE_INSTRUMENT_COLUMNS.join(','));
+    const { instruments, skipped } = await parseInstrumentList(text);
+    expect(skipped).toBe(0);
+    const nfo = sim.universe.instruments.filter((i) => i.exchange === 'NFO');
+    expect(instruments.size).toBe(nfo.length);
+    for (const i of nfo)
+      expect(instruments.get(i.instrument_token)).toEqual({
+        instrumentToken: i.instrument_token,
+        tradingsymbol: i.tradingsymbol,
+        name: i.name,
+        segment: i.segment,
+        exchange: 'NFO',
+        instrumentType: i.kind,
+        strike: i.strike,
+        expiry: i.expiry,
+        lotSize: i.lot_size,
+        tickSize: i.tick_size,
+      });
+    const all = await parseInstrumentList(await (await fetch(`${sim.url}/instruments`)).text());
+    expect(all.instruments.get(256265)).toMatchObject({ tradingsymbol: 'NIFTY 50', segment: 'INDICES' });
+    expect((await fetch(`${sim.url}/instruments/NFO`, { method: 'POST' })).status).toBe(405);
   });
 
   describe('subscriptions', () => {

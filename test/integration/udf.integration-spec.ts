@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { DAY_MS, FixedClock, IST_OFFSET_MS, istInstant, MINUTE_MS } from '../../src/contracts/market-time';
 import { CandlesRepository } from '../../src/market-data/candles.repository';
-import { InstrumentsRepository } from '../../src/market-data/instruments.repository';
+import { InstrumentsService } from '../../src/market-data/instruments.service';
 import { Candle } from '../../src/market-data/market-data.types';
 import { UDF_RESOLUTION_INTERVALS, UDF_RESOLUTIONS } from '../../src/udf/udf-format';
 import { startTestApp, TestApp } from '../support/app-harness';
@@ -102,22 +102,30 @@ describe('the UDF datafeed', () => {
 
   beforeAll(async () => {
     app = await startTestApp({ clock });
-    await app.app.get(InstrumentsRepository).upsert([
-      {
-        instrumentToken: OPTION,
-        tradingsymbol: 'NIFTY25NOV24500CE',
-        name: 'NIFTY',
-        segment: 'NFO-OPT',
-        instrumentType: 'CE',
-        strike: 24500,
-        expiry: '2025-11-25',
-        lotSize: 75,
-        tickSize: 0.05,
-      },
-      { instrumentToken: NO_CANDLES, tradingsymbol: 'NIFTY25NOV24500PE', segment: 'NFO-OPT', tickSize: 0.05 },
-      { instrumentToken: FUTURE, tradingsymbol: 'NIFTY25NOVFUT', segment: 'NFO-FUT', tickSize: 0.1 },
-      { instrumentToken: INDEX, tradingsymbol: 'NIFTY 50', name: 'NIFTY', segment: 'INDICES', tickSize: 0 },
-    ]);
+    await app.app.get(InstrumentsService).record(
+      [
+        {
+          instrumentToken: OPTION,
+          tradingsymbol: 'NIFTY25NOV24500CE',
+          name: 'NIFTY',
+          segment: 'NFO-OPT',
+          instrumentType: 'CE',
+          strike: 24500,
+          expiry: '2025-11-25',
+          lotSize: 75,
+          tickSize: 0.05,
+        },
+        {
+          instrumentToken: NO_CANDLES,
+          tradingsymbol: 'NIFTY25NOV24500PE',
+          segment: 'NFO-OPT',
+          tickSize: 0.05,
+        },
+        { instrumentToken: FUTURE, tradingsymbol: 'NIFTY25NOVFUT', segment: 'NFO-FUT', tickSize: 0.1 },
+        { instrumentToken: INDEX, tradingsymbol: 'NIFTY 50', name: 'NIFTY', segment: 'INDICES', tickSize: 0 },
+      ],
+      'instrument_list',
+    );
     await app.app.get(CandlesRepository).upsertHistory(stored);
   });
 

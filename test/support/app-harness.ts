@@ -63,6 +63,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     SUBSCRIPTION_EVENTS_ENABLED: 'false',
     BACKFILL_ENABLED: 'false',
     FO_STREAM_ENABLED: 'false',
+    // .env.dev reads the simulator's instrument list; a test that wants one asks for it.
+    INSTRUMENT_LIST_SOURCE: 'off',
     // The test upstreams answer the window asked for unless a test turns their quirk on, and tests
     // count their requests: no window probe, the shift verified by the answers alone.
     TICKER_WINDOW_SHIFT_MINUTES: '0',

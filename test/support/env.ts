@@ -12,3 +12,9 @@ export const TEST_TSDB_NOPRELOAD_ADMIN_URL = process.env.TEST_TSDB_NOPRELOAD_ADM
 export function uniqueName(kind: string): string {
   return `${kind}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 }
+/**
+ * The browser of the page tests: a Chromium executable's path, or `bundled` for the build the dev
+ * dependency `@sparticuz/chromium` carries; unset, Debian's `/usr/bin/chromium` where it is
+ * installed and the bundled build elsewhere (test/support/chromium.ts).
+ */
+export const TEST_CHROMIUM = process.env.TEST_CHROMIUM || undefined;

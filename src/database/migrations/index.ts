@@ -5,6 +5,7 @@ import { FoChainLevels1764300000100 } from './1764300000100-fo-chain-levels';
 import { BackfillJobIndexes1764300000200 } from './1764300000200-backfill-job-indexes';
 import { MarketSessions1764300000400 } from './1764300000400-market-sessions';
 import { StreamGapTrigger1764300000500 } from './1764300000500-stream-gap-trigger';
+import { InstrumentSources1764300000600 } from './1764300000600-instrument-sources';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   BackfillJobIndexes1764300000200,
   MarketSessions1764300000400,
   StreamGapTrigger1764300000500,
+  InstrumentSources1764300000600,
 ];
