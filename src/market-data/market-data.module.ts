@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MarketTimeModule } from '../common/market-time.module';
 import { CandleAggregatesRefresher } from './candle-aggregates.refresher';
 import { CandleAggregatesRepository } from './candle-aggregates.repository';
 import { CandlesQueryRepository } from './candles-query.repository';
@@ -12,6 +13,7 @@ import { InstrumentsRepository } from './instruments.repository';
  * the subscription events (instruments) and the UDF datafeed.
  */
 @Module({
+  imports: [MarketTimeModule],
   controllers: [CandlesController],
   providers: [
     CandlesRepository,
