@@ -28,7 +28,8 @@ const PUNCH_FROM = '2025-11-04T05:00:00.000Z';
 const PUNCH_TO = '2025-11-04T05:30:00.000Z';
 const FULL_LOOKBACK = 4 * 375 + 106;
 const API_KEY = 'ui-e2e-key-0123456789';
-const CHROMIUM = '/usr/bin/chromium';
+// The browser: Debian's chromium unless CHROMIUM_PATH names another build.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = join(__dirname, '..', '..', 'docs', 'images', 'ui.png');
 
 interface Band {
