@@ -15,8 +15,10 @@ import { sessionSlots } from './sessions.js';
 
 /** The 1d chart reaches this far back; intraday charts show the backfill lookback. */
 const DAILY_RANGE_DAYS = 90;
-/** The candles API's longest range per request at each interval. */
-/** @type {Record<Interval, number>} */
+/**
+ * The candles API's longest range per request at each interval.
+ * @type {Record<Interval, number>}
+ */
 const MAX_RANGE_DAYS = { '1m': 31, '3m': 62, '5m': 92, '15m': 184, '30m': 366, '1h': 366, '1d': 3660 };
 const DAY_MS = 86_400_000;
 
