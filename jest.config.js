@@ -1,6 +1,7 @@
 // Three projects so that `jest --selectProjects unit` stays dependency-free while the full run
 // exercises the real PostgreSQL and Redis. swc transpiles (type checking is `npm run typecheck`).
-const transform = { '^.+\\.ts$': ['@swc/jest'] };
+// The page's modules (src/ui/public) are browser ES modules: swc turns them into CommonJS for the unit tests.
+const transform = { '^.+\\.ts$': ['@swc/jest'], '/src/ui/public/.+\\.js$': ['@swc/jest'] };
 const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {

@@ -10,7 +10,9 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ApiKeyGuard } from '../common/api-key.guard';
+import { BackfillQueueService } from './backfill-queue.service';
 import { BackfillStatusService } from './backfill-status.service';
+import { BackfillQueueDto } from './dto/backfill-queue.dto';
 import {
   BackfillAcceptedDto,
   BackfillJobDto,
@@ -25,7 +27,10 @@ import {
 @ApiTags('backfill')
 @Controller('api/v1')
 export class BackfillController {
-  constructor(private readonly status: BackfillStatusService) {}
+  constructor(
+    private readonly status: BackfillStatusService,
+    private readonly queue: BackfillQueueService,
+  ) {}
 
   @Post('backfill')
   @HttpCode(202)
@@ -47,6 +52,16 @@ export class BackfillController {
   })
   jobs(@Query() query: BackfillJobListQueryDto): Promise<BackfillJobListDto> {
     return this.status.jobs(query);
+  }
+
+  @Get('backfill/queue')
+  @ApiOperation({
+    summary:
+      'The queue at a glance: jobs by queue state, outcomes, candles written, time to data, circuit, subscriptions, stream bars (the numbers of /metrics, as JSON)',
+  })
+  @ApiOkResponse({ type: BackfillQueueDto })
+  queueSnapshot(): Promise<BackfillQueueDto> {
+    return this.queue.snapshot();
   }
 
   @Get('backfill/jobs/:id')

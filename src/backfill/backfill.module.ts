@@ -7,6 +7,7 @@ import { MarketDataModule } from '../market-data/market-data.module';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from './backfill.constants';
 import { BackfillController } from './backfill.controller';
 import { BackfillHealthIndicator, DisabledBackfillHealthIndicator } from './backfill.health';
+import { BackfillQueueService } from './backfill-queue.service';
 import { BackfillStatusService } from './backfill-status.service';
 import { BackfillPlanner } from './backfill.planner';
 import { BackfillProcessor } from './backfill.processor';
@@ -41,6 +42,7 @@ export class BackfillModule {
           BackfillRepository,
           BackfillPlanner,
           BackfillStatusService,
+          BackfillQueueService,
           { provide: BACKFILL_REQUESTER, useClass: DisabledBackfillRequester },
           { provide: BackfillHealthIndicator, useClass: DisabledBackfillHealthIndicator },
           { provide: TickerWindowHealthIndicator, useClass: DisabledBackfillHealthIndicator },
@@ -67,6 +69,7 @@ export class BackfillModule {
         BackfillPlanner,
         BackfillService,
         BackfillStatusService,
+        BackfillQueueService,
         { provide: BACKFILL_REQUESTER, useExisting: BackfillService },
         {
           provide: TICKER_WINDOW_REQUEST,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { badField } from '../common/validation';
-import { CLOCK, Clock, DAY_MS } from '../contracts/market-time';
+import { CLOCK, Clock, DAY_MS, MarketCalendar } from '../contracts/market-time';
 import { DatabaseService } from '../database/database.service';
 import { AggregatedCandleRow, Bucketing, CandlesQueryRepository } from './candles-query.repository';
 import { CandleDto, CandleInterval, CandlesQueryDto, CandlesResponseDto } from './dto/candles.dto';
@@ -51,6 +51,7 @@ export class CandlesService {
   constructor(
     private readonly repository: CandlesQueryRepository,
     private readonly database: DatabaseService,
+    private readonly calendar: MarketCalendar,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -76,6 +77,18 @@ export class CandlesService {
             spec.bucketing,
             this.database.storageMode.timescaledb,
           );
-    return { instrument_token: instrumentToken, interval, candles: rows.map(toCandleDto) };
+    const response: CandlesResponseDto = {
+      instrument_token: instrumentToken,
+      interval,
+      candles: rows.map(toCandleDto),
+    };
+    // The one calendar the service keeps, so that no client needs a copy of its rules.
+    if (query.sessions === 'true')
+      response.sessions = this.calendar.sessionsBetween(start, end).map((session) => ({
+        date: session.date,
+        open: session.open.toISOString(),
+        close: session.close.toISOString(),
+      }));
+    return response;
   }
 }

@@ -227,4 +227,28 @@ export class MetricsService {
   async render(): Promise<string> {
     return this.registry.metrics();
   }
+
+  /**
+   * The sum of a counter's or gauge's samples whose labels include `labels`, as `sum(name{labels})`
+   * over `/metrics` gives it: JSON routes read the same objects the exposition does, never a copy.
+   */
+  async sum<T extends string>(
+    metric: Counter<T> | Gauge<T>,
+    labels: Partial<Record<T, string>> = {},
+  ): Promise<number> {
+    const wanted = Object.entries(labels) as [T, string][];
+    return (await metric.get()).values
+      .filter((sample) => wanted.every(([name, value]) => sample.labels[name] === value))
+      .reduce((total, sample) => total + sample.value, 0);
+  }
+
+  /** A histogram's observation count and sum over every label set (`_count` and `_sum`). */
+  async histogramTotals<T extends string>(metric: Histogram<T>): Promise<{ count: number; sum: number }> {
+    const { name, values } = await metric.get();
+    const total = (suffix: string): number =>
+      values
+        .filter((sample) => sample.metricName === `${name}${suffix}`)
+        .reduce((sum, sample) => sum + sample.value, 0);
+    return { count: total('_count'), sum: total('_sum') };
+  }
 }

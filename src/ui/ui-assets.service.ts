@@ -2,7 +2,37 @@ import { Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-export const UI_ASSETS = ['index.html', 'app.js', 'style.css', 'lightweight-charts.mjs'] as const;
+/**
+ * The page's ES modules under `public/modules/`, each served at `/ui/modules/<name>` (the browser
+ * loads them natively: no bundler). A module missing here is a 400 to the page, and the build test
+ * checks this list against the folder.
+ */
+export const UI_MODULES = [
+  'api-key.js',
+  'api.js',
+  'backfill-button.js',
+  'chart-panel.js',
+  'chart.js',
+  'coverage.js',
+  'dom.js',
+  'flags.js',
+  'format.js',
+  'queue.js',
+  'refresh.js',
+  'search.js',
+  'selection.js',
+  'sessions.js',
+  'subscriptions.js',
+] as const;
+export type UiModule = (typeof UI_MODULES)[number];
+
+export const UI_ASSETS = [
+  'index.html',
+  'app.js',
+  'style.css',
+  'lightweight-charts.mjs',
+  ...UI_MODULES.map((name) => `modules/${name}` as const),
+] as const;
 export type UiAsset = (typeof UI_ASSETS)[number];
 
 /** The page's files: `public/` beside this module (copied to dist by the build) and the chart library. */

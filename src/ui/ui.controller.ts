@@ -1,5 +1,13 @@
-import { Controller, Get, Header, Redirect } from '@nestjs/common';
-import { ApiFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Header, Param, Redirect } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import { UiModuleParamDto } from './dto/ui-module.dto';
 import { UiAssetsService } from './ui-assets.service';
 
 // Everything the page loads comes from this service: the policy makes the browser refuse anything else.
@@ -44,11 +52,22 @@ export class UiController {
   @Get('ui/app.js')
   @Header('Content-Type', 'text/javascript; charset=utf-8')
   @Header('Cache-Control', 'no-cache')
-  @ApiOperation({ summary: "The page's script (an ES module)" })
+  @ApiOperation({ summary: "The page's entry script (an ES module that imports those under /ui/modules/)" })
   @ApiProduces('text/javascript')
   @ApiOkResponse({ schema: { type: 'string' } })
   script(): string {
     return this.assets.get('app.js');
+  }
+
+  @Get('ui/modules/:name')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  @ApiOperation({ summary: "One of the page's ES modules, by concern (API, chart, tables, queue, ...)" })
+  @ApiProduces('text/javascript')
+  @ApiOkResponse({ schema: { type: 'string' } })
+  @ApiBadRequestResponse({ description: 'Not one of the modules' })
+  module(@Param() params: UiModuleParamDto): string {
+    return this.assets.get(`modules/${params.name}`);
   }
 
   @Get('ui/style.css')

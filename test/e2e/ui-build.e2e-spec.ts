@@ -1,7 +1,8 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { UI_MODULES } from '../../src/ui/ui-assets.service';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
 import { validateResponsesFrom } from '../support/openapi-responses';
@@ -79,6 +80,26 @@ describe('npm run build, then node dist/main.js', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(type);
       expect((await res.text()).length).toBeGreaterThan(1000);
+    }
+    // Every module the page imports, as written: the served list is the folder's.
+    const modules = readdirSync(join(ROOT, 'src/ui/public/modules')).filter((name) => name.endsWith('.js'));
+    expect([...UI_MODULES].sort()).toEqual(modules.sort());
+    // Only what is served reaches dist: no unit test or type-check config of the page.
+    expect(readdirSync(join(ROOT, 'dist/ui/public/modules')).sort()).toEqual(modules.sort());
+    expect(readdirSync(join(ROOT, 'dist/ui/public')).sort()).toEqual([
+      'app.js',
+      'index.html',
+      'modules',
+      'style.css',
+    ]);
+    for (const name of modules) {
+      const res = await fetch(`${url}/ui/modules/${name}`);
+      expect({ name, status: res.status, type: res.headers.get('content-type') }).toEqual({
+        name,
+        status: 200,
+        type: expect.stringMatching(/^text\/javascript/),
+      });
+      expect(await res.text()).toBe(readFileSync(join(ROOT, 'src/ui/public/modules', name), 'utf8'));
     }
     expect(output).not.toMatch(/UI asset .* not readable/);
   }, 120_000);

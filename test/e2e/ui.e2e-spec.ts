@@ -7,6 +7,7 @@ import request from 'supertest';
 import { RunningSimulator } from '../../simulator/simulator';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from '../../src/backfill/backfill.constants';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
+import { BackfillQueueDto } from '../../src/backfill/dto/backfill-queue.dto';
 import { FixedClock } from '../../src/contracts/market-time';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { CHROMIUM_ARGS, chromiumBuild } from '../support/chromium';
@@ -73,6 +74,8 @@ describe('the chart and coverage page in a real browser', () => {
   let page: Page;
   let backfillQueue: Queue | undefined;
   const foreignRequests: string[] = [];
+  /** Paths the page asked its own service for. */
+  const pageRequests = new Set<string>();
   const pageErrors: string[] = [];
 
   const chartState = (): Promise<ChartState> => page.evaluate<ChartState>('window.__chartState');
@@ -137,6 +140,23 @@ describe('the chart and coverage page in a real browser', () => {
       skipped: String(sum('backfill_triggers_total', { outcome: 'skipped' })),
       'candles-written': String(sum('backfill_candles_written_total')),
       'time-to-data': count > 0 ? `${(sum('backfill_time_to_data_seconds_sum') / count).toFixed(2)} s` : '–',
+    };
+  }
+
+  /** The same numbers from the queue route the panel reads (it must agree with /metrics). */
+  async function queueFromRoute(): Promise<Record<string, string>> {
+    const body = (await request(app.url).get('/api/v1/backfill/queue').expect(200)).body as BackfillQueueDto;
+    const mean = body.time_to_data.mean_seconds;
+    return {
+      waiting: String(body.depth.waiting + body.depth.prioritized + body.depth.paused),
+      delayed: String(body.depth.delayed),
+      active: String(body.depth.active),
+      failed: String(body.depth.failed),
+      succeeded: String(body.jobs.succeeded),
+      'triggers-failed': String(body.jobs.failed),
+      skipped: String(body.jobs.skipped),
+      'candles-written': String(body.candles_written),
+      'time-to-data': mean === null ? '–' : `${mean.toFixed(2)} s`,
     };
   }
 
@@ -230,7 +250,8 @@ describe('the chart and coverage page in a real browser', () => {
     const origin = new URL(app.url).origin;
     page.on('request', (req) => {
       const url = req.url();
-      if (!url.startsWith(origin) && !url.startsWith('data:')) foreignRequests.push(url);
+      if (url.startsWith(origin)) pageRequests.add(new URL(url).pathname);
+      else if (!url.startsWith('data:')) foreignRequests.push(url);
     });
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
@@ -372,6 +393,9 @@ describe('the chart and coverage page in a real browser', () => {
         },
         { timeoutMs: 45_000, intervalMs: 250 },
       );
+      // The panel reads the queue route, and the route the metric objects /metrics exposes: with the
+      // queue standing still, the two answer the same numbers.
+      expect(await queueFromRoute()).toEqual(await queueFromMetrics());
       expect(shown).toMatchObject({
         waiting: '1',
         active: '0',
@@ -494,6 +518,9 @@ describe('the chart and coverage page in a real browser', () => {
 
   it('loaded everything from the service itself, without a script error', () => {
     expect(foreignRequests).toEqual([]);
+    // The queue panel reads its JSON route, not the Prometheus text.
+    expect(pageRequests).toContain('/api/v1/backfill/queue');
+    expect(pageRequests).not.toContain('/metrics');
     expect(pageErrors).toEqual([]);
   });
 
@@ -506,6 +533,7 @@ describe('the chart and coverage page in a real browser', () => {
         '/',
         '/ui',
         '/ui/app.js',
+        '/ui/modules/{name}',
         '/ui/style.css',
         '/ui/vendor/lightweight-charts.mjs',
       ]),

@@ -143,6 +143,48 @@ describe('candles API buckets (real PostgreSQL)', () => {
     }
   });
 
+  it("lists the calendar's sessions of the widened window when asked, and only then", async () => {
+    const sessionsOf = async (query: Record<string, string>) =>
+      (
+        (await request(app.url).get(`/api/v1/instruments/${TOKEN}/candles`).query(query).expect(200))
+          .body as { sessions?: { date: string; open: string; close: string }[] }
+      ).sessions;
+    // Friday 31 October to Thursday 6 November 2025: a weekend, and the 5th a holiday.
+    const week = { from: '2025-10-31T00:00:00Z', to: '2025-11-06T12:00:00Z', interval: '1m' };
+    expect(await sessionsOf(week)).toBeUndefined();
+    expect(await sessionsOf({ ...week, sessions: 'false' })).toBeUndefined();
+    expect(await sessionsOf({ ...week, sessions: 'true' })).toEqual(
+      ['2025-10-31', '2025-11-03', '2025-11-04', '2025-11-06'].map((date) => ({
+        date,
+        open: `${date}T03:45:00.000Z`,
+        close: `${date}T10:00:00.000Z`,
+      })),
+    );
+    // A window inside a session widened to its 1d bucket (the IST day) lists that day's session;
+    // Diwali 2025: a holiday with a Muhurat session of its own hours, then a holiday without one.
+    expect(
+      await sessionsOf({
+        from: '2025-10-21T08:00:00Z',
+        to: '2025-10-21T09:00:00Z',
+        interval: '1d',
+        sessions: 'true',
+      }),
+    ).toEqual([{ date: '2025-10-21', open: '2025-10-21T08:15:00.000Z', close: '2025-10-21T09:15:00.000Z' }]);
+    expect(
+      await sessionsOf({
+        from: '2025-10-22T00:00:00Z',
+        to: '2025-10-23T00:00:00Z',
+        interval: '1h',
+        sessions: 'true',
+      }),
+    ).toEqual([]);
+    const refused = await request(app.url)
+      .get(`/api/v1/instruments/${TOKEN}/candles`)
+      .query({ ...week, sessions: 'yes' })
+      .expect(400);
+    expect(refused.body.errors).toEqual([expect.objectContaining({ field: 'sessions' })]);
+  });
+
   it('says how buckets are cut in the OpenAPI document', async () => {
     const document = (await request(app.url).get('/docs-json').expect(200)).body as {
       paths: Record<string, { get: { parameters: { name: string; description?: string }[] } }>;

@@ -53,6 +53,27 @@ export class CandlesQueryDto {
   @IsOptional()
   @IsIn(CANDLE_INTERVALS)
   interval: CandleInterval = '1m';
+
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    default: 'false',
+    description:
+      'true: also list the sessions of the NSE calendar that the (widened) window overlaps, so that a ' +
+      'client can give every session minute its place (a minute without a candle had no trade or is not stored)',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  sessions?: 'true' | 'false';
+}
+
+export class SessionDto {
+  @ApiProperty({ format: 'date', example: '2025-11-03', description: 'IST trading day' }) date!: string;
+  @ApiProperty({ format: 'date-time', description: 'First minute, UTC' }) open!: string;
+  @ApiProperty({
+    format: 'date-time',
+    description: 'End, exclusive, UTC (15:30 IST on a regular day; a special session has its own hours)',
+  })
+  close!: string;
 }
 
 export class CandleDto {
@@ -82,4 +103,9 @@ export class CandlesResponseDto {
   @ApiProperty() instrument_token!: number;
   @ApiProperty({ enum: CANDLE_INTERVALS }) interval!: CandleInterval;
   @ApiProperty({ type: [CandleDto], description: 'Ascending time' }) candles!: CandleDto[];
+  @ApiPropertyOptional({
+    type: [SessionDto],
+    description: 'With sessions=true: the sessions overlapping the widened window, ascending',
+  })
+  sessions?: SessionDto[];
 }
