@@ -7,7 +7,7 @@ import {
   MINUTE_MS,
 } from '../../src/contracts/market-time';
 import { CandlesRepository } from '../../src/market-data/candles.repository';
-import { InstrumentsRepository } from '../../src/market-data/instruments.repository';
+import { InstrumentsService } from '../../src/market-data/instruments.service';
 import { Candle } from '../../src/market-data/market-data.types';
 import { UDF_RESOLUTION_INTERVALS, UdfResolution } from '../../src/udf/udf-format';
 import { startTestApp, TestApp } from '../support/app-harness';
@@ -93,11 +93,14 @@ describe('the UDF datafeed, driven as TradingView’s adapter drives it', () => 
     const old = calendar.recentSessions(new Date(NOW.getTime() - 40 * DAY_MS), 2);
     const oldMinutes = minutesOf(OLD, calendar.sessionMinutes(old[0].open, old[1].close));
     oldLastMinute = oldMinutes[oldMinutes.length - 1].time;
-    await app.app.get(InstrumentsRepository).upsert([
-      { instrumentToken: LONG, tradingsymbol: 'NIFTY25DEC24500CE', segment: 'NFO-OPT', tickSize: 0.05 },
-      { instrumentToken: OLD, tradingsymbol: 'NIFTY25DEC24500PE', segment: 'NFO-OPT', tickSize: 0.05 },
-      { instrumentToken: NONE, tradingsymbol: 'NIFTY25DECFUT', segment: 'NFO-FUT', tickSize: 0.1 },
-    ]);
+    await app.app.get(InstrumentsService).record(
+      [
+        { instrumentToken: LONG, tradingsymbol: 'NIFTY25DEC24500CE', segment: 'NFO-OPT', tickSize: 0.05 },
+        { instrumentToken: OLD, tradingsymbol: 'NIFTY25DEC24500PE', segment: 'NFO-OPT', tickSize: 0.05 },
+        { instrumentToken: NONE, tradingsymbol: 'NIFTY25DECFUT', segment: 'NFO-FUT', tickSize: 0.1 },
+      ],
+      'instrument_list',
+    );
     await app.app.get(CandlesRepository).upsertHistory([...minutesOf(LONG, upToNow), ...oldMinutes]);
   });
 
