@@ -149,6 +149,18 @@ describe('parseSubscriptionEvent', () => {
       'subscription_created',
     ],
     [
+      'a timestamp past the instants the service holds (year 10000 and beyond)',
+      '{"event_type":"subscription_created","instrument_token":1,"timestamp":1e20}',
+      /timestamp/,
+      'subscription_created',
+    ],
+    [
+      'a timestamp whose IST date is in year 10000',
+      '{"event_type":"subscription_created","instrument_token":1,"timestamp":253402293600}',
+      /timestamp/,
+      'subscription_created',
+    ],
+    [
       "Nest's envelope",
       '{"pattern":"subscription-events","data":{"event_type":"subscription_created","instrument_token":1}}',
       /envelope field\(s\) pattern, data/,

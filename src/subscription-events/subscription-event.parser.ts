@@ -1,4 +1,5 @@
 import { validateSync, ValidationError } from 'class-validator';
+import { deeperThan } from '../common/json-depth';
 import { passesValidation } from '../common/quick-validation';
 import { SubscriptionEventDto, SubscriptionEventMetadataDto } from './dto/subscription-event.dto';
 import { SUBSCRIPTION_EVENT_TYPES, SubscriptionEventType } from './subscription-events.constants';
@@ -27,9 +28,7 @@ const NEST_ENVELOPE_FIELDS = ['pattern', 'data'] as const;
 
 /**
  * Nesting accepted anywhere in an event; the contract's deepest field (`metadata.*`) is at level 2.
- * Anything that walks a value recursively (class-transformer, a nested validation, a logger's
- * formatter) goes one stack frame per level, and a few kilobytes of `[[[[...]]]]` would overflow the
- * stack: such an event is refused before anything recursive sees it.
+ * A deeper event is refused before anything recursive sees it (see `deeperThan`).
  */
 export const MAX_EVENT_DEPTH = 8;
 
@@ -45,18 +44,6 @@ export const EVENT_FIELDS = [
   'metadata',
 ] as const;
 const METADATA_FIELDS = ['tradingsymbol', 'segment', 'requested_mode', 'account_id'] as const;
-
-/** True when some value lies deeper than `max` levels (the top-level object is level 1). Iterative. */
-function deeperThan(root: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
