@@ -440,7 +440,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
         );
         this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'skipped' });
         this.logger.warn(
-          `job ${record.id} instrument ${record.instrumentToken}: unsupported upstream, parked`,
+          `job ${record.id} instrument ${record.instrumentToken}: unsupported upstream, parked for ${this.config.BACKFILL_UNSUPPORTED_TTL_SECONDS} s: ${error.message}`,
         );
         return;
       }
@@ -455,6 +455,10 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
       case 'invalid': {
         this.breaker.succeeded();
         this.updateCircuitGauge();
+        // Asking again would get the same answer: the job fails now, and says why once.
+        this.logger.warn(
+          `job ${record.id} instrument ${record.instrumentToken}: refused by the upstream, failed without retry: ${error.message}`,
+        );
         await this.finishFailed(record, attempt, error.message);
         throw new UnrecoverableError(error.message);
       }
