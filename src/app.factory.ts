@@ -5,6 +5,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { Clock } from './contracts/market-time';
+import { DeclaredInputInterceptor } from './common/declared-input.interceptor';
 import { createLogger } from './common/logger';
 import { createValidationPipe } from './common/validation';
 import { completeOpenApiDocument, ERROR_MODELS } from './openapi-document';
@@ -51,6 +52,7 @@ export async function createApp(
     logger,
     abortOnError: false,
   });
+  app.useGlobalInterceptors(new DeclaredInputInterceptor());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });

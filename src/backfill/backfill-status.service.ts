@@ -1,6 +1,7 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { badField } from '../common/validation';
-import { CLOCK, Clock } from '../contracts/market-time';
+import { AppConfig } from '../config/app-config';
+import { CLOCK, Clock, DAY_MS } from '../contracts/market-time';
 import { InstrumentsService } from '../market-data/instruments.service';
 import { BackfillPlanner } from './backfill.planner';
 import { BackfillJobRow, BackfillRepository, isUnsupportedAt } from './backfill.repository';
@@ -13,9 +14,6 @@ import {
   CoverageDto,
   ManualBackfillDto,
 } from './dto/backfill.dto';
-
-/** A manual window may reach this far back; the upstream serves minute data no further. */
-const MAX_MANUAL_WINDOW_MS = 400 * 86_400_000;
 
 const iso = (value: Date | string | null): string | null =>
   value === null ? null : new Date(value).toISOString();
@@ -47,6 +45,7 @@ export class BackfillStatusService {
     private readonly repository: BackfillRepository,
     private readonly planner: BackfillPlanner,
     private readonly instruments: InstrumentsService,
+    private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -58,8 +57,10 @@ export class BackfillStatusService {
     if (from && to && to.getTime() <= from.getTime()) throw badField('to', 'must be after from');
     if (to && !from && to.getTime() <= this.planner.lookback().from.getTime())
       throw badField('to', 'must be after the start of the lookback when from is omitted');
-    if (from && (to ?? now).getTime() - from.getTime() > MAX_MANUAL_WINDOW_MS)
-      throw badField('from', 'window longer than 400 days');
+    // The window's end is clipped to now, so this bounds its length too.
+    const days = this.config.BACKFILL_MAX_DAYS_BACK;
+    if (from && from.getTime() < now.getTime() - days * DAY_MS)
+      throw badField('from', `must be at most ${days} days back (BACKFILL_MAX_DAYS_BACK)`);
     // Described from the instrument list at once, as a subscription would be; the ticker's answer
     // names it too (the processor) where no list is read.
     await this.instruments.recordListed([body.instrument_token]);

@@ -15,6 +15,7 @@ import {
   isConnectionError,
   isStatementTimeout,
 } from '../common/dependency-errors';
+import { ThrottledLog } from '../common/throttled-log';
 import { settledWithin, withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
@@ -82,8 +83,8 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
   private readonly inFlight = new Set<Promise<void>>();
   private handlers = new Map<string, BackfillJobHandler>();
   private pausedReason?: string;
-  /** Wrong-window answers already logged at error level, by provider, shift and offset. */
-  private readonly mismatchesLogged = new Set<string>();
+  /** Wrong-window answers, at error level once per provider, shift and offset (and period). */
+  private readonly mismatches = new ThrottledLog(this.logger, 'error');
   /** Set while the worker takes no job because a dependency cannot be reached. */
   private held?: { dependency: Dependency; since: number; reason: string };
   readonly breaker = new CircuitBreaker();
@@ -378,15 +379,10 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
       answer.shiftMinutes,
       answer.candles.length,
     );
-    const seen = `${this.provider.name}:${answer.shiftMinutes}:${mismatch.offsetMinutes}`;
-    if (!this.mismatchesLogged.has(seen)) {
-      this.mismatchesLogged.add(seen);
-      this.logger.error(
-        `job ${record.id} instrument ${record.instrumentToken}: ${error.message}. Further answers with this offset are logged at debug level.`,
-      );
-    } else {
-      this.logger.debug(`job ${record.id} instrument ${record.instrumentToken}: ${error.message}`);
-    }
+    this.mismatches.report(
+      `${this.provider.name}:${answer.shiftMinutes}:${mismatch.offsetMinutes}`,
+      `job ${record.id} instrument ${record.instrumentToken}: ${error.message}`,
+    );
     let written: number;
     try {
       written = await this.database(() =>
@@ -454,7 +450,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
         );
         this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'skipped' });
         this.logger.warn(
-          `job ${record.id} instrument ${record.instrumentToken}: unsupported upstream, parked`,
+          `job ${record.id} instrument ${record.instrumentToken}: unsupported upstream, parked for ${this.config.BACKFILL_UNSUPPORTED_TTL_SECONDS} s: ${error.message}`,
         );
         return;
       }
@@ -469,6 +465,10 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
       case 'invalid': {
         this.breaker.succeeded();
         this.updateCircuitGauge();
+        // Asking again would get the same answer: the job fails now, and says why once.
+        this.logger.warn(
+          `job ${record.id} instrument ${record.instrumentToken}: refused by the upstream, failed without retry: ${error.message}`,
+        );
         await this.finishFailed(record, attempt, error.message);
         throw new UnrecoverableError(error.message);
       }

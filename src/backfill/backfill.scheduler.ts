@@ -8,7 +8,9 @@ import {
 } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { settledWithin } from '../common/with-timeout';
+import { randomUUID } from 'node:crypto';
+import { isConnectionError } from '../common/dependency-errors';
+import { settledWithin, withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, DAY_MS, istDateOf } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
@@ -36,6 +38,19 @@ const CYCLE_SHUTDOWN_WAIT_MS = 5000;
 const REQUEST_CHUNK = 200;
 /** Finished job records deleted per cycle at most: one bounded DELETE, the rest go next cycle. */
 const PRUNE_BATCH = 5000;
+/** Probes after a cycle failed for want of the database or Redis: from 1 s, backing off to 5 s. */
+const RETRY_PROBE_MIN_MS = 1000;
+const RETRY_PROBE_MAX_MS = 5000;
+const RETRY_PROBE_TIMEOUT_MS = 5000;
+
+/** A cycle that could not reach the database or Redis: it runs again once both answer. */
+class CycleDependencyError extends Error {
+  constructor(override readonly cause: unknown) {
+    super((cause as Error)?.message ?? String(cause));
+    this.name = 'CycleDependencyError';
+  }
+}
+
 /**
  * After a boot or a Redis reconnect the job records are compared with the queue once this has
  * passed: records written just before are then old enough to be judged (their jobs reached the
@@ -56,6 +71,13 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   private reconcileTimer?: NodeJS.Timeout;
   private redisLost = false;
   private running?: Promise<CycleResult>;
+  /** Set while a cycle that failed for a dependency waits for it to answer again. */
+  private retrying?: Promise<void>;
+  private stopped = false;
+  /** This replica's value of the cycle lock: a retry of its own failed cycle may take the lock again. */
+  private readonly lockToken = `${process.pid}:${randomUUID()}`;
+  /** Set when a cycle failed for a dependency: the lock it may hold is its retry's to take. */
+  private lockReusable = false;
 
   constructor(
     private readonly repository: BackfillRepository,
@@ -68,9 +90,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.runCycle().catch((error: Error) => this.logger.error(`backfill cycle failed: ${error.message}`));
-    }, this.config.BACKFILL_INTERVAL_SECONDS * 1000);
+    this.timer = setInterval(() => void this.scheduledCycle(), this.config.BACKFILL_INTERVAL_SECONDS * 1000);
     this.depthTimer = setInterval(() => {
       this.pendingJobs().catch(() => undefined);
     }, QUEUE_DEPTH_PERIOD_MS);
@@ -105,6 +125,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
 
   /** No new cycle; a cycle under way finishes its enqueueing (bounded) before connections close. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.depthTimer);
     clearTimeout(this.reconcileTimer);
@@ -133,6 +154,70 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     return this.running;
   }
 
+  /**
+   * The period's cycle. One that fails because the database or Redis cannot be reached is not left
+   * to the next period (its instruments' newest minutes would wait that long): it runs again as
+   * soon as both answer.
+   */
+  private async scheduledCycle(): Promise<void> {
+    try {
+      await this.runCycle();
+    } catch (error) {
+      if (!(error instanceof CycleDependencyError)) {
+        this.logger.error(`backfill cycle failed: ${(error as Error).message}`);
+        return;
+      }
+      this.logger.warn(
+        `backfill cycle failed: ${error.message}; it runs again as soon as the database and Redis answer`,
+      );
+      this.retrying ??= this.retryWhenBack().finally(() => (this.retrying = undefined));
+    }
+  }
+
+  private async retryWhenBack(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const waitMs = Math.min(RETRY_PROBE_MAX_MS, RETRY_PROBE_MIN_MS * 2 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+      if (this.stopped || !(await this.dependenciesAnswer())) continue;
+      try {
+        const result = await this.runCycle();
+        if (result.ran) this.logger.log('backfill cycle ran again after its dependencies came back');
+        return;
+      } catch (error) {
+        if (!(error instanceof CycleDependencyError)) {
+          this.logger.error(`backfill cycle failed: ${(error as Error).message}`);
+          return;
+        }
+      }
+    }
+  }
+
+  private async dependenciesAnswer(): Promise<boolean> {
+    try {
+      await withTimeout(
+        Promise.all([this.repository.ping(), this.redis.ping()]),
+        RETRY_PROBE_TIMEOUT_MS,
+        'backfill cycle probe',
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The cycle lock for most of the interval; also, for the retry of a cycle of this replica that
+   * failed for a dependency after taking it, the lock it still holds.
+   */
+  private async lock(ttlMs: number): Promise<boolean> {
+    const key = `${this.config.QUEUE_PREFIX}:${CYCLE_LOCK_KEY}`;
+    const taken =
+      (await this.redis.set(key, this.lockToken, 'PX', ttlMs, 'NX')) === 'OK' ||
+      (this.lockReusable && (await this.redis.get(key)) === this.lockToken);
+    if (taken) this.lockReusable = false;
+    return taken;
+  }
+
   /** Deletes finished job records past their retention, one bounded batch per cycle. */
   private async prune(now: Date): Promise<number> {
     const before = new Date(now.getTime() - this.config.BACKFILL_JOB_RETENTION_DAYS * DAY_MS);
@@ -152,18 +237,22 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private async cycle(): Promise<CycleResult> {
+    try {
+      return await this.cycleOnce();
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      this.lockReusable = true;
+      throw new CycleDependencyError(error);
+    }
+  }
+
+  private async cycleOnce(): Promise<CycleResult> {
     const intervalMs = this.config.BACKFILL_INTERVAL_SECONDS * 1000;
     const nothing = { budget: 0, instrumentsExamined: 0, jobsEnqueued: 0 };
     // Held for most of the interval and never released: replicas whose timers are a few seconds apart
     // must not run the same cycle one after the other.
-    const locked = await this.redis.set(
-      `${this.config.QUEUE_PREFIX}:${CYCLE_LOCK_KEY}`,
-      String(process.pid),
-      'PX',
-      Math.max(1000, intervalMs - 2000),
-      'NX',
-    );
-    if (locked !== 'OK') return { ran: false, reason: 'another replica runs this cycle', ...nothing };
+    if (!(await this.lock(Math.max(1000, intervalMs - 2000))))
+      return { ran: false, reason: 'another replica runs this cycle', ...nothing };
 
     // Before anything is planned: a record that says queued while its job is gone keeps its
     // instrument out of the cycle, and the queue would never run it.
@@ -210,6 +299,8 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
           result.jobsEnqueued += outcome.jobIds.length;
         }
       } catch (error) {
+        // Without the database or Redis the rest would fail too: the whole cycle runs again.
+        if (isConnectionError(error)) throw error;
         this.logger.warn(
           `backfill cycle: instruments ${chunk[0]}..${chunk[chunk.length - 1]} skipped: ${(error as Error).message}`,
         );

@@ -34,6 +34,21 @@ export function kiteCandle(instrumentToken: number, raw: KiteCandle): Candle {
   };
 }
 
+/**
+ * Kite's error answer `{"status":"error","message":...,"error_type":"InputException"}` as
+ * ` InputException: message`; any other body as its first 200 characters.
+ */
+function kiteError(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown; error_type?: unknown };
+    if (typeof parsed.message === 'string')
+      return `${typeof parsed.error_type === 'string' ? ` ${parsed.error_type.slice(0, 40)}` : ''}: ${parsed.message.slice(0, 200)}`;
+  } catch {
+    // Not Kite's JSON (a proxy's page): shown as it is.
+  }
+  return `: ${body.slice(0, 200)}`;
+}
+
 /** Kite Connect's historical API, for deployments without the ticker's `/history`. */
 @Injectable()
 export class KiteHistoryProvider implements HistoryProvider {
@@ -66,7 +81,7 @@ export class KiteHistoryProvider implements HistoryProvider {
       const message =
         kind === 'auth'
           ? `Kite rejected the access token (403${body.includes('TokenException') ? ' TokenException' : ''}): replace KITE_ACCESS_TOKEN`
-          : `Kite historical answered ${response.status}: ${body.slice(0, 200)}`;
+          : `Kite historical answered ${response.status}${kiteError(body)}`;
       throw new HistoryError(kind, message, response.status, retryAfter);
     }
     const body = await readJson<KiteHistoricalResponse>(response);

@@ -5,11 +5,10 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, DAY_MS, istDateOf, MarketCalendar } from '../contracts/market-time';
 import { MarketSessionsRepository } from './market-sessions.repository';
 
-/** How far back the table is kept: beyond the longest manual backfill (400 days). */
-const PAST_DAYS = 400;
 const FUTURE_DAYS = 30;
 const REFRESH_MS = 6 * 3_600_000;
 const RETRY_MS = 30_000;
@@ -28,6 +27,7 @@ export class MarketSessionsWriter implements OnApplicationBootstrap, BeforeAppli
   constructor(
     private readonly repository: MarketSessionsRepository,
     private readonly calendar: MarketCalendar,
+    private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -43,7 +43,8 @@ export class MarketSessionsWriter implements OnApplicationBootstrap, BeforeAppli
   /** One pass; schedules the next one. */
   async write(): Promise<void> {
     const now = this.clock.now().getTime();
-    const from = istDateOf(new Date(now - PAST_DAYS * DAY_MS));
+    // As far back as the longest manual backfill reaches.
+    const from = istDateOf(new Date(now - this.config.BACKFILL_MAX_DAYS_BACK * DAY_MS));
     const to = istDateOf(new Date(now + FUTURE_DAYS * DAY_MS));
     let next = REFRESH_MS;
     try {

@@ -13,7 +13,8 @@ describe('parseInstant', () => {
     expect(parseInstant('2025-11-03T03:45Z')?.toISOString()).toBe('2025-11-03T03:45:00.000Z');
     expect(parseInstant('2025-11-03T03:45:00.5Z')?.toISOString()).toBe('2025-11-03T03:45:00.500Z');
     expect(parseInstant('2025-11-02T22:15:00-05:30')?.toISOString()).toBe('2025-11-03T03:45:00.000Z');
-    expect(parseInstant('9999-12-31T23:59:59.999Z')?.getTime()).toBe(MAX_INSTANT_MS);
+    expect(parseInstant('9999-12-31T23:59:59.999+05:30')?.getTime()).toBe(MAX_INSTANT_MS);
+    expect(parseInstant('9999-12-31T18:29:59.999Z')?.getTime()).toBe(MAX_INSTANT_MS);
   });
 
   it('agrees with Date.parse on everything it accepts', () => {
@@ -36,6 +37,7 @@ describe('parseInstant', () => {
     ['an offset beyond 14 h', '2025-11-03T09:15:00+15:00'],
     ['more than three fraction digits', '2025-11-03T09:15:00.1234Z'],
     ['a year beyond 9999 in UTC', '9999-12-31T23:00:00-05:00'],
+    ['a year beyond 9999 in IST (the date of the market day)', '9999-12-31T18:30:00Z'],
     ['a year before 1970', '1969-12-31T23:59:59Z'],
     ['an expanded year', '+010000-01-01T00:00:00Z'],
     ['surrounding spaces', ' 2025-11-03T09:15:00Z'],

@@ -19,9 +19,13 @@ export const MAX_OFFSET = 1_000_000;
 /** Largest count (volume, open interest) accepted: within `bigint` and exact as a JS number. */
 export const MAX_COUNT = Number.MAX_SAFE_INTEGER;
 
-/** Instants and dates accepted: years 1970 to 9999, which `timestamptz`, `date` and `Date` all hold. */
+/**
+ * Instants accepted: those whose date is in 1970..9999 both in UTC and in IST, the zone market dates
+ * are taken in (an IST date is written YYYY-MM-DD and goes to a `date` column or parameter, and the
+ * last 5h30 of 9999 UTC are already year 10000 there). Dates accepted: 1970..9999.
+ */
 export const MIN_INSTANT_MS = Date.UTC(1970, 0, 1);
-export const MAX_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+export const MAX_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999) - 330 * 60_000;
 
 const INSTANT =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
@@ -39,8 +43,8 @@ function isRealDate(year: number, month: number, day: number): boolean {
 /**
  * An ISO-8601 instant with an explicit offset (`Z` or `±hh:mm`), e.g. `2025-11-03T09:15:00+05:30`:
  * the calendar date and the time must exist (no 2025-02-30, no 24:00) and the instant must fall in
- * 1970..9999 UTC. Week dates, ordinal dates, the basic format and zone-less times (which would be read
- * in the server's own zone) are refused. Undefined when refused.
+ * MIN_INSTANT_MS..MAX_INSTANT_MS. Week dates, ordinal dates, the basic format and zone-less times
+ * (which would be read in the server's own zone) are refused. Undefined when refused.
  */
 export function parseInstant(text: unknown): Date | undefined {
   if (typeof text !== 'string') return undefined;

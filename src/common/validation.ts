@@ -42,7 +42,8 @@ export function createValidationPipe(): ValidationPipe {
   });
 }
 
-const INSTANT_HINT = 'an ISO-8601 instant with Z or an offset, e.g. 2025-11-03T09:15:00+05:30 (1970 to 9999)';
+const INSTANT_HINT =
+  'an ISO-8601 instant with Z or an offset, e.g. 2025-11-03T09:15:00+05:30, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999+05:30';
 
 /**
  * An instant that exists, with an explicit offset (`parseInstant`): a zone-less time would be read

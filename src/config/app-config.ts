@@ -247,6 +247,16 @@ export class AppConfig {
   @Max(60)
   BACKFILL_LOOKBACK_SESSIONS = 5;
 
+  /**
+   * How far back a manual backfill may reach (`from` of `POST /api/v1/backfill`, in days before now):
+   * the minute history Kite serves, and what the market calendar written to `market_sessions` covers.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(3660)
+  BACKFILL_MAX_DAYS_BACK = 400;
+
   @Transform(toNumber)
   @IsInt()
   @Min(1)

@@ -29,7 +29,8 @@ export function dataSourceOptions(config: ConnectionSettings): PostgresConnectio
     synchronize: false,
     migrations: MIGRATIONS,
     migrationsTableName: MIGRATIONS_TABLE,
-    migrationsTransactionMode: 'each',
+    // One transaction for all pending migrations, as at boot (see applyMigrations in schema.ts).
+    migrationsTransactionMode: 'all',
     entities: [],
     poolSize: config.DB_POOL_SIZE,
     extra: {

@@ -107,10 +107,17 @@ export async function prepareSchema(
   }
 }
 
-/** Pending migrations, each in its own transaction, on the connection that holds the lock. */
+/**
+ * Pending migrations, all in one transaction, on the connection that holds the lock. One, not one
+ * each: TimescaleDB's background workers start a job (a continuous aggregate's refresh policy) as
+ * soon as the transaction that created it commits, so on a first boot a policy committed by one
+ * migration could be running while a later one drops its aggregate to replace it ("tuple
+ * concurrently deleted", or a deadlock). In one transaction no job created by the boot is visible
+ * to the scheduler before every migration has run, and a failed upgrade leaves the schema as it was.
+ */
 async function applyMigrations(dataSource: DataSource, runner: QueryRunner): Promise<string[]> {
   const executor = new MigrationExecutor(dataSource, runner);
-  executor.transaction = 'each';
+  executor.transaction = 'all';
   const applied = await executor.executePendingMigrations();
   return applied.map((migration) => migration.name);
 }

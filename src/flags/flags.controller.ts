@@ -35,6 +35,7 @@ export class FlagsController {
         backfill_rate_limit_per_second: c.BACKFILL_RATE_LIMIT_PER_SECOND,
         backfill_concurrency: c.BACKFILL_CONCURRENCY,
         backfill_lookback_sessions: c.BACKFILL_LOOKBACK_SESSIONS,
+        backfill_max_days_back: c.BACKFILL_MAX_DAYS_BACK,
         history_provider: c.HISTORY_PROVIDER,
         ticker_window_shift_minutes: c.TICKER_WINDOW_SHIFT_MINUTES,
         api_key_required: c.API_KEY !== undefined,

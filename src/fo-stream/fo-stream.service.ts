@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Counter } from 'prom-client';
+import { ThrottledLog } from '../common/throttled-log';
 import { AppConfig } from '../config/app-config';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../backfill/backfill.requests';
 import { CLOCK, Clock, MINUTE_MS, MarketCalendar, floorToMinute } from '../contracts/market-time';
@@ -21,8 +22,8 @@ export class FoStreamService {
   private readonly logger = new Logger('FoStream');
   private readonly known = new Set<number>();
   private readonly received: Record<FoChannelKind, Counter.Internal>;
-  private readonly rejectionsLogged = new Set<FoRejectReason>();
-  private readonly droppedLogged = new Set<string>();
+  private readonly rejections = new ThrottledLog(this.logger);
+  private readonly drops = new ThrottledLog(this.logger);
   private gateMinuteMs = Number.NaN;
   private gateOpen = false;
   private evictedAtMs = Number.NEGATIVE_INFINITY;
@@ -135,24 +136,19 @@ export class FoStreamService {
   private dropped(kind: FoChannelKind, token: number, fields: readonly string[]): void {
     for (const field of fields) {
       this.metrics.foTickFieldsDropped.inc({ field });
-      const line = `${kind}: token ${token}: ${field} left out of the instrument (not a value its column holds)`;
-      // One line per field at warn, like the rejections.
-      if (!this.droppedLogged.has(field)) {
-        this.droppedLogged.add(field);
-        this.logger.warn(`${line}; further ${field} drops are logged at debug level`);
-      } else this.logger.debug(line);
+      // Throttled per field, like the rejections per reason.
+      this.drops.report(
+        field,
+        `${kind}: token ${token}: ${field} left out of the instrument (not a value its column holds)`,
+      );
     }
   }
 
   private reject(reason: FoRejectReason, detail?: string): void {
     this.metrics.foTicksRejected.inc({ reason });
-    // One line per reason at warn (a broken sender would otherwise flood the log), the rest at debug.
-    const line = `tick rejected (${reason})${detail ? `: ${detail}` : ''}`;
-    if (!this.rejectionsLogged.has(reason)) {
-      this.rejectionsLogged.add(reason);
-      this.logger.warn(`${line}; further ${reason} rejections are logged at debug level`);
-    } else if (detail) {
-      this.logger.debug(line);
-    }
+    // Throttled per reason: a broken sender would otherwise flood the log.
+    this.rejections.report(reason, `tick rejected (${reason})${detail ? `: ${detail}` : ''}`, {
+      debug: detail !== undefined,
+    });
   }
 }

@@ -179,6 +179,33 @@ describe('parseUnderlyingTick', () => {
     expect(result.ok && result.tick.token).toBe(257801);
   });
 
+  it.each([
+    ['text', 'abc'],
+    ['a negative number', -5],
+    ['zero', 0],
+    ['a fraction', 256265.5],
+    ['a number in text', '256265'],
+    ['an object', { id: 256265 }],
+    ['a token beyond what a JS number carries exactly', 2 ** 53],
+  ])('rejects an instrument_token that is %s, even with a known symbol', (_what, token) => {
+    const result = parseUnderlyingTick(
+      JSON.stringify({
+        symbol: 'NIFTY',
+        instrument_token: token,
+        last_price: 24510.5,
+        timestamp: 1762142402,
+      }),
+    );
+    expect(result.ok ? `accepted as ${result.tick.token}` : result.reason).toBe('missing_token');
+  });
+
+  it('reads a null instrument_token as none given: the symbol names the index', () => {
+    const result = parseUnderlyingTick(
+      JSON.stringify({ symbol: 'NIFTY', instrument_token: null, close: 24510.5, ts: 1762142401 }),
+    );
+    expect(result.ok && result.tick.token).toBe(256265);
+  });
+
   it('rejects an unknown symbol without a token, and a missing price', () => {
     const unknown = parseUnderlyingTick(JSON.stringify({ symbol: 'SENSEX', close: 80000, ts: 1762142403 }));
     expect(unknown.ok ? 'accepted' : unknown.reason).toBe('unknown_symbol');

@@ -205,7 +205,12 @@ export function parseUnderlyingTick(raw: string): FoParseResult {
   if (isResult(decoded)) return decoded;
   const m = decoded;
   const symbol = optionalText(m.symbol)?.toUpperCase() ?? null;
-  const token = positiveInteger(m.instrument_token) ?? (symbol ? INDEX_TOKENS[symbol] : undefined);
+  // A token that is there but no token ("abc", -5) says the message is broken: it is refused, never
+  // taken for the symbol's index, whose bar it would otherwise write.
+  const given = m.instrument_token;
+  if (given !== undefined && given !== null && positiveInteger(given) === undefined)
+    return reject('missing_token', `instrument_token=${JSON.stringify(given)} (symbol ${symbol ?? 'none'})`);
+  const token = positiveInteger(given) ?? (symbol ? INDEX_TOKENS[symbol] : undefined);
   if (token === undefined) {
     return symbol
       ? reject('unknown_symbol', `symbol ${symbol} has no known index token`)

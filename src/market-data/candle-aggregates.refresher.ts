@@ -88,7 +88,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /**
  * Keeps the continuous aggregates of candles_1m (the 5- and 15-minute option chain) right for
  * windows their refresh policy never looks at: the policy covers the last 7 days, a manual
- * backfill reaches 400 days back. After a backfill commits, its window is queued here; windows
+ * backfill reaches BACKFILL_MAX_DAYS_BACK (400) days back. After a backfill commits, its window is queued here; windows
  * are merged and refreshed one at a time, newest first, in bounded slices, off the job's path (a
  * failure is logged and counted, never the job's). At start, the whole stored history is queued
  * once: a refresh over minutes that did not change costs next to nothing, and it finishes what a

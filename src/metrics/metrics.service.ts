@@ -17,6 +17,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly subscriptionEventsRejected = new Counter({
+    name: 'subscription_events_rejected_total',
+    help: 'Subscription events rejected, by reason (invalid_json, oversized, invalid_<field>, ...)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly subscriptionsActive = new Gauge({
     name: 'subscriptions_active',
     help: 'Instruments whose subscription is active in the service view',

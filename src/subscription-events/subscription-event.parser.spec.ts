@@ -149,6 +149,18 @@ describe('parseSubscriptionEvent', () => {
       'subscription_created',
     ],
     [
+      'a timestamp past the instants the service holds (year 10000 and beyond)',
+      '{"event_type":"subscription_created","instrument_token":1,"timestamp":1e20}',
+      /timestamp/,
+      'subscription_created',
+    ],
+    [
+      'a timestamp whose IST date is in year 10000',
+      '{"event_type":"subscription_created","instrument_token":1,"timestamp":253402293600}',
+      /timestamp/,
+      'subscription_created',
+    ],
+    [
       "Nest's envelope",
       '{"pattern":"subscription-events","data":{"event_type":"subscription_created","instrument_token":1}}',
       /envelope field\(s\) pattern, data/,
@@ -205,6 +217,27 @@ describe('parseSubscriptionEvent', () => {
     expect(outcome.eventType).toBe(eventType);
   });
 
+  it.each([
+    ['{"event_type":', 'invalid_json'],
+    ['[1]', 'not_object'],
+    [Buffer.from('{"event_type":"subscription_created","instrument_token":-5}'), 'invalid_instrument_token'],
+    ['{"event_type":"subscription_paused","instrument_token":1}', 'invalid_event_type'],
+    [
+      '{"event_type":"subscription_created","instrument_token":1,"metadata":{"account_id":7}}',
+      'invalid_metadata',
+    ],
+    ['{"event_type":"subscription_created","instrument_token":1,"timestamp":"x"}', 'invalid_timestamp'],
+    ['{"pattern":"x","data":{}}', 'envelope'],
+    [
+      `{"event_type":"subscription_created","instrument_token":1,"x":${'['.repeat(20)}${']'.repeat(20)}}`,
+      'too_deep',
+    ],
+    [42, 'not_text'],
+  ])('names the refusal of %s by the reason %s, a metric label', (raw, code) => {
+    const outcome = parseSubscriptionEvent(raw, MAX);
+    expect(outcome.ok ? 'accepted' : outcome.code).toBe(code);
+  });
+
   it('rejects a payload over the size limit before parsing it', () => {
     const big = JSON.stringify({
       event_type: 'subscription_created',
@@ -214,6 +247,7 @@ describe('parseSubscriptionEvent', () => {
     const outcome = parseSubscriptionEvent(big, 256);
     expect(outcome).toEqual({
       ok: false,
+      code: 'oversized',
       reason: `payload of ${big.length} bytes exceeds the limit of 256`,
       eventType: 'unknown',
     });

@@ -1,4 +1,5 @@
 import { validateSync, ValidationError } from 'class-validator';
+import { deeperThan } from '../common/json-depth';
 import { passesValidation } from '../common/quick-validation';
 import { SubscriptionEventDto, SubscriptionEventMetadataDto } from './dto/subscription-event.dto';
 import { SUBSCRIPTION_EVENT_TYPES, SubscriptionEventType } from './subscription-events.constants';
@@ -16,10 +17,29 @@ export interface SubscriptionEvent {
   publishedAt: Date | null;
 }
 
+/** Why an event is refused, as a metric label and the key of its log throttle: a bounded set. */
+export type SubscriptionEventRejectReason =
+  | 'not_text'
+  | 'oversized'
+  | 'invalid_json'
+  | 'not_object'
+  | 'envelope'
+  | 'too_deep'
+  | `invalid_${EventField}`;
+
 export type ParseOutcome =
   | { ok: true; event: SubscriptionEvent }
-  /** `eventType` is the metric label: the declared type when it is a known one, else "unknown". */
-  | { ok: false; reason: string; eventType: SubscriptionEventType | 'unknown'; instrumentToken?: unknown };
+  /**
+   * `code` says why in a word, `reason` in a sentence. `eventType` is the metric label: the
+   * declared type when it is a known one, else "unknown".
+   */
+  | {
+      ok: false;
+      code: SubscriptionEventRejectReason;
+      reason: string;
+      eventType: SubscriptionEventType | 'unknown';
+      instrumentToken?: unknown;
+    };
 
 // Fields of Nest's own packet: a message carrying them was not published by the ticker, and the stock
 // transport would have unwrapped it and handed the handler something else entirely.
@@ -27,9 +47,7 @@ const NEST_ENVELOPE_FIELDS = ['pattern', 'data'] as const;
 
 /**
  * Nesting accepted anywhere in an event; the contract's deepest field (`metadata.*`) is at level 2.
- * Anything that walks a value recursively (class-transformer, a nested validation, a logger's
- * formatter) goes one stack frame per level, and a few kilobytes of `[[[[...]]]]` would overflow the
- * stack: such an event is refused before anything recursive sees it.
+ * A deeper event is refused before anything recursive sees it (see `deeperThan`).
  */
 export const MAX_EVENT_DEPTH = 8;
 
@@ -44,19 +62,8 @@ export const EVENT_FIELDS = [
   'account_id',
   'metadata',
 ] as const;
+type EventField = (typeof EVENT_FIELDS)[number];
 const METADATA_FIELDS = ['tradingsymbol', 'segment', 'requested_mode', 'account_id'] as const;
-
-/** True when some value lies deeper than `max` levels (the top-level object is level 1). Iterative. */
-function deeperThan(root: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -96,12 +103,19 @@ export function parseSubscriptionEvent(raw: unknown, maxBytes: number): ParseOut
   let text: string;
   if (typeof raw === 'string') text = raw;
   else if (Buffer.isBuffer(raw)) text = raw.toString('utf8');
-  else return { ok: false, reason: `payload is not text (${typeof raw})`, eventType: 'unknown' };
+  else
+    return {
+      ok: false,
+      code: 'not_text',
+      reason: `payload is not text (${typeof raw})`,
+      eventType: 'unknown',
+    };
 
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes)
     return {
       ok: false,
+      code: 'oversized',
       reason: `payload of ${bytes} bytes exceeds the limit of ${maxBytes}`,
       eventType: 'unknown',
     };
@@ -110,11 +124,16 @@ export function parseSubscriptionEvent(raw: unknown, maxBytes: number): ParseOut
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, reason: 'invalid JSON', eventType: 'unknown' };
+    return { ok: false, code: 'invalid_json', reason: 'invalid JSON', eventType: 'unknown' };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-    return { ok: false, reason: `payload is a JSON ${kind}, not an object`, eventType: 'unknown' };
+    return {
+      ok: false,
+      code: 'not_object',
+      reason: `payload is a JSON ${kind}, not an object`,
+      eventType: 'unknown',
+    };
   }
   const body = value as Record<string, unknown>;
   const declared = body.event_type;
@@ -126,6 +145,7 @@ export function parseSubscriptionEvent(raw: unknown, maxBytes: number): ParseOut
   if (envelope.length > 0)
     return {
       ok: false,
+      code: 'envelope',
       reason: `carries the transport envelope field(s) ${envelope.join(', ')}`,
       eventType,
       instrumentToken: body.instrument_token,
@@ -134,6 +154,7 @@ export function parseSubscriptionEvent(raw: unknown, maxBytes: number): ParseOut
   if (deeperThan(body, MAX_EVENT_DEPTH))
     return {
       ok: false,
+      code: 'too_deep',
       reason: `payload nested deeper than ${MAX_EVENT_DEPTH} levels`,
       eventType,
       instrumentToken: body.instrument_token,
@@ -145,6 +166,8 @@ export function parseSubscriptionEvent(raw: unknown, maxBytes: number): ParseOut
   if (errors.length > 0)
     return {
       ok: false,
+      // The first field refused names the reason (the DTO's fields are EVENT_FIELDS).
+      code: `invalid_${errors[0].property as EventField}`,
       reason: flatten(errors).join('; '),
       eventType,
       instrumentToken: body.instrument_token,

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { ThrottledLog } from '../common/throttled-log';
 import { settledWithin } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
@@ -26,6 +27,7 @@ const SHUTDOWN_DRAIN_MS = 5000;
 @Injectable()
 export class SubscriptionEventsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('SubscriptionEvents');
+  private readonly rejections = new ThrottledLog(this.logger);
   private readonly queue: Arrival[] = [];
   private draining?: Promise<void>;
 
@@ -54,14 +56,18 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
     const outcome = parseSubscriptionEvent(raw, this.config.SUBSCRIPTION_EVENT_MAX_BYTES);
     if (!outcome.ok) {
       this.metrics.subscriptionEvents.inc({ event_type: outcome.eventType, outcome: 'rejected' });
+      this.metrics.subscriptionEventsRejected.inc({ reason: outcome.code });
       const fields = {
+        code: outcome.code,
         reason: outcome.reason,
         event_type: outcome.eventType,
         instrument_token: typeof outcome.instrumentToken === 'number' ? outcome.instrumentToken : null,
         payload: preview(raw),
       };
-      // One line either way: fields of the JSON line in production, key=value text in dev.
-      this.logger.warn(
+      // One line either way: fields of the JSON line in production, key=value text in dev; at warn
+      // once per reason and period, the rest at debug (a broken publisher sends thousands).
+      this.rejections.report(
+        outcome.code,
         this.config.LOG_FORMAT === 'json'
           ? { message: 'subscription event rejected', ...fields }
           : `subscription event rejected: ${Object.entries(fields)

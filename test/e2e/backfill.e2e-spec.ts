@@ -193,4 +193,57 @@ describe('backfill end to end (event to data, API)', () => {
     );
     await request(testApp.url).get('/api/v1/backfill/jobs').query({ state: 'nope' }).expect(400);
   });
+
+  it('refuses a manual window further back than BACKFILL_MAX_DAYS_BACK (400 days), naming from, and writes nothing for it', async () => {
+    const post = (body: object) =>
+      request(testApp.url).post('/api/v1/backfill').set('X-API-Key', 'secret-key-1').send(body);
+    const daysBack = (days: number): string =>
+      new Date(clock.now().getTime() - days * 86_400_000).toISOString();
+    const token = 778;
+    for (const body of [
+      { instrument_token: token, from: '1970-01-01T03:45:00Z', to: '1970-01-02T00:00:00Z' },
+      { instrument_token: token, from: '1970-01-01T03:45:00Z' },
+      { instrument_token: token, from: daysBack(400.01), to: daysBack(399) },
+    ]) {
+      const refused = await post(body).expect(400);
+      expect(refused.body.errors).toEqual([
+        { field: 'from', message: 'must be at most 400 days back (BACKFILL_MAX_DAYS_BACK)' },
+      ]);
+    }
+    const [{ jobs, candles }] = await testApp.database.query<{ jobs: number; candles: number }>(
+      `SELECT (SELECT count(*)::int FROM backfill_jobs WHERE instrument_token = $1) AS jobs,
+              (SELECT count(*)::int FROM candles_1m WHERE instrument_token = $1) AS candles`,
+      [token],
+    );
+    expect({ jobs, candles }).toEqual({ jobs: 0, candles: 0 });
+    // Within the bound: accepted.
+    const accepted = await post({ instrument_token: token, from: daysBack(399), to: daysBack(398) }).expect(
+      202,
+    );
+    expect(accepted.body.job_ids.length).toBeGreaterThan(0);
+
+    const near = await startTestApp({
+      clock,
+      env: { API_KEY: 'secret-key-1', BACKFILL_MAX_DAYS_BACK: '30' },
+    });
+    try {
+      const refused = await request(near.url)
+        .post('/api/v1/backfill')
+        .set('X-API-Key', 'secret-key-1')
+        .send({ instrument_token: token, from: daysBack(31) })
+        .expect(400);
+      expect(refused.body.errors).toEqual([
+        { field: 'from', message: 'must be at most 30 days back (BACKFILL_MAX_DAYS_BACK)' },
+      ]);
+      await request(near.url)
+        .post('/api/v1/backfill')
+        .set('X-API-Key', 'secret-key-1')
+        .send({ instrument_token: token, from: daysBack(29) })
+        .expect(202);
+      const flags = await request(near.url).get('/api/v1/config/flags').expect(200);
+      expect(flags.body.settings.backfill_max_days_back).toBe(30);
+    } finally {
+      await near.close();
+    }
+  });
 });

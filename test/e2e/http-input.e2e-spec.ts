@@ -15,6 +15,7 @@ type Schema = {
   minimum?: number;
   maximum?: number;
   example?: unknown;
+  description?: string;
   default?: unknown;
   $ref?: string;
   properties?: Record<string, Schema>;
@@ -24,6 +25,7 @@ interface Parameter {
   name: string;
   in: 'path' | 'query' | 'header';
   required?: boolean;
+  description?: string;
   schema: Schema;
 }
 interface Operation {
@@ -270,8 +272,51 @@ function casesFor(schema: Schema, next: () => number): Case[] {
 
 interface Answer {
   status: number;
-  body: { errors?: { field: string; message: string }[]; message?: unknown };
+  body: {
+    statusCode?: number;
+    error?: string;
+    errors?: { field: string; message: string }[];
+    message?: unknown;
+    s?: string;
+    errmsg?: string;
+  };
 }
+
+/**
+ * Names no route declares, starting with every member of Object.prototype: a lookup of a parameter
+ * name in a plain object finds those on the prototype chain and takes them for declared.
+ */
+const UNDECLARED_NAMES = [
+  'foo',
+  ...Object.getOwnPropertyNames(Object.prototype),
+  'prototype',
+  'then',
+  'length',
+  'name',
+];
+
+/** Whether an instant's UTC and IST (UTC+05:30) dates both fall in 1970..9999. */
+const IST_OFFSET_MS = 330 * 60_000;
+const heldInstant = (ms: number): boolean =>
+  ms >= Date.UTC(1970, 0, 1) && ms + IST_OFFSET_MS <= Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const EDGE_INSTANTS = [
+  '9999-12-31T23:59:59Z',
+  '9999-12-31T23:59:59.999+14:00',
+  '9999-12-31T18:30:00Z',
+  '9999-12-31T18:29:59.999Z',
+  '9999-12-31T23:59:59+05:30',
+  '9999-12-31T00:00:00Z',
+  '9999-12-30T18:30:00Z',
+  '9999-12-29T00:00:00Z',
+  '1970-01-01T00:00:00Z',
+  '1970-01-01T05:30:00+05:30',
+  '1970-01-02T00:00:00Z',
+];
+const EDGE_DATES = ['9999-12-31', '9999-12-30', '1970-01-01', '1970-01-02'];
+
+/** A JSON text nested `depth` levels deep, by objects or by arrays. */
+const nestedObjects = (depth: number): string => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+const nestedArrays = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 describe('every HTTP parameter: bad input is a 400 naming the field, never a 500', () => {
   let app: TestApp;
@@ -303,6 +348,7 @@ describe('every HTTP parameter: bad input is a 400 naming the field, never a 500
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body,
+      redirect: 'manual',
     });
     const text = await response.text();
     let parsed: Answer['body'] = {};
@@ -528,4 +574,187 @@ describe('every HTTP parameter: bad input is a 400 naming the field, never a 500
     );
     expect(accepted.status).toBe(202);
   });
+
+  /** The route's own valid request: every query parameter and the body's required fields, from the examples. */
+  const validRequest = (
+    params: Parameter[],
+    body?: Schema,
+  ): { query: Array<[string, string]>; body?: Record<string, unknown> } => ({
+    query: params
+      .filter((p) => p.in === 'query')
+      .map((p): [string, string] => [p.name, String(validValue(p.schema))]),
+    body: body
+      ? Object.fromEntries((body.required ?? []).map((name) => [name, validValue(body.properties![name])]))
+      : undefined,
+  });
+
+  /** The 400 a route must give for `field`: the REST shape, or UDF's `{s: "error"}` with the same field errors. */
+  const refusal = (path: string, field: string, answer: Answer): string | undefined => {
+    if (answer.status !== 400) return `${answer.status}, expected 400`;
+    const named = answer.body.errors?.some((e) => e.field === field && typeof e.message === 'string');
+    if (!named) return `400 without ${field} named: ${JSON.stringify(answer.body).slice(0, 160)}`;
+    if (path.startsWith('/udf/'))
+      return answer.body.s === 'error' && typeof answer.body.errmsg === 'string'
+        ? undefined
+        : `not the UDF error shape: ${JSON.stringify(answer.body).slice(0, 160)}`;
+    return answer.body.statusCode === 400 &&
+      answer.body.error === 'Bad Request' &&
+      typeof answer.body.message === 'string'
+      ? undefined
+      : `not the error shape: ${JSON.stringify(answer.body).slice(0, 160)}`;
+  };
+
+  it('refuses every parameter and body field a route does not declare, whatever its name, on every route', async () => {
+    const failures: string[] = [];
+    let routes = 0;
+    for (const { method, path, params, body } of operations()) {
+      const where = `${method.toUpperCase()} ${path}`;
+      const valid = validRequest(params, body);
+      const bodyText = valid.body ? JSON.stringify(valid.body) : undefined;
+      // The route's valid request passes, so a 400 below is the name's doing.
+      const base = await send(method, pathWith(path, params), valid.query, bodyText);
+      if (base.status === 400 || base.status >= 500) {
+        failures.push(`${where}: its valid request answered ${base.status}`);
+        continue;
+      }
+      routes++;
+      for (const name of UNDECLARED_NAMES) {
+        const answer = await send(method, pathWith(path, params), [...valid.query, [name, '1']], bodyText);
+        const problem = refusal(path, name, answer);
+        if (problem) failures.push(`${where} query ${name}: ${problem}`);
+      }
+      if (!valid.body) continue;
+      for (const name of UNDECLARED_NAMES) {
+        // Written out: an object literal would give __proto__ a meaning of its own.
+        const text = `${bodyText!.slice(0, -1)},${JSON.stringify(name)}:1}`;
+        const answer = await send(method, pathWith(path, params), valid.query, text);
+        const problem = refusal(path, name, answer);
+        if (problem) failures.push(`${where} body ${name}: ${problem}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(routes).toBeGreaterThanOrEqual(Object.keys(document.paths).length);
+  }, 120_000);
+
+  it('refuses bodies nested deeper than any field needs with a 400, and keeps serving', async () => {
+    const failures: string[] = [];
+    let bodies = 0;
+    for (const { method, path, params, body } of operations()) {
+      if (!body) continue;
+      const valid = validRequest(params, body);
+      const first = Object.keys(body.properties ?? {})[0];
+      const deep = [
+        nestedObjects(5000),
+        nestedArrays(10_000),
+        `{${JSON.stringify(first)}:${nestedArrays(10_000)}}`,
+        `{${JSON.stringify(first)}:${nestedObjects(5000)}}`,
+        `{${JSON.stringify(first)}:1,"extra":${nestedObjects(5000)}}`,
+      ];
+      for (const text of deep) {
+        bodies++;
+        const answer = await send(method, pathWith(path, params), valid.query, text);
+        const where = `${method.toUpperCase()} ${path} ${text.slice(0, 30)}... (${text.length} bytes)`;
+        if (answer.status !== 400) failures.push(`${where}: ${answer.status}`);
+        else if (!(
+          answer.body.statusCode === 400 &&
+          answer.body.error === 'Bad Request' &&
+          typeof answer.body.message === 'string' &&
+          answer.body.errors?.length &&
+          answer.body.errors.every((e) => typeof e.field === 'string' && typeof e.message === 'string')
+        ))
+          failures.push(`${where}: not the error shape: ${JSON.stringify(answer.body).slice(0, 160)}`);
+      }
+      const again = await send(method, pathWith(path, params), valid.query, JSON.stringify(valid.body));
+      if (again.status === 400 || again.status >= 500)
+        failures.push(`${method.toUpperCase()} ${path}: its valid request then answered ${again.status}`);
+    }
+    expect(failures).toEqual([]);
+    expect(bodies).toBeGreaterThan(0);
+  });
+
+  it('bounds every instant, date and epoch second to what the service holds: a 400 beyond, never a 500', async () => {
+    const failures: string[] = [];
+    let requests = 0;
+    const DAY_MS = 86_400_000;
+    for (const { method, path, params, body } of operations()) {
+      const valid = validRequest(params, body);
+      const fields = [
+        ...params.map((p) => ({
+          name: p.name,
+          where: p.in,
+          schema: { description: p.description, ...p.schema },
+        })),
+        ...Object.entries(body?.properties ?? {}).map(([name, schema]) => ({
+          name,
+          where: 'body' as const,
+          schema: resolve(schema),
+        })),
+      ];
+      const instants = fields.filter((f) => kindOf(f.schema) === 'instant');
+      const dates = fields.filter((f) => kindOf(f.schema) === 'date');
+      const epochs = fields.filter(
+        (f) => kindOf(f.schema) === 'integer' && /epoch seconds/i.test(String(f.schema.description)),
+      );
+      // Each edge value alone, and (where the route has a window) as its end with the start a day before.
+      const cases: Array<{ set: Record<string, string | number>; field: string; held: boolean }> = [];
+      for (const field of instants)
+        for (const value of EDGE_INSTANTS) {
+          const ms = Date.parse(value);
+          cases.push({ set: { [field.name]: value }, field: field.name, held: heldInstant(ms) });
+          if (field.name === 'to' && instants.some((f) => f.name === 'from'))
+            cases.push({
+              set: { from: new Date(ms - DAY_MS).toISOString(), to: value },
+              field: 'to',
+              held: heldInstant(ms),
+            });
+        }
+      for (const field of dates)
+        for (const value of EDGE_DATES)
+          cases.push({ set: { [field.name]: value }, field: field.name, held: true });
+      for (const field of epochs) {
+        const max = field.schema.maximum!;
+        for (const value of [0, 1, 86_400, max - 86_400, max]) {
+          cases.push({ set: { [field.name]: value }, field: field.name, held: true });
+          if (field.name === 'to' && epochs.some((f) => f.name === 'from'))
+            cases.push({
+              set: { from: Math.max(0, value - 86_400), to: value },
+              field: 'to',
+              held: true,
+            });
+        }
+      }
+      const resolutions = params.find((p) => p.name === 'resolution')?.schema.enum ?? [undefined];
+      for (const { set, field, held } of cases)
+        for (const resolution of resolutions) {
+          const query = new Map(valid.query);
+          if (resolution !== undefined) query.set('resolution', String(resolution));
+          const values = { ...valid.body };
+          let pathParams = params;
+          for (const [name, value] of Object.entries(set)) {
+            const declared = fields.find((f) => f.name === name)!;
+            if (declared.where === 'body') values[name] = value;
+            else if (declared.where === 'query') query.set(name, String(value));
+            else
+              pathParams = params.map((p) =>
+                p.name === name ? { ...p, schema: { ...p.schema, example: value } } : p,
+              );
+          }
+          const answer = await send(
+            method,
+            pathWith(path, pathParams),
+            [...query],
+            body ? JSON.stringify(values) : undefined,
+          );
+          requests++;
+          const where = `${method.toUpperCase()} ${path} ${JSON.stringify(set)}${resolution ? ` resolution=${String(resolution)}` : ''}`;
+          if (answer.status >= 500) failures.push(`${where}: ${answer.status}`);
+          else if (!held) {
+            const problem = refusal(path, field, answer);
+            if (problem) failures.push(`${where}: ${problem}`);
+          }
+        }
+    }
+    expect(failures).toEqual([]);
+    expect(requests).toBeGreaterThan(100);
+  }, 120_000);
 });

@@ -158,6 +158,14 @@ describe('FO stream consumer (real Redis and PostgreSQL, simulator ticks)', () =
     await publish('options', { ...good, token: undefined });
     await publish('options', { ...good, price: String(good.price) });
     await publish('underlying', { symbol: 'SENSEX', close: 80000, ts: good.ts });
+    // A broken token beside a known symbol: not the symbol's index.
+    await publish('underlying', {
+      symbol: 'NIFTY',
+      instrument_token: 'abc',
+      last_price: 1,
+      timestamp: good.ts,
+    });
+    await publish('underlying', { symbol: 'NIFTY', instrument_token: -5, close: 1, ts: good.ts });
     await publish('options', good);
     endMinute(minute);
     await waitFor(
@@ -166,7 +174,8 @@ describe('FO stream consumer (real Redis and PostgreSQL, simulator ticks)', () =
     );
     expect(await rejected('off_session')).toBe(offSessionBefore + 1);
     expect(await rejected('invalid_json')).toBe(counts.invalid_json + 2);
-    expect(await rejected('missing_token')).toBe(counts.missing_token + 1);
+    expect(await rejected('missing_token')).toBe(counts.missing_token + 3);
+    expect(await rows(index, minute, minute + MINUTE_MS)).toEqual([]);
     expect(await rejected('invalid_price')).toBe(counts.invalid_price + 1);
     expect(await rejected('unknown_symbol')).toBe(1);
     const offSession = await app.database.query(

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { FixedClock } from '../../src/contracts/market-time';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import { SubscriptionEventsService } from '../../src/subscription-events/subscription-events.service';
 import { SubscriptionReconcilerService } from '../../src/subscription-events/subscription-reconciler.service';
 import { createServer, Server } from 'node:http';
@@ -438,6 +439,75 @@ describe('subscription events disabled', () => {
         enabled: false,
         connection: 'off',
       });
+    } finally {
+      redis.disconnect();
+      await app.close();
+      await new Promise<void>((resolve) => ticker.close(() => resolve()));
+    }
+  });
+});
+
+describe('a flood of rejected subscription events', () => {
+  it('warns once per reason, counts every rejection by reason, and keeps processing', async () => {
+    const warnings: string[] = [];
+    const ticker = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[]'),
+    );
+    await new Promise<void>((resolve) => ticker.listen(0, '127.0.0.1', resolve));
+    const app = await startTestApp({
+      env: {
+        SUBSCRIPTION_EVENTS_ENABLED: 'true',
+        RECONCILE_INTERVAL_SECONDS: '86400',
+        TICKER_SERVICE_URL: `http://127.0.0.1:${(ticker.address() as AddressInfo).port}`,
+        LOG_LEVEL: 'debug',
+      },
+      logger: {
+        log: () => undefined,
+        warn: (message: unknown) => void warnings.push(JSON.stringify(message)),
+        error: () => undefined,
+        debug: () => undefined,
+        verbose: () => undefined,
+      },
+    });
+    const redis = testRedis();
+    try {
+      await settled(app);
+      const channel = `${app.channelPrefix}:events`;
+      const kinds = [
+        { reason: 'invalid_json', payload: '{"event_type":' },
+        {
+          reason: 'invalid_event_type',
+          payload: JSON.stringify({ event_type: 'subscription_paused', instrument_token: 1 }),
+        },
+        {
+          reason: 'invalid_instrument_token',
+          payload: JSON.stringify({ event_type: 'subscription_created', instrument_token: -5 }),
+        },
+      ];
+      const EACH = 700;
+      const before = await subscriptionCounter(app, 'subscriptionEvents', { outcome: 'rejected' });
+      const pipeline = redis.pipeline();
+      for (let i = 0; i < EACH; i++) for (const { payload } of kinds) pipeline.publish(channel, payload);
+      pipeline.publish(
+        channel,
+        JSON.stringify({ event_type: 'subscription_created', instrument_token: 30999 }),
+      );
+      await pipeline.exec();
+      await waitFor(
+        'the valid event after the flood recorded',
+        async () =>
+          (await app.database.query(`SELECT 1 FROM subscriptions WHERE instrument_token = 30999`)).length ===
+          1,
+      );
+      expect(await subscriptionCounter(app, 'subscriptionEvents', { outcome: 'rejected' })).toBe(
+        before + EACH * kinds.length,
+      );
+      const lines = warnings.filter((line) => line.includes('subscription event rejected'));
+      expect(lines).toHaveLength(kinds.length);
+      for (const { reason } of kinds) expect(lines.filter((line) => line.includes(reason))).toHaveLength(1);
+      const rejected = await app.app.get(MetricsService).subscriptionEventsRejected.get();
+      for (const { reason } of kinds)
+        expect(rejected.values.find((v) => v.labels.reason === reason)?.value).toBe(EACH);
     } finally {
       redis.disconnect();
       await app.close();

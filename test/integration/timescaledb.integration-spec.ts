@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { FixedClock, MINUTE_MS } from '../../src/contracts/market-time';
@@ -174,6 +175,55 @@ describeWithCluster('TEST_TSDB_ADMIN_URL', 'TimescaleDB storage', (adminUrl) => 
     expect(second).toMatchObject({ applied: [], actions: [], warnings: [] });
     expect(await policies(db)).toEqual(jobs);
   });
+
+  // A policy a migration creates can start in TimescaleDB's background workers as soon as that
+  // migration commits, and a later migration of the same boot that drops its aggregate then races it
+  // ("tuple concurrently deleted", a deadlock). Whether a run overlaps the drop is a matter of
+  // milliseconds, so the boots are repeated, and each is watched from another session for a refresh
+  // policy that was live during the boot but replaced before its end: a job the scheduler could have
+  // started in the middle of the migrations, whether or not it did this time.
+  it('first boots of fresh databases, again and again, never expose a refresh policy that the boot then replaces', async () => {
+    const BOOTS = 20;
+    const failures: string[] = [];
+    const refreshJobs = async (client: Client): Promise<number[]> =>
+      (
+        await client.query<{ id: number }>(
+          `SELECT job_id AS id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`,
+        )
+      ).rows.map((row) => row.id);
+    for (let boot = 0; boot < BOOTS; boot++) {
+      const db = await createTestDatabase('mds_tsdb_boot', adminUrl);
+      const watcher = new Client({ connectionString: db.url });
+      await watcher.connect();
+      const seen = new Set<number>();
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          // Until the extension is installed the view does not exist.
+          const ids = await refreshJobs(watcher).catch(() => []);
+          for (const id of ids) seen.add(id);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      try {
+        await migrateSchema({ DATABASE_URL: db.url, DB_POOL_SIZE: 1, DB_COMPRESS_AFTER_DAYS: 30 });
+      } catch (error) {
+        failures.push(`boot ${boot}: ${(error as Error).message}`);
+      }
+      watching = false;
+      await watch;
+      const final = new Set(await refreshJobs(watcher));
+      await watcher.end();
+      if (final.size !== 2) failures.push(`boot ${boot}: ${final.size} refresh policies at the end, not 2`);
+      const replaced = [...seen].filter((id) => !final.has(id));
+      if (replaced.length > 0)
+        failures.push(
+          `boot ${boot}: refresh policies ${replaced.join(', ')} were live during the boot, then replaced`,
+        );
+      await db.drop();
+    }
+    expect(failures).toEqual([]);
+  }, 300_000);
 
   it('applies a changed DB_COMPRESS_AFTER_DAYS by replacing the compression policy', async () => {
     const db = await database();

@@ -16,6 +16,8 @@ export class EffectiveSettingsDto {
   @ApiProperty({ example: 3 }) backfill_rate_limit_per_second!: number;
   @ApiProperty({ example: 3 }) backfill_concurrency!: number;
   @ApiProperty({ example: 5 }) backfill_lookback_sessions!: number;
+  @ApiProperty({ example: 400, description: 'How far back, in days, a manual backfill may start' })
+  backfill_max_days_back!: number;
   @ApiProperty({ enum: ['ticker', 'kite'] }) history_provider!: string;
   @ApiProperty({
     oneOf: [{ type: 'string', enum: ['auto'] }, { type: 'integer' }],

@@ -13,6 +13,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { MAX_INSTANT_MS } from '../../common/strict-values';
 import { SUBSCRIPTION_EVENT_TYPES, SubscriptionEventType } from '../subscription-events.constants';
 
 // Printable ASCII: a NUL would make the text column refuse the whole batch of events it is written with.
@@ -60,10 +61,11 @@ export class SubscriptionEventDto extends SubscriptionEventMetadataDto {
   @Max(Number.MAX_SAFE_INTEGER)
   instrument_token!: number;
 
-  /** Epoch seconds, UTC. */
+  /** Epoch seconds, UTC, within the instants the service holds (MAX_INSTANT_MS). */
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
+  @Max(Math.floor(MAX_INSTANT_MS / 1000))
   timestamp?: number | null;
 
   @IsOptional()
