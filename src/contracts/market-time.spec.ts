@@ -167,4 +167,13 @@ describe('special sessions', () => {
     expect(calendar.lastCompleteSession(ist('2026-01-16T15:30:00+05:30'))?.date).toBe('2026-01-16');
     expect(calendar.lastCompleteSession(ist('2025-10-21T15:00:00+05:30'))?.date).toBe('2025-10-21');
   });
+
+  it('lists the sessions of a window that ends on the last day an instant may have (9999-12-31 IST)', () => {
+    const sessions = calendar.sessionsBetween(
+      new Date('9999-12-29T00:00:00Z'),
+      new Date('9999-12-31T18:29:59.999Z'),
+    );
+    // 29 and 30 December 9999 are a Wednesday and a Thursday, the 31st a Friday.
+    expect(sessions.map((session) => session.date)).toEqual(['9999-12-29', '9999-12-30', '9999-12-31']);
+  });
 });

@@ -274,13 +274,17 @@ export class MarketCalendar {
   sessionsBetween(from: Date, to: Date): Session[] {
     const sessions: Session[] = [];
     if (to.getTime() <= from.getTime()) return sessions;
-    for (let day = istDateOf(from); day <= istDateOf(to); day = addDays(day, 1)) {
-      if (!this.isTradingDay(day)) continue;
-      const session = this.sessionOf(day);
-      if (session.close.getTime() > from.getTime() && session.open.getTime() < to.getTime())
-        sessions.push(session);
+    // Ends on reaching the last date, not on comparing date texts: after 9999-12-31 comes
+    // `+010000-01...`, which sorts before it as text.
+    const last = istDateOf(to);
+    for (let day = istDateOf(from); ; day = addDays(day, 1)) {
+      if (this.isTradingDay(day)) {
+        const session = this.sessionOf(day);
+        if (session.close.getTime() > from.getTime() && session.open.getTime() < to.getTime())
+          sessions.push(session);
+      }
+      if (day === last) return sessions;
     }
-    return sessions;
   }
 }
 
