@@ -49,6 +49,14 @@ const json = (model: Parameters<typeof getSchemaPath>[0]) => ({
 });
 
 const RESPONSES: Record<string, ResponseObject> = {
+  BadRequest: {
+    description: 'A parameter or body field that is malformed, out of range or not declared by the route',
+    content: json(ValidationErrorDto),
+  },
+  UdfBadRequest: {
+    description: 'A parameter that is malformed, out of range or not declared by the route (UDF error shape)',
+    content: json(UdfErrorDto),
+  },
   Unauthorized: {
     description: 'X-API-Key missing or wrong (when API_KEY is set)',
     content: json(HttpErrorDto),
@@ -111,6 +119,9 @@ function completeOperation(path: string, operation: OperationObject): void {
     if (/^[45]\d\d$/.test(status) && response && !isReference(response) && !response.content)
       response.content = errorContent(status, udf);
   }
+  // Every route refuses a parameter it does not declare (DeclaredInputInterceptor), so every
+  // operation can answer 400, also those that take no parameter at all.
+  responses['400'] ??= ref(udf ? 'UdfBadRequest' : 'BadRequest');
   if (operation.security.some((requirement) => 'api-key' in requirement))
     responses['401'] = ref('Unauthorized');
   if (operation.requestBody) responses['413'] ??= ref('PayloadTooLarge');
@@ -120,7 +131,7 @@ function completeOperation(path: string, operation: OperationObject): void {
 
 /**
  * What @nestjs/swagger does not write from the decorators: every operation's security, the shared
- * error bodies and their responses (401, 413, 503 with `Retry-After`), and nullable references that
+ * error bodies and their responses (400, 401, 413, 503 with `Retry-After`), and nullable references that
  * OpenAPI 3.0 tools read as nullable. The document is linted (Redocly, `recommended`) and every
  * response of the end-to-end tests is validated against it.
  */
