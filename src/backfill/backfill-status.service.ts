@@ -2,7 +2,8 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { badField } from '../common/validation';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { BackfillPlanner } from './backfill.planner';
-import { BackfillJobRow, BackfillRepository, isUnsupportedAt } from './backfill.repository';
+import { BackfillQueryRepository } from './backfill-query.repository';
+import { BackfillJobRow, isUnsupportedAt } from './backfill.repository';
 import { BACKFILL_REQUESTER, BackfillRequester } from './backfill.requests';
 import {
   BackfillAcceptedDto,
@@ -12,6 +13,12 @@ import {
   CoverageDto,
   ManualBackfillDto,
 } from './dto/backfill.dto';
+
+/**
+ * How long a manual request waits for the queue before it is answered 503 (the HTTP edge answers
+ * within 2 s; the planning and the job records take the rest).
+ */
+const MANUAL_QUEUE_WAIT_MS = 1200;
 
 /** A manual window may reach this far back; the upstream serves minute data no further. */
 const MAX_MANUAL_WINDOW_MS = 400 * 86_400_000;
@@ -38,12 +45,12 @@ function toJobDto(row: BackfillJobRow): BackfillJobDto {
   };
 }
 
-/** What the backfill API shows and accepts. */
+/** What the backfill API shows (from the read pool) and accepts (through the requester, on the primary). */
 @Injectable()
 export class BackfillStatusService {
   constructor(
     @Inject(BACKFILL_REQUESTER) private readonly requester: BackfillRequester,
-    private readonly repository: BackfillRepository,
+    private readonly repository: BackfillQueryRepository,
     private readonly planner: BackfillPlanner,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -58,15 +65,18 @@ export class BackfillStatusService {
       throw badField('to', 'must be after the start of the lookback when from is omitted');
     if (from && (to ?? now).getTime() - from.getTime() > MAX_MANUAL_WINDOW_MS)
       throw badField('from', 'window longer than 400 days');
-    const [result] = await this.requester.request([
-      {
-        instrumentToken: body.instrument_token,
-        trigger: 'manual',
-        requestedAt: now,
-        from: from ?? (to ? this.planner.lookback().from : undefined),
-        to,
-      },
-    ]);
+    const [result] = await this.requester.request(
+      [
+        {
+          instrumentToken: body.instrument_token,
+          trigger: 'manual',
+          requestedAt: now,
+          from: from ?? (to ? this.planner.lookback().from : undefined),
+          to,
+        },
+      ],
+      { queueWaitMs: MANUAL_QUEUE_WAIT_MS },
+    );
     return { job_id: result.jobIds[0] ?? null, job_ids: result.jobIds, skipped: result.skipped };
   }
 
@@ -94,7 +104,8 @@ export class BackfillStatusService {
   }
 
   async coverage(instrumentToken: number): Promise<CoverageDto> {
-    const plan = await this.planner.plan(instrumentToken);
+    // Shown to a client, so read on the read pool; the same plan decides work on the primary.
+    const plan = await this.planner.plan(instrumentToken, this.repository);
     const [coverage, lastCandle, marks] = await Promise.all([
       this.repository.coverage([instrumentToken], plan.lookbackFrom, plan.lookbackTo),
       this.repository.lastCandleTime(instrumentToken),

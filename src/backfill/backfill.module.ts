@@ -10,6 +10,7 @@ import { BackfillHealthIndicator, DisabledBackfillHealthIndicator } from './back
 import { BackfillStatusService } from './backfill-status.service';
 import { BackfillPlanner } from './backfill.planner';
 import { BackfillProcessor } from './backfill.processor';
+import { BackfillQueryRepository } from './backfill-query.repository';
 import { BackfillRepository } from './backfill.repository';
 import { BACKFILL_REQUESTER } from './backfill.requests';
 import { BackfillScheduler } from './backfill.scheduler';
@@ -39,6 +40,7 @@ export class BackfillModule {
         controllers: [BackfillController],
         providers: [
           BackfillRepository,
+          BackfillQueryRepository,
           BackfillPlanner,
           BackfillStatusService,
           { provide: BACKFILL_REQUESTER, useClass: DisabledBackfillRequester },
@@ -64,6 +66,7 @@ export class BackfillModule {
       controllers: [BackfillController],
       providers: [
         BackfillRepository,
+        BackfillQueryRepository,
         BackfillPlanner,
         BackfillService,
         BackfillStatusService,

@@ -1,0 +1,82 @@
+import {
+  applyDecorators,
+  CallHandler,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  UseInterceptors,
+} from '@nestjs/common';
+import { E_TIMEOUT, Semaphore, withTimeout } from 'async-mutex';
+import { Observable, finalize, from, mergeMap } from 'rxjs';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { OVERLOAD_RETRY_AFTER_SECONDS, ServiceUnavailableError } from './service-unavailable';
+
+/**
+ * Admission control of the read API, per replica: at most API_READS_IN_FLIGHT reads are served at
+ * once, at most API_READ_QUEUE_LENGTH wait for a slot, none longer than API_READ_QUEUE_WAIT_MS. A read
+ * beyond that is refused at once with a 503 and `Retry-After`, instead of queueing for the pool's
+ * connections until pg-pool gives up (5 s) and the client gets a 500. The slots are a counting
+ * semaphore (async-mutex); the queue's length is counted here, since the library keeps no bound.
+ */
+@Injectable()
+export class ReadAdmission {
+  private readonly slots: Semaphore;
+  private waiting = 0;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    this.slots = new Semaphore(config.API_READS_IN_FLIGHT);
+  }
+
+  /** A slot, or a ServiceUnavailableError; the returned function gives the slot back (once). */
+  async admit(): Promise<() => void> {
+    const free = this.slots.getValue() > 0 && this.waiting === 0;
+    if (!free && this.waiting >= this.config.API_READ_QUEUE_LENGTH) throw this.refuse();
+    this.waiting++;
+    this.metrics.apiReadsWaiting.set(this.waiting);
+    let release: () => void;
+    try {
+      [, release] = await withTimeout(this.slots, this.config.API_READ_QUEUE_WAIT_MS).acquire();
+    } catch (error) {
+      if (error !== E_TIMEOUT) throw error;
+      throw this.refuse();
+    } finally {
+      this.waiting--;
+      this.metrics.apiReadsWaiting.set(this.waiting);
+    }
+    this.metrics.apiReadsInFlight.inc();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.metrics.apiReadsInFlight.dec();
+      release();
+    };
+  }
+
+  private refuse(): ServiceUnavailableError {
+    this.metrics.apiReadsRefused.inc();
+    return new ServiceUnavailableError(
+      `server busy: more than ${this.config.API_READS_IN_FLIGHT} reads in flight`,
+      'overload',
+      OVERLOAD_RETRY_AFTER_SECONDS,
+    );
+  }
+}
+
+/** Holds a read slot from before the route's pipes until its answer is written (or the client left). */
+@Injectable()
+export class ReadAdmissionInterceptor implements NestInterceptor {
+  constructor(private readonly admission: ReadAdmission) {}
+
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return from(this.admission.admit()).pipe(mergeMap((release) => next.handle().pipe(finalize(release))));
+  }
+}
+
+/** A route that reads the database for a client: admitted through ReadAdmission, on the read pool. */
+export const AdmittedRead = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(UseInterceptors(ReadAdmissionInterceptor));
