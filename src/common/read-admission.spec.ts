@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/config.loader';
 import { MetricsService } from '../metrics/metrics.service';
 import { ReadAdmission } from './read-admission';
@@ -6,7 +7,9 @@ import { ServiceUnavailableError } from './service-unavailable';
 function admission(settings: Record<string, string>): { admission: ReadAdmission; metrics: MetricsService } {
   const metrics = new MetricsService();
   const config = loadConfig({ APP_ENV: 'dev', ...settings }, { envDir: '/nonexistent' });
-  return { admission: new ReadAdmission(config, metrics), metrics };
+  // No query runs here: the pool is only looked at to tell a busy replica from a database that is down.
+  const readDataSource = new DataSource({ type: 'postgres', url: 'postgres://127.0.0.1:1/none' });
+  return { admission: new ReadAdmission(config, metrics, readDataSource), metrics };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<ServiceUnavailableError> {

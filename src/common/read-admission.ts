@@ -6,11 +6,18 @@ import {
   NestInterceptor,
   UseInterceptors,
 } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { E_TIMEOUT, Semaphore, withTimeout } from 'async-mutex';
-import { Observable, finalize, from, mergeMap } from 'rxjs';
+import { Observable, catchError, finalize, from, mergeMap, throwError } from 'rxjs';
+import { DataSource } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AppConfig } from '../config/app-config';
+import { READ_DATA_SOURCE } from '../database/data-source';
 import { MetricsService } from '../metrics/metrics.service';
 import { OVERLOAD_RETRY_AFTER_SECONDS, ServiceUnavailableError } from './service-unavailable';
+
+/** pg-pool's message when no connection of the pool came free (or could be opened) in time. */
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 
 /**
  * Admission control of the read API, per replica: at most API_READS_IN_FLIGHT reads are served at
@@ -27,6 +34,7 @@ export class ReadAdmission {
   constructor(
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    @InjectDataSource(READ_DATA_SOURCE) private readonly readDataSource: DataSource,
   ) {
     this.slots = new Semaphore(config.API_READS_IN_FLIGHT);
   }
@@ -57,6 +65,18 @@ export class ReadAdmission {
     };
   }
 
+  /**
+   * A read that gave up waiting for a connection of its pool while every connection was in use: the
+   * replica is busy, not the database down (an alert on database 503s must not fire on a storm).
+   */
+  busyOf(error: unknown): ServiceUnavailableError | undefined {
+    if ((error as Error)?.message !== POOL_WAIT_TIMEOUT) return undefined;
+    const pool = (this.readDataSource.driver as PostgresDriver).master as
+      { totalCount: number; idleCount: number; options: { max: number } } | undefined;
+    if (!pool || pool.totalCount < pool.options.max || pool.idleCount > 0) return undefined;
+    return this.refuse();
+  }
+
   private refuse(): ServiceUnavailableError {
     this.metrics.apiReadsRefused.inc();
     return new ServiceUnavailableError(
@@ -73,7 +93,14 @@ export class ReadAdmissionInterceptor implements NestInterceptor {
   constructor(private readonly admission: ReadAdmission) {}
 
   intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    return from(this.admission.admit()).pipe(mergeMap((release) => next.handle().pipe(finalize(release))));
+    return from(this.admission.admit()).pipe(
+      mergeMap((release) =>
+        next.handle().pipe(
+          catchError((error: unknown) => throwError(() => this.admission.busyOf(error) ?? error)),
+          finalize(release),
+        ),
+      ),
+    );
   }
 }
 
