@@ -39,6 +39,7 @@ const STRIKES_EACH_SIDE = 50;
 /** Instruments with 30 days of minutes each, stored before the start: the heavy reads. */
 const READ_TOKENS = Array.from({ length: 20 }, (_, i) => 9_100_001 + i);
 const DAY_MS = 86_400_000;
+const RAMP_MS = 2000;
 
 type Kind = 'candles' | 'udf' | 'coverage' | 'chain' | 'subscriptions';
 const KINDS: Kind[] = ['candles', 'udf', 'coverage', 'chain', 'subscriptions'];
@@ -47,6 +48,10 @@ interface Answer {
   status: number;
   retryAfter?: string;
   ms: number;
+  /** Why no answer came (status 0): the socket's error code. */
+  error?: string;
+  /** Whether the request went out on a connection opened for it. */
+  connected?: boolean;
 }
 
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)];
@@ -120,11 +125,20 @@ function request(agent: Agent, url: string): Promise<Answer> {
           status: res.statusCode ?? 0,
           retryAfter: res.headers['retry-after'],
           ms: Number(process.hrtime.bigint() - started) / 1e6,
+          connected: !req.reusedSocket,
         }),
       );
-      res.on('error', () => resolve({ status: 0, ms: 0 }));
+      res.on('error', (error: NodeJS.ErrnoException) =>
+        resolve({ status: 0, ms: 0, error: error.code ?? error.message }),
+      );
     });
-    req.on('error', () => resolve({ status: 0, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({
+        status: 0,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+        error: error.code ?? error.message,
+      }),
+    );
   });
 }
 
@@ -252,11 +266,16 @@ async function main(): Promise<void> {
     const quiet = between(quiet0, await snapshot(url));
 
     // Phase 2: the storm.
-    const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+    // Every client keeps its connection: past maxFreeSockets (256 by default) an idle one, a client
+    // waiting out Retry-After, would be closed and opened again, and the reconnects would be measured.
+    const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS, maxFreeSockets: CLIENTS });
     const answers: Array<Answer & { kind: Kind }> = [];
     let storming = true;
     const client = async (i: number): Promise<void> => {
       const kind = KINDS[i % KINDS.length];
+      // The clients arrive over RAMP_MS rather than in one instant: 2,000 connections opened at once
+      // overflow any listen backlog, and SYN retries (1, 3, 7, 15 s...) would be measured instead.
+      await new Promise((resolve) => setTimeout(resolve, (i / CLIENTS) * RAMP_MS));
       while (storming) {
         const answer = await request(agent, urlOf(kind));
         if (!storming) break;
@@ -371,8 +390,13 @@ async function main(): Promise<void> {
         `  ${kind.padEnd(14)} ${String(mine.length).padStart(7)} answers, ${String(mineOk.length).padStart(6)} 200s, p50 ${percentile(mineOk, 50).toFixed(0)} ms, p99 ${percentile(mineOk, 99).toFixed(0)} ms\n`,
       );
     }
+    const failures = new Map<string, number>();
+    for (const answer of answers.filter((a) => a.status === 0))
+      failures.set(answer.error ?? '?', (failures.get(answer.error ?? '?') ?? 0) + 1);
     process.stdout.write(
-      `5xx other than 503: ${other5xx}; 503s without Retry-After: ${withoutRetryAfter} of ${unavailable.length}\n`,
+      `5xx other than 503: ${other5xx}; 503s without Retry-After: ${withoutRetryAfter} of ${unavailable.length}; no answer: ${
+        [...failures.entries()].map(([code, count]) => `${code} ${count}`).join(', ') || 'none'
+      }; connections opened: ${answers.filter((a) => a.connected).length}\n`,
     );
     const barePerS = bareReads / bareSeconds;
     process.stdout.write(

@@ -1,15 +1,20 @@
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/config.loader';
 import { MetricsService } from '../metrics/metrics.service';
-import { ReadAdmission } from './read-admission';
+import { READ_LOOP_DELAY_LIMIT_MS, ReadAdmission } from './read-admission';
 import { ServiceUnavailableError } from './service-unavailable';
+
+const made: ReadAdmission[] = [];
+afterEach(() => made.splice(0).forEach((gate) => gate.onModuleDestroy()));
 
 function admission(settings: Record<string, string>): { admission: ReadAdmission; metrics: MetricsService } {
   const metrics = new MetricsService();
   const config = loadConfig({ APP_ENV: 'dev', ...settings }, { envDir: '/nonexistent' });
   // No query runs here: the pool is only looked at to tell a busy replica from a database that is down.
   const readDataSource = new DataSource({ type: 'postgres', url: 'postgres://127.0.0.1:1/none' });
-  return { admission: new ReadAdmission(config, metrics, readDataSource), metrics };
+  const gate = new ReadAdmission(config, metrics, readDataSource);
+  made.push(gate);
+  return { admission: gate, metrics };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<ServiceUnavailableError> {
@@ -63,5 +68,28 @@ describe('ReadAdmission', () => {
     held();
     const next = await gate.admit();
     next();
+  });
+
+  it('admits no second read while the event loop lags, and always lets one through', async () => {
+    const { admission: gate } = admission({ API_READS_IN_FLIGHT: '10' });
+    const first = await gate.admit();
+    // The delay monitor measures from its previous sample: give it one before the thread is held.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Hold the thread past the limit; within a sampling period or two the lag is seen.
+    const until = Date.now() + 4 * READ_LOOP_DELAY_LIMIT_MS;
+    while (Date.now() < until);
+    let refused: unknown;
+    for (const deadline = Date.now() + 1500; !refused && Date.now() < deadline;) {
+      await gate.admit().then(
+        (release) => release(),
+        (error: unknown) => (refused = error),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(refused).toBeInstanceOf(ServiceUnavailableError);
+    expect((refused as Error).message).toMatch(/event loop \d+ ms behind/);
+    first();
+    const alone = await gate.admit();
+    alone();
   });
 });

@@ -1,9 +1,11 @@
+import { IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   applyDecorators,
   CallHandler,
   ExecutionContext,
   Injectable,
   NestInterceptor,
+  OnModuleDestroy,
   UseInterceptors,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -16,6 +18,21 @@ import { READ_DATA_SOURCE } from '../database/data-source';
 import { MetricsService } from '../metrics/metrics.service';
 import { OVERLOAD_RETRY_AFTER_SECONDS, ServiceUnavailableError } from './service-unavailable';
 
+/**
+ * Past this event-loop delay (p99 of the last half second) no further read is admitted while one is in
+ * flight: a replica's reads are bounded by its one JavaScript thread (parsing rows, writing JSON) as
+ * much as by its connections, and that thread also flushes the stream's bars and runs the backfill.
+ */
+export const READ_LOOP_DELAY_LIMIT_MS = 100;
+/**
+ * Refusals per admitted read that a replica answers without raising Retry-After: a refusal costs about
+ * a fiftieth of a read here, so beyond this the refusals themselves would take the thread. Above it,
+ * Retry-After grows with the ratio (up to MAX_OVERLOAD_RETRY_AFTER_SECONDS), spreading the clients out.
+ */
+const REFUSALS_PER_ADMISSION = 10;
+const MAX_OVERLOAD_RETRY_AFTER_SECONDS = 30;
+const SAMPLE_MS = 500;
+
 /** pg-pool's message when no connection of the pool came free (or could be opened) in time. */
 const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 
@@ -25,11 +42,21 @@ const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
  * beyond that is refused at once with a 503 and `Retry-After`, instead of queueing for the pool's
  * connections until pg-pool gives up (5 s) and the client gets a 500. The slots are a counting
  * semaphore (async-mutex); the queue's length is counted here, since the library keeps no bound.
+ * A read is also refused while the event loop lags past READ_LOOP_DELAY_LIMIT_MS and another read is
+ * in flight. Retry-After is 1 s, longer while refusals far outnumber admissions.
  */
 @Injectable()
-export class ReadAdmission {
+export class ReadAdmission implements OnModuleDestroy {
   private readonly slots: Semaphore;
   private waiting = 0;
+  private inFlight = 0;
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private loopDelayMs = 0;
+  private readonly sampler: NodeJS.Timeout;
+  private admitted = 0;
+  private refused = 0;
+  /** Refusals per admission, smoothed over a few samples. */
+  private refusalRatio = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -37,10 +64,29 @@ export class ReadAdmission {
     @InjectDataSource(READ_DATA_SOURCE) private readonly readDataSource: DataSource,
   ) {
     this.slots = new Semaphore(config.API_READS_IN_FLIGHT);
+    this.loopDelay.enable();
+    this.sampler = setInterval(() => this.sample(), SAMPLE_MS);
+    this.sampler.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sampler);
+    this.loopDelay.disable();
+  }
+
+  private sample(): void {
+    this.loopDelayMs = this.loopDelay.percentile(99) / 1e6;
+    this.loopDelay.reset();
+    const ratio = this.refused / Math.max(1, this.admitted);
+    this.refusalRatio = 0.6 * this.refusalRatio + 0.4 * ratio;
+    this.admitted = 0;
+    this.refused = 0;
   }
 
   /** A slot, or a ServiceUnavailableError; the returned function gives the slot back (once). */
   async admit(): Promise<() => void> {
+    if (this.inFlight > 0 && this.loopDelayMs > READ_LOOP_DELAY_LIMIT_MS)
+      throw this.refuse(`server busy: event loop ${Math.round(this.loopDelayMs)} ms behind`);
     const free = this.slots.getValue() > 0 && this.waiting === 0;
     if (!free && this.waiting >= this.config.API_READ_QUEUE_LENGTH) throw this.refuse();
     this.waiting++;
@@ -56,10 +102,13 @@ export class ReadAdmission {
       this.metrics.apiReadsWaiting.set(this.waiting);
     }
     this.metrics.apiReadsInFlight.inc();
+    this.inFlight++;
+    this.admitted++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      this.inFlight--;
       this.metrics.apiReadsInFlight.dec();
       release();
     };
@@ -77,13 +126,16 @@ export class ReadAdmission {
     return this.refuse();
   }
 
-  private refuse(): ServiceUnavailableError {
+  private refuse(
+    message = `server busy: more than ${this.config.API_READS_IN_FLIGHT} reads in flight`,
+  ): ServiceUnavailableError {
     this.metrics.apiReadsRefused.inc();
-    return new ServiceUnavailableError(
-      `server busy: more than ${this.config.API_READS_IN_FLIGHT} reads in flight`,
-      'overload',
-      OVERLOAD_RETRY_AFTER_SECONDS,
+    this.refused++;
+    const retryAfter = Math.min(
+      MAX_OVERLOAD_RETRY_AFTER_SECONDS,
+      Math.max(OVERLOAD_RETRY_AFTER_SECONDS, Math.ceil(this.refusalRatio / REFUSALS_PER_ADMISSION)),
     );
+    return new ServiceUnavailableError(message, 'overload', retryAfter);
   }
 }
 

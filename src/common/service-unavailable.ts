@@ -1,7 +1,7 @@
 import { ServiceUnavailableException } from '@nestjs/common';
 import { Dependency, DependencyUnavailableError, isConnectionError } from './dependency-errors';
 
-/** Retry-After of a read refused by admission control: a slot frees within milliseconds. */
+/** Retry-After of a read refused by admission control (at least): a slot frees within milliseconds. */
 export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 /** Retry-After while PostgreSQL or Redis is unreachable: the pools and the queue reconnect on their own. */
 export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
