@@ -24,7 +24,8 @@ import { startSimulatorProcess, subscriptionTokens } from './support/simulator-p
 // Printed: answers by status; reads answered per second beside the same SELECTs run bare (the read
 // repositories' statements, no HTTP, no Nest) by 2,000 callers over a pool of the same size in the
 // same run; p50/p99 of the 200s; the stream's commit lag (fo_flush_lag_seconds) and the backfill's
-// upstream requests per second during the storm beside a phase without it.
+// upstream requests per second during the storm beside a phase without it. BENCH_DEBUG=1 also prints
+// the service's backfill and API metrics, the job records by state and the end of its log.
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2000);
 const PHASE_S = Number(process.env.BENCH_PHASE_SECONDS ?? 75);
