@@ -1,3 +1,4 @@
+import { Server } from 'node:http';
 import { INestApplication, Logger, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
@@ -40,6 +41,18 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 /**
+ * Idle keep-alive connections are kept a minute, past the usual 60 s idle timeout of a load balancer
+ * in front, instead of Node's 5 s: a connection the server closes while a client (or the balancer)
+ * sends its next request on it ends that request with ECONNRESET, and under load, when timers fire
+ * late, that race is common; every reconnect then also costs an accept on a busy event loop.
+ */
+function keepConnections(server: Server): void {
+  server.keepAliveTimeout = 65_000;
+  // Must exceed keepAliveTimeout, or a request arriving late on an idle connection is cut short.
+  server.headersTimeout = 66_000;
+}
+
+/**
  * Builds the hybrid application: HTTP (REST, health, metrics, docs) plus the Redis transport that
  * carries subscription events. The caller listens on HTTP before starting the microservice.
  */
@@ -55,6 +68,7 @@ export async function createApp(
   app.useGlobalInterceptors(new DeclaredInputInterceptor());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
+  keepConnections(app.getHttpServer() as Server);
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
 
   const log = new Logger('Bootstrap');

@@ -1,10 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AppConfig } from './config/app-config';
 import { BackfillModule } from './backfill/backfill.module';
 import { FlagsModule } from './flags/flags.module';
 import { ConfigModule } from './config/config.module';
 import { Clock, SystemClock } from './contracts/market-time';
 import { MarketTimeModule } from './common/market-time.module';
+import { UnavailableInterceptor } from './common/unavailable.interceptor';
 import { DatabaseModule } from './database/database.module';
 import { FoStreamModule } from './fo-stream/fo-stream.module';
 import { HealthModule } from './health/health.module';
@@ -45,6 +47,8 @@ export class AppModule {
         HealthModule.forRoot([subscriptionEvents, backfill, foStream]),
         FlagsModule.forRoot(backfill),
       ],
+      // Every HTTP route: "not now" (overload, a dependency down) is a 503 with Retry-After, never a 500.
+      providers: [{ provide: APP_INTERCEPTOR, useClass: UnavailableInterceptor }],
     };
   }
 }

@@ -11,6 +11,11 @@ export interface SimulatorProcessOptions {
   historyRatePerSec: number;
   /** Omitted: the simulator's default chain width. */
   strikesEachSide?: number;
+  /**
+   * Further SIM_* settings, over the defaults here (no live ticks, no events): a benchmark that wants
+   * ticks flowing and subscription events published turns them on, with its own Redis prefix.
+   */
+  env?: Record<string, string>;
 }
 
 export interface SimulatorProcess {
@@ -53,6 +58,7 @@ export async function startSimulatorProcess(options: SimulatorProcessOptions): P
         : { SIM_STRIKES_EACH_SIDE: String(options.strikesEachSide) }),
       SIM_LIVE_TICKS: 'false',
       SIM_EVENTS_ENABLED: 'false',
+      ...options.env,
     },
     stdio: 'ignore',
   });

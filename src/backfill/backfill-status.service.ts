@@ -4,7 +4,8 @@ import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, DAY_MS } from '../contracts/market-time';
 import { InstrumentsService } from '../market-data/instruments.service';
 import { BackfillPlanner } from './backfill.planner';
-import { BackfillJobRow, BackfillRepository, isUnsupportedAt } from './backfill.repository';
+import { BackfillQueryRepository } from './backfill-query.repository';
+import { BackfillJobRow, isUnsupportedAt } from './backfill.repository';
 import { BACKFILL_REQUESTER, BackfillRequester } from './backfill.requests';
 import {
   BackfillAcceptedDto,
@@ -14,6 +15,12 @@ import {
   CoverageDto,
   ManualBackfillDto,
 } from './dto/backfill.dto';
+
+/**
+ * How long a manual request waits for the queue before it is answered 503 (the HTTP edge answers
+ * within 2 s; the planning and the job records take the rest).
+ */
+const MANUAL_QUEUE_WAIT_MS = 1200;
 
 const iso = (value: Date | string | null): string | null =>
   value === null ? null : new Date(value).toISOString();
@@ -37,12 +44,12 @@ function toJobDto(row: BackfillJobRow): BackfillJobDto {
   };
 }
 
-/** What the backfill API shows and accepts. */
+/** What the backfill API shows (from the read pool) and accepts (through the requester, on the primary). */
 @Injectable()
 export class BackfillStatusService {
   constructor(
     @Inject(BACKFILL_REQUESTER) private readonly requester: BackfillRequester,
-    private readonly repository: BackfillRepository,
+    private readonly repository: BackfillQueryRepository,
     private readonly planner: BackfillPlanner,
     private readonly instruments: InstrumentsService,
     private readonly config: AppConfig,
@@ -64,15 +71,18 @@ export class BackfillStatusService {
     // Described from the instrument list at once, as a subscription would be; the ticker's answer
     // names it too (the processor) where no list is read.
     await this.instruments.recordListed([body.instrument_token]);
-    const [result] = await this.requester.request([
-      {
-        instrumentToken: body.instrument_token,
-        trigger: 'manual',
-        requestedAt: now,
-        from: from ?? (to ? this.planner.lookback().from : undefined),
-        to,
-      },
-    ]);
+    const [result] = await this.requester.request(
+      [
+        {
+          instrumentToken: body.instrument_token,
+          trigger: 'manual',
+          requestedAt: now,
+          from: from ?? (to ? this.planner.lookback().from : undefined),
+          to,
+        },
+      ],
+      { queueWaitMs: MANUAL_QUEUE_WAIT_MS },
+    );
     return { job_id: result.jobIds[0] ?? null, job_ids: result.jobIds, skipped: result.skipped };
   }
 
@@ -100,7 +110,8 @@ export class BackfillStatusService {
   }
 
   async coverage(instrumentToken: number): Promise<CoverageDto> {
-    const plan = await this.planner.plan(instrumentToken);
+    // Shown to a client, so read on the read pool; the same plan decides work on the primary.
+    const plan = await this.planner.plan(instrumentToken, this.repository);
     const [coverage, lastCandle, marks] = await Promise.all([
       this.repository.coverage([instrumentToken], plan.lookbackFrom, plan.lookbackTo),
       this.repository.lastCandleTime(instrumentToken),

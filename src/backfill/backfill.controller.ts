@@ -23,6 +23,7 @@ import {
   JobIdParamDto,
   ManualBackfillDto,
 } from './dto/backfill.dto';
+import { AdmittedRead } from '../common/read-admission';
 
 @ApiTags('backfill')
 @Controller('api/v1')
@@ -45,6 +46,7 @@ export class BackfillController {
   }
 
   @Get('backfill/jobs')
+  @AdmittedRead()
   @ApiOperation({ summary: 'Backfill job records, newest first' })
   @ApiOkResponse({ type: BackfillJobListDto })
   @ApiBadRequestResponse({
@@ -65,6 +67,7 @@ export class BackfillController {
   }
 
   @Get('backfill/jobs/:id')
+  @AdmittedRead()
   @ApiOperation({ summary: 'One backfill job: trigger, window, state, attempts, rows, duration, error' })
   @ApiOkResponse({ type: BackfillJobDto })
   @ApiNotFoundResponse({ description: 'No such job' })
@@ -74,6 +77,7 @@ export class BackfillController {
   }
 
   @Get('instruments/:token/coverage')
+  @AdmittedRead()
   @ApiOperation({ summary: 'Covered ranges, gaps, last candle and unsupported state of an instrument' })
   @ApiOkResponse({ type: CoverageDto })
   @ApiBadRequestResponse({ description: 'Bad token' })

@@ -1,20 +1,36 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { BackfillProcessor } from './backfill.processor';
+import { BackfillService } from './backfill.service';
 
 /**
- * The worker's upstream circuit, a pause for credentials, a dependency it waits for. Reported, never
- * failed: a dead upstream must not take the API (which serves stored data) out of the load balancer.
+ * What the backfill can do now: the worker's upstream circuit, a pause for credentials, a dependency it
+ * waits for, and whether its queue (Redis) is reachable. Down while the queue is not: no job runs and
+ * `POST /api/v1/backfill` is answered 503; job records written before stay in PostgreSQL and their
+ * jobs are queued again once Redis is back. Fails readiness only where HEALTH_READINESS_REQUIRES names
+ * it: a dead upstream or queue must not take the API (which serves stored data) out of the load balancer.
  */
 @Injectable()
 export class BackfillHealthIndicator {
   constructor(
     private readonly processor: BackfillProcessor,
+    private readonly service: BackfillService,
     private readonly health: HealthIndicatorService,
   ) {}
 
-  isHealthy(key: string): HealthIndicatorResult {
-    return this.health.check(key).up(this.processor.status());
+  async isHealthy(key: string): Promise<HealthIndicatorResult> {
+    const indicator = this.health.check(key);
+    const status = this.processor.status();
+    // The connection's state, no round trip: readiness must not wait on a queue that holds commands.
+    if (await this.service.queueReachable(0))
+      return indicator.up({ ...status, queue: 'ready', accepts_requests: true });
+    return indicator.down({
+      ...status,
+      queue: 'unreachable',
+      accepts_requests: false,
+      message:
+        'backfill queue (Redis) unreachable: no job runs and POST /api/v1/backfill answers 503 until it is back; queued job records are queued again then',
+    });
   }
 }
 

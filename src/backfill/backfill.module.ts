@@ -11,6 +11,7 @@ import { BackfillQueueService } from './backfill-queue.service';
 import { BackfillStatusService } from './backfill-status.service';
 import { BackfillPlanner } from './backfill.planner';
 import { BackfillProcessor } from './backfill.processor';
+import { BackfillQueryRepository } from './backfill-query.repository';
 import { BackfillRepository } from './backfill.repository';
 import { BACKFILL_REQUESTER } from './backfill.requests';
 import { BackfillScheduler } from './backfill.scheduler';
@@ -40,6 +41,7 @@ export class BackfillModule {
         controllers: [BackfillController],
         providers: [
           BackfillRepository,
+          BackfillQueryRepository,
           BackfillPlanner,
           BackfillStatusService,
           BackfillQueueService,
@@ -66,6 +68,7 @@ export class BackfillModule {
       controllers: [BackfillController],
       providers: [
         BackfillRepository,
+        BackfillQueryRepository,
         BackfillPlanner,
         BackfillService,
         BackfillStatusService,

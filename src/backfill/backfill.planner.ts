@@ -5,6 +5,9 @@ import { computeGaps, TimeRange, windowsForGaps } from './backfill-gaps';
 import { MAX_WINDOW_MS } from './backfill.constants';
 import { BackfillRepository } from './backfill.repository';
 
+/** Where a plan reads coverage and stored minutes: the primary to decide work, the read pool to show it. */
+export type PlanReads = Pick<BackfillRepository, 'coverage' | 'storedMinutes'>;
+
 export interface InstrumentPlan {
   lookbackFrom: Date;
   /** Exclusive end: the start of the minute after the one forming now. */
@@ -33,19 +36,22 @@ export class BackfillPlanner {
     };
   }
 
-  async plan(instrumentToken: number): Promise<InstrumentPlan> {
-    const plans = await this.planMany([instrumentToken]);
+  async plan(instrumentToken: number, reads: PlanReads = this.repository): Promise<InstrumentPlan> {
+    const plans = await this.planMany([instrumentToken], reads);
     return plans.get(instrumentToken)!;
   }
 
-  /** Plans of many instruments with two queries in all. */
-  async planMany(tokens: readonly number[]): Promise<Map<number, InstrumentPlan>> {
+  /** Plans of many instruments with two queries in all, on the primary unless `reads` says otherwise. */
+  async planMany(
+    tokens: readonly number[],
+    reads: PlanReads = this.repository,
+  ): Promise<Map<number, InstrumentPlan>> {
     const { from, to } = this.lookback();
     const plans = new Map<number, InstrumentPlan>();
     if (tokens.length === 0) return plans;
     const [coverage, stored] = await Promise.all([
-      this.repository.coverage(tokens, from, to),
-      this.repository.storedMinutes(tokens, from, to),
+      reads.coverage(tokens, from, to),
+      reads.storedMinutes(tokens, from, to),
     ]);
     const sessionMinutes = this.sessionMinutesOf(from, to);
     for (const token of tokens) {

@@ -56,6 +56,8 @@ export interface UnsupportedRow {
   failures: number;
 }
 
+type Queryable = Pick<DataSource, 'query'>;
+
 export interface JobFilter {
   instrumentToken?: number;
   state?: BackfillJobState;
@@ -78,7 +80,7 @@ const PENDING_HORIZON_SECONDS = 3600;
 /** `GET /api/v1/backfill/jobs` counts matching records up to this many. */
 export const JOB_COUNT_LIMIT = 10_000;
 
-const JOB_COLUMNS = `id, instrument_token, trigger, window_from, window_to, state, attempts, rows_written, error,
+export const JOB_COLUMNS = `id, instrument_token, trigger, window_from, window_to, state, attempts, rows_written, error,
   requested_at, started_at, finished_at, duration_ms, time_to_data_ms`;
 
 /** `unnest` arrays of job records: id, token, trigger, window, requested at. */
@@ -93,7 +95,89 @@ function recordColumns(jobs: readonly NewJobRecord[]): unknown[] {
   ];
 }
 
-/** The only SQL of the backfill: job records, coverage, unsupported instruments, work selection. */
+// Reads both pools make: planning on the primary, the coverage view on the read pool.
+
+/**
+ * Coverage of each of `tokens` overlapping `[from, to)`, ranges in time order, with how many candles
+ * are stored in each range today. One query for the lot.
+ */
+export async function coverageOf(
+  q: Queryable,
+  tokens: readonly number[],
+  from: Date,
+  to: Date,
+): Promise<Map<number, CoverageRange[]>> {
+  const rows: {
+    instrument_token: string;
+    covered_from: Date;
+    covered_to: Date;
+    candles: number;
+    stored: string;
+  }[] = await q.query(
+    `SELECT c.instrument_token, c.covered_from, c.covered_to, c.candles,
+              (SELECT count(*) FROM candles_1m m
+                WHERE m.instrument_token = c.instrument_token
+                  AND m.time >= c.covered_from AND m.time < c.covered_to) AS stored
+         FROM backfill_coverage c
+        WHERE c.instrument_token = ANY($1::bigint[]) AND c.covered_to > $2 AND c.covered_from < $3
+        ORDER BY c.instrument_token, c.covered_from`,
+    [tokens, from, to],
+  );
+  const byToken = new Map<number, CoverageRange[]>();
+  for (const row of rows) {
+    const token = Number(row.instrument_token);
+    const list = byToken.get(token) ?? [];
+    list.push({
+      from: new Date(row.covered_from),
+      to: new Date(row.covered_to),
+      candles: Number(row.candles),
+      stored: Number(row.stored),
+    });
+    byToken.set(token, list);
+  }
+  return byToken;
+}
+
+/** Minute starts (ms) of the candles stored in `[from, to)`, by instrument, in time order. One query. */
+export async function storedMinutesOf(
+  q: Queryable,
+  tokens: readonly number[],
+  from: Date,
+  to: Date,
+): Promise<Map<number, number[]>> {
+  const rows: { instrument_token: string; time: Date }[] = await q.query(
+    `SELECT instrument_token, time FROM candles_1m
+      WHERE instrument_token = ANY($1::bigint[]) AND time >= $2 AND time < $3
+      ORDER BY instrument_token, time`,
+    [tokens, from, to],
+  );
+  const byToken = new Map<number, number[]>();
+  for (const row of rows) {
+    const token = Number(row.instrument_token);
+    const list = byToken.get(token) ?? [];
+    list.push(new Date(row.time).getTime());
+    byToken.set(token, list);
+  }
+  return byToken;
+}
+
+/** Unsupported marks of `tokens`, expired or not (`isUnsupportedAt` tells), by instrument. */
+export async function unsupportedOf(
+  q: Queryable,
+  tokens: readonly number[],
+): Promise<Map<number, UnsupportedRow>> {
+  const rows: UnsupportedRow[] = await q.query(
+    `SELECT instrument_token, reason, first_seen_at, last_seen_at, expires_at, failures
+       FROM unsupported_instruments WHERE instrument_token = ANY($1::bigint[])`,
+    [tokens],
+  );
+  return new Map(rows.map((row) => [Number(row.instrument_token), row]));
+}
+
+/**
+ * The backfill's SQL on the ingestion pool: job records, coverage, unsupported instruments, work
+ * selection. The API's views of them read through BackfillQueryRepository, on the read pool.
+ */
 @Injectable()
 export class BackfillRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -286,76 +370,16 @@ export class BackfillRepository {
     );
   }
 
-  /**
-   * Coverage of each of `tokens` overlapping `[from, to)`, ranges in time order, with how many candles
-   * are stored in each range today. One query for the lot.
-   */
-  async coverage(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, CoverageRange[]>> {
-    const rows: {
-      instrument_token: string;
-      covered_from: Date;
-      covered_to: Date;
-      candles: number;
-      stored: string;
-    }[] = await this.dataSource.query(
-      `SELECT c.instrument_token, c.covered_from, c.covered_to, c.candles,
-                (SELECT count(*) FROM candles_1m m
-                  WHERE m.instrument_token = c.instrument_token
-                    AND m.time >= c.covered_from AND m.time < c.covered_to) AS stored
-           FROM backfill_coverage c
-          WHERE c.instrument_token = ANY($1::bigint[]) AND c.covered_to > $2 AND c.covered_from < $3
-          ORDER BY c.instrument_token, c.covered_from`,
-      [tokens, from, to],
-    );
-    const byToken = new Map<number, CoverageRange[]>();
-    for (const row of rows) {
-      const token = Number(row.instrument_token);
-      const list = byToken.get(token) ?? [];
-      list.push({
-        from: new Date(row.covered_from),
-        to: new Date(row.covered_to),
-        candles: Number(row.candles),
-        stored: Number(row.stored),
-      });
-      byToken.set(token, list);
-    }
-    return byToken;
+  coverage(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, CoverageRange[]>> {
+    return coverageOf(this.dataSource, tokens, from, to);
   }
 
-  /** Minute starts (ms) of the candles stored in `[from, to)`, by instrument, in time order. One query. */
-  async storedMinutes(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, number[]>> {
-    const rows: { instrument_token: string; time: Date }[] = await this.dataSource.query(
-      `SELECT instrument_token, time FROM candles_1m
-        WHERE instrument_token = ANY($1::bigint[]) AND time >= $2 AND time < $3
-        ORDER BY instrument_token, time`,
-      [tokens, from, to],
-    );
-    const byToken = new Map<number, number[]>();
-    for (const row of rows) {
-      const token = Number(row.instrument_token);
-      const list = byToken.get(token) ?? [];
-      list.push(new Date(row.time).getTime());
-      byToken.set(token, list);
-    }
-    return byToken;
+  storedMinutes(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, number[]>> {
+    return storedMinutesOf(this.dataSource, tokens, from, to);
   }
 
-  /** Unsupported marks of `tokens`, expired or not (`isUnsupportedAt` tells), by instrument. */
-  async findUnsupported(tokens: readonly number[]): Promise<Map<number, UnsupportedRow>> {
-    const rows: UnsupportedRow[] = await this.dataSource.query(
-      `SELECT instrument_token, reason, first_seen_at, last_seen_at, expires_at, failures
-         FROM unsupported_instruments WHERE instrument_token = ANY($1::bigint[])`,
-      [tokens],
-    );
-    return new Map(rows.map((row) => [Number(row.instrument_token), row]));
-  }
-
-  async lastCandleTime(instrumentToken: number): Promise<Date | null> {
-    const rows: { time: Date | null }[] = await this.dataSource.query(
-      `SELECT max(time) AS time FROM candles_1m WHERE instrument_token = $1`,
-      [instrumentToken],
-    );
-    return rows[0]?.time ? new Date(rows[0].time) : null;
+  findUnsupported(tokens: readonly number[]): Promise<Map<number, UnsupportedRow>> {
+    return unsupportedOf(this.dataSource, tokens);
   }
 
   async markUnsupported(
@@ -379,38 +403,6 @@ export class BackfillRepository {
       `DELETE FROM unsupported_instruments WHERE instrument_token = $1`,
       [instrumentToken],
     );
-  }
-
-  async findJob(id: string): Promise<BackfillJobRow | undefined> {
-    const rows: BackfillJobRow[] = await this.dataSource.query(
-      `SELECT ${JOB_COLUMNS} FROM backfill_jobs WHERE id = $1`,
-      [id],
-    );
-    return rows[0];
-  }
-
-  /**
-   * One page of records, newest first, and how many match: counted up to `countLimit` only, so that
-   * a call costs the same however many records the table holds (`capped` when there are more).
-   */
-  async listJobs(
-    filter: JobFilter,
-    countLimit = JOB_COUNT_LIMIT,
-  ): Promise<{ total: number; capped: boolean; jobs: BackfillJobRow[] }> {
-    const where = `($1::bigint IS NULL OR instrument_token = $1) AND ($2::text IS NULL OR state = $2)
-                   AND ($3::text IS NULL OR trigger = $3)`;
-    const params = [filter.instrumentToken ?? null, filter.state ?? null, filter.trigger ?? null];
-    const [count]: { total: number }[] = await this.dataSource.query(
-      `SELECT count(*)::int AS total FROM (SELECT 1 FROM backfill_jobs WHERE ${where} LIMIT $4) matching`,
-      [...params, countLimit + 1],
-    );
-    const jobs: BackfillJobRow[] = await this.dataSource.query(
-      `SELECT ${JOB_COLUMNS} FROM backfill_jobs WHERE ${where}
-        ORDER BY requested_at DESC, id LIMIT $4 OFFSET $5`,
-      [...params, filter.limit, filter.offset],
-    );
-    const capped = count.total > countLimit;
-    return { total: capped ? countLimit : count.total, capped, jobs };
   }
 
   /**

@@ -46,6 +46,13 @@ export interface BackfillBatchOptions {
    * past it are answered `skipped: 'over budget'` and left for later (the scheduler's cycle budget).
    */
   maxJobs?: number;
+  /**
+   * The longest the caller waits for the queue (10 s by default); past it the batch is refused with
+   * DependencyUnavailableError and its new records are removed. A caller that passes it (an HTTP
+   * request, which must answer within 2 s) is also refused at once, with nothing recorded, while the
+   * queue's Redis connection is down.
+   */
+  queueWaitMs?: number;
 }
 
 export const OVER_BUDGET = 'over budget';

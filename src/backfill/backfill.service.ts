@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
+import { DependencyUnavailableError, isConnectionError } from '../common/dependency-errors';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, floorToMinute, MINUTE_MS } from '../contracts/market-time';
@@ -67,10 +68,16 @@ export class BackfillService implements BackfillRequester {
     requests: readonly BackfillRequest[],
     options: BackfillBatchOptions = {},
   ): Promise<BackfillRequestResult[]> {
+    const queueWaitMs = options.queueWaitMs ?? ENQUEUE_TIMEOUT_MS;
+    // A caller that cannot wait (an HTTP request) is refused before anything is planned or recorded
+    // while the queue's connection is down: the queue would hold its commands until Redis is back.
+    // The other triggers wait the usual bound, long enough for a reconnect that is under way.
+    if (options.queueWaitMs !== undefined && !(await this.queueReachable(queueWaitMs)))
+      throw new DependencyUnavailableError('redis', new Error('the backfill queue connection is down'));
     const results: BackfillRequestResult[] = [];
     let budget = options.maxJobs ?? Number.POSITIVE_INFINITY;
     for (let start = 0; start < requests.length; start += MAX_BATCH) {
-      const chunk = await this.requestChunk(requests.slice(start, start + MAX_BATCH), budget);
+      const chunk = await this.requestChunk(requests.slice(start, start + MAX_BATCH), budget, queueWaitMs);
       for (const result of chunk) budget -= result.jobIds.length;
       results.push(...chunk);
     }
@@ -84,6 +91,7 @@ export class BackfillService implements BackfillRequester {
   private async requestChunk(
     requests: readonly BackfillRequest[],
     maxJobs: number,
+    queueWaitMs: number,
   ): Promise<BackfillRequestResult[]> {
     const now = this.clock.now();
     const tokens = [...new Set(requests.map((request) => request.instrumentToken))];
@@ -120,7 +128,7 @@ export class BackfillService implements BackfillRequester {
       if (request.from || request.to) for (const record of own) explicit.add(record.id);
       return { jobIds: own.map((record) => record.id) };
     });
-    await this.write(records, explicit);
+    await this.write(records, explicit, queueWaitMs);
     return results;
   }
 
@@ -142,7 +150,11 @@ export class BackfillService implements BackfillRequester {
    * the window was asked for explicitly (`explicit`); a planned window that a job completed less
    * than a minute ago was planned before that job committed, and collapses into it.
    */
-  private async write(batch: readonly NewJobRecord[], explicit: ReadonlySet<string>): Promise<void> {
+  private async write(
+    batch: readonly NewJobRecord[],
+    explicit: ReadonlySet<string>,
+    queueWaitMs: number,
+  ): Promise<void> {
     if (batch.length === 0) return;
     // The same window asked for twice in a batch is one job and one record (the first request's).
     const unique = new Map<string, NewJobRecord>();
@@ -154,14 +166,28 @@ export class BackfillService implements BackfillRequester {
     // jobs and outlive them), so a burst of new subscriptions asks the queue nothing here.
     const fresh = new Set(created);
     const known = records.filter((record) => !fresh.has(record.id));
-    const restarted = known.length > 0 ? await this.restartEnded(known, explicit) : [];
+    let restarted: string[] = [];
     try {
-      await withTimeout(this.add(records), ENQUEUE_TIMEOUT_MS, 'backfill queue');
+      if (known.length > 0) restarted = await this.restartEnded(known, explicit, queueWaitMs);
+      await queueCall(this.add(records), queueWaitMs);
     } catch (error) {
       // Records of jobs that never reached the queue would keep their instruments out of the cycle.
       // Jobs added late still run; their records are recreated when they start.
       await this.repository.deleteUnstarted([...created, ...restarted]).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /**
+   * Whether the queue's Redis connection is up now (its state, no round trip); a connection still
+   * being made at boot is waited for up to `waitMs`. For requests and readiness.
+   */
+  async queueReachable(waitMs = ENQUEUE_TIMEOUT_MS): Promise<boolean> {
+    try {
+      const client = await withTimeout(this.queue.client, waitMs, 'backfill queue');
+      return client.status === 'ready';
+    } catch {
+      return false;
     }
   }
 
@@ -172,13 +198,13 @@ export class BackfillService implements BackfillRequester {
   private async restartEnded(
     records: readonly NewJobRecord[],
     explicit: ReadonlySet<string>,
+    queueWaitMs: number,
   ): Promise<string[]> {
     // Bounded: while Redis is away the queue holds commands until it is back, and a caller (an
-    // event being handled) must not hang on it.
-    const states = await withTimeout(
+    // event being handled, an HTTP request) must not hang on it.
+    const states = await queueCall(
       inBatches(records, QUEUE_CALLS_IN_FLIGHT, (record) => this.queue.getJobState(record.id)),
-      ENQUEUE_TIMEOUT_MS,
-      'backfill queue',
+      queueWaitMs,
     );
     const ended: string[] = [];
     const again: NewJobRecord[] = [];
@@ -189,10 +215,9 @@ export class BackfillService implements BackfillRequester {
       again.push(record);
     });
     if (ended.length > 0) {
-      await withTimeout(
+      await queueCall(
         inBatches(ended, QUEUE_CALLS_IN_FLIGHT, (id) => this.queue.remove(id)),
-        ENQUEUE_TIMEOUT_MS,
-        'backfill queue',
+        queueWaitMs,
       );
       this.logger.log(`${ended.length} ended jobs requested again: ${ended.slice(0, 5).join(', ')}`);
     }
@@ -299,6 +324,20 @@ export class BackfillService implements BackfillRequester {
         count: 10_000,
       },
     };
+  }
+}
+
+/**
+ * A queue call bounded by `waitMs`; not answered in time, or failed for want of a connection, it is
+ * Redis being unavailable (DependencyUnavailableError), which the HTTP edge answers 503.
+ */
+async function queueCall<T>(call: Promise<T>, waitMs: number): Promise<T> {
+  try {
+    return await withTimeout(call, waitMs, 'backfill queue');
+  } catch (error) {
+    if (isConnectionError(error) || (error as Error).message?.startsWith('backfill queue did not answer'))
+      throw new DependencyUnavailableError('redis', error);
+    throw error;
   }
 }
 

@@ -48,6 +48,7 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'KITE_API_KEY',
   'KITE_ACCESS_TOKEN',
   'DATABASE_URL',
+  'DATABASE_READ_URL',
   'REDIS_URL',
 ]);
 
@@ -139,11 +140,53 @@ export class AppConfig {
   @IsUrl({ ...URL_OPTIONS, protocols: ['postgres', 'postgresql'] })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/marketdata';
 
+  /**
+   * PostgreSQL for the read API (REST GET routes and the UDF datafeed): a read replica where one
+   * primary is not enough; unset, the primary (DATABASE_URL). Everything that decides or does work
+   * (the stream, the backfill, job records, subscriptions, planning's coverage reads) stays on the
+   * primary.
+   */
+  @IsOptional()
+  @IsUrl({ ...URL_OPTIONS, protocols: ['postgres', 'postgresql'] })
+  DATABASE_READ_URL?: string;
+
+  /** Connections per replica of the ingestion pool (stream, backfill, job records, events, planning). */
   @Transform(toNumber)
   @IsInt()
   @Min(1)
   @Max(200)
   DB_POOL_SIZE = 10;
+
+  /** Connections per replica of the read API's pool (DATABASE_READ_URL); never shared with ingestion. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DB_READ_POOL_SIZE = 10;
+
+  // Admission control of the read API: a bounded number of reads in flight and a short, bounded wait
+  // for a slot; beyond it a read is answered 503 with Retry-After at once instead of piling up.
+
+  /** Read requests served at once per replica (each holds a slot until it has answered). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  API_READS_IN_FLIGHT = 20;
+
+  /** Read requests that may wait for a slot; one more is refused at once. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  API_READ_QUEUE_LENGTH = 100;
+
+  /** The longest a read waits for a slot before it is refused. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(2000)
+  API_READ_QUEUE_WAIT_MS = 250;
 
   @Transform(toBoolean)
   @IsBoolean(BOOLEAN)

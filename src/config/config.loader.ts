@@ -15,7 +15,7 @@ export class ConfigValidationError extends Error {
 }
 
 const SETTING_NAMES: readonly string[] = Object.keys(new AppConfig());
-const OPTIONAL_SETTINGS = ['API_KEY', 'KITE_API_KEY', 'KITE_ACCESS_TOKEN'];
+const OPTIONAL_SETTINGS = ['API_KEY', 'KITE_API_KEY', 'KITE_ACCESS_TOKEN', 'DATABASE_READ_URL'];
 
 export interface LoadConfigOptions {
   /** Folder holding `.env.dev`, `.env.staging`, `.env.production`; the working directory by default. */

@@ -12,8 +12,22 @@ const CLIENT_TIMEOUT_MARGIN_MS = 2000;
 /** First TCP keepalive probe of an idle connection: a peer gone without a word is noticed. */
 const KEEPALIVE_DELAY_MS = 10_000;
 
+/** The read API's TypeORM data source (`@InjectDataSource(READ_DATA_SOURCE)`); the default one ingests. */
+export const READ_DATA_SOURCE = 'read';
+/**
+ * How long a read waits for a connection of its pool. Admission control keeps the reads in flight
+ * near the pool's size, so a longer wait means the database does not take connections: the read is
+ * answered 503 within 2 s instead of after the ingestion pool's 5 s.
+ */
+export const READ_CONNECT_TIMEOUT_MS = 1500;
+const CONNECT_TIMEOUT_MS = 5000;
+
 type ConnectionSettings = Pick<AppConfig, 'DATABASE_URL' | 'DB_POOL_SIZE'> &
-  Partial<Pick<AppConfig, 'DB_QUERY_TIMEOUT_MS'>>;
+  Partial<Pick<AppConfig, 'DB_QUERY_TIMEOUT_MS'>> & {
+    /** `application_name` of the connections, which pg_stat_activity shows per pool. */
+    applicationName?: string;
+    connectTimeoutMs?: number;
+  };
 
 /**
  * TypeORM options shared by the service and the migration command. Schema comes from migrations only.
@@ -33,8 +47,9 @@ export function dataSourceOptions(config: ConnectionSettings): PostgresConnectio
     migrationsTransactionMode: 'all',
     entities: [],
     poolSize: config.DB_POOL_SIZE,
+    ...(config.applicationName ? { applicationName: config.applicationName } : {}),
     extra: {
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: config.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       // The service stores and compares UTC instants only; IST appears at the edges.
       options: '-c timezone=UTC',
       keepAlive: true,
@@ -48,6 +63,28 @@ export function dataSourceOptions(config: ConnectionSettings): PostgresConnectio
           }
         : {}),
     },
+  };
+}
+
+/** The ingestion pool: the stream, the backfill, job records, subscriptions, planning; on the primary. */
+export function ingestionDataSourceOptions(config: AppConfig): PostgresConnectionOptions {
+  return dataSourceOptions({ ...config, applicationName: 'mds-ingest' });
+}
+
+/**
+ * The read API's pool, on DATABASE_READ_URL (a read replica) or else the primary: its own
+ * connections, so a storm of reads never takes those ingestion needs. No migrations run through it.
+ */
+export function readDataSourceOptions(config: AppConfig): PostgresConnectionOptions {
+  return {
+    ...dataSourceOptions({
+      DATABASE_URL: config.DATABASE_READ_URL ?? config.DATABASE_URL,
+      DB_POOL_SIZE: config.DB_READ_POOL_SIZE,
+      DB_QUERY_TIMEOUT_MS: config.DB_QUERY_TIMEOUT_MS,
+      applicationName: 'mds-read',
+      connectTimeoutMs: READ_CONNECT_TIMEOUT_MS,
+    }),
+    migrations: [],
   };
 }
 

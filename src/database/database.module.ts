@@ -1,7 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
-import { dataSourceOptions } from './data-source';
+import { ingestionDataSourceOptions, READ_DATA_SOURCE, readDataSourceOptions } from './data-source';
+import { ReadAdmission } from '../common/read-admission';
 import { DatabaseService } from './database.service';
 
 export { MIGRATION_LOCK_KEY } from './schema';
@@ -12,14 +13,29 @@ export { MIGRATION_LOCK_KEY } from './schema';
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        ...dataSourceOptions(config),
+        ...ingestionDataSourceOptions(config),
+        migrationsRun: false,
+        retryAttempts: 3,
+        retryDelay: 1000,
+      }),
+    }),
+    // A pool of its own for the read API: a read storm waits for these connections, never for the
+    // ones the stream and the backfill write with.
+    TypeOrmModule.forRootAsync({
+      name: READ_DATA_SOURCE,
+      inject: [AppConfig],
+      // The name again in the options: the module finds its data source by it at shutdown.
+      useFactory: (config: AppConfig) => ({
+        name: READ_DATA_SOURCE,
+        ...readDataSourceOptions(config),
         migrationsRun: false,
         retryAttempts: 3,
         retryDelay: 1000,
       }),
     }),
   ],
-  providers: [DatabaseService],
-  exports: [DatabaseService],
+  // Admission to the read pool, one per replica, shared by every read route.
+  providers: [DatabaseService, ReadAdmission],
+  exports: [DatabaseService, ReadAdmission],
 })
 export class DatabaseModule {}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { READ_DATA_SOURCE } from '../database/data-source';
 
 export interface AggregatedCandleRow {
   time: Date;
@@ -31,10 +32,10 @@ const AGGREGATES = `(array_agg(open ORDER BY time))[1] AS open, max(high) AS hig
   ${LAST('close')}, sum(volume)::bigint AS volume, ${LAST('oi')}, ${LAST('iv')}, ${LAST('delta')},
   ${LAST('gamma')}, ${LAST('theta')}, ${LAST('vega')}`;
 
-/** Reads of `candles_1m` for the API; every interval is aggregated from the minutes in SQL. */
+/** Reads of `candles_1m` for the API, on the read pool; every interval is aggregated from the minutes in SQL. */
 @Injectable()
 export class CandlesQueryRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(@InjectDataSource(READ_DATA_SOURCE) private readonly dataSource: DataSource) {}
 
   async minutes(instrumentToken: number, from: Date, to: Date): Promise<AggregatedCandleRow[]> {
     return this.dataSource.query(

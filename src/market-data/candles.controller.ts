@@ -2,6 +2,7 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CandlesService } from './candles.service';
 import { CandlesQueryDto, CandlesResponseDto, CandlesTokenParamDto } from './dto/candles.dto';
+import { AdmittedRead } from '../common/read-admission';
 
 @ApiTags('candles')
 @Controller('api/v1/instruments')
@@ -9,6 +10,7 @@ export class CandlesController {
   constructor(private readonly candles: CandlesService) {}
 
   @Get(':token/candles')
+  @AdmittedRead()
   @ApiOperation({
     summary:
       'Candles of one instrument, aggregated from 1-minute data (intraday buckets start at 09:15 IST, 1d is the IST trading day)',

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { OptionChainDto, OptionChainParamsDto, OptionChainQueryDto } from './dto/option-chain.dto';
 import { OptionChainService } from './option-chain.service';
+import { AdmittedRead } from '../common/read-admission';
 
 @ApiTags('options')
 @Controller('api/v1/options')
@@ -15,6 +16,7 @@ export class OptionChainController {
   constructor(private readonly chains: OptionChainService) {}
 
   @Get(':underlying/chain')
+  @AdmittedRead()
   @ApiOperation({
     summary: "One minute of an expiry's option chain",
     description:

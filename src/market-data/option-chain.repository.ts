@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { READ_DATA_SOURCE } from '../database/data-source';
 
 type LegColumn =
   'token' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'oi' | 'iv' | 'delta' | 'gamma' | 'theta' | 'vega';
@@ -23,7 +24,7 @@ export interface ExpiryMetricsRow {
 /** Reads of the option chain (`fo_option_strike_bars`, `fo_expiry_metrics` and their functions). */
 @Injectable()
 export class OptionChainRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(@InjectDataSource(READ_DATA_SOURCE) private readonly dataSource: DataSource) {}
 
   /** The nearest expiry on or after `onOrAfter` (YYYY-MM-DD) with listed options of the underlying. */
   async nearestExpiry(underlying: string, onOrAfter: string): Promise<string | undefined> {

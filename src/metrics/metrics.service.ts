@@ -227,6 +227,31 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly apiReadsInFlight = new Gauge({
+    name: 'api_reads_in_flight',
+    help: 'Read requests holding an admission slot (at most API_READS_IN_FLIGHT)',
+    registers: [this.registry],
+  });
+
+  readonly apiReadsWaiting = new Gauge({
+    name: 'api_reads_waiting',
+    help: 'Read requests waiting for an admission slot (at most API_READ_QUEUE_LENGTH)',
+    registers: [this.registry],
+  });
+
+  readonly apiReadsRefused = new Counter({
+    name: 'api_reads_refused_total',
+    help: 'Read requests refused by admission control (503 with Retry-After)',
+    registers: [this.registry],
+  });
+
+  readonly apiUnavailable = new Counter({
+    name: 'api_unavailable_responses_total',
+    help: 'Requests answered 503 with Retry-After, by reason (overload, database, redis)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

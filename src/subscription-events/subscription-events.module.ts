@@ -12,6 +12,7 @@ import { SubscriptionEventsService } from './subscription-events.service';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
 import { SubscriptionReconcilerService } from './subscription-reconciler.service';
 import { SubscriptionsController } from './subscriptions.controller';
+import { SubscriptionsQueryRepository } from './subscriptions-query.repository';
 import { SubscriptionsQueryService } from './subscriptions-query.service';
 import { SubscriptionsRepository } from './subscriptions.repository';
 import { SubscriptionsService } from './subscriptions.service';
@@ -44,6 +45,7 @@ export class SubscriptionEventsModule {
         },
         SubscriptionsRepository,
         SubscriptionsService,
+        SubscriptionsQueryRepository,
         SubscriptionsQueryService,
         TickerSubscriptionsClient,
         SubscriptionReconcilerService,

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { SubscriptionListDto, SubscriptionViewDto } from './dto/subscription-view.dto';
-import { SubscriptionStatus, SubscriptionsRepository, SubscriptionViewRow } from './subscriptions.repository';
+import { SubscriptionsQueryRepository } from './subscriptions-query.repository';
+import { SubscriptionStatus, SubscriptionViewRow } from './subscriptions.repository';
 
 @Injectable()
 export class SubscriptionsQueryService {
-  constructor(private readonly repository: SubscriptionsRepository) {}
+  constructor(private readonly repository: SubscriptionsQueryRepository) {}
 
   async list(
     status: SubscriptionStatus | undefined,

@@ -3,6 +3,7 @@ import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@ne
 import { ListSubscriptionsQuery } from './dto/list-subscriptions.query';
 import { SubscriptionListDto } from './dto/subscription-view.dto';
 import { SubscriptionsQueryService } from './subscriptions-query.service';
+import { AdmittedRead } from '../common/read-admission';
 
 @ApiTags('subscriptions')
 @Controller('api/v1/subscriptions')
@@ -10,6 +11,7 @@ export class SubscriptionsController {
   constructor(private readonly query: SubscriptionsQueryService) {}
 
   @Get()
+  @AdmittedRead()
   @ApiOperation({
     summary: "The service's view of each instrument: subscription status, newest candle, latest backfill job",
   })

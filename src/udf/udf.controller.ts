@@ -19,6 +19,7 @@ import {
 } from './dto/udf.dto';
 import { UdfExceptionFilter } from './udf-exception.filter';
 import { UdfService } from './udf.service';
+import { AdmittedRead } from '../common/read-admission';
 
 // Charting front ends are often served from another origin; everything here is a read.
 const ANY_ORIGIN = ['Access-Control-Allow-Origin', '*'] as const;
@@ -49,6 +50,7 @@ export class UdfController {
   }
 
   @Get('symbols')
+  @AdmittedRead()
   @Header(...ANY_ORIGIN)
   @ApiOperation({
     summary: 'Symbol information: NFO/NSE, Asia/Kolkata, session 0915-1530 with holidays and corrections',
@@ -61,6 +63,7 @@ export class UdfController {
   }
 
   @Get('search')
+  @AdmittedRead()
   @Header(...ANY_ORIGIN)
   @ApiOperation({ summary: 'Instruments whose tradingsymbol contains the query (starting with it first)' })
   @ApiOkResponse({ type: [UdfSearchResultDto] })
@@ -70,6 +73,7 @@ export class UdfController {
   }
 
   @Get('history')
+  @AdmittedRead()
   @Header(...ANY_ORIGIN)
   @ApiOperation({
     summary:

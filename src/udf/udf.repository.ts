@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { READ_DATA_SOURCE } from '../database/data-source';
 import { UdfSymbolType } from './dto/udf.dto';
 
 export interface UdfInstrumentRow {
@@ -35,7 +36,7 @@ function likeLiteral(text: string): string {
 /** Reads of `instruments` and `candles_1m` that only the UDF datafeed needs. */
 @Injectable()
 export class UdfRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(@InjectDataSource(READ_DATA_SOURCE) private readonly dataSource: DataSource) {}
 
   async findByToken(instrumentToken: number): Promise<UdfInstrumentRow | undefined> {
     const rows: UdfInstrumentRow[] = await this.dataSource.query(
