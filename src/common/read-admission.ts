@@ -19,11 +19,20 @@ import { MetricsService } from '../metrics/metrics.service';
 import { OVERLOAD_RETRY_AFTER_SECONDS, ServiceUnavailableError } from './service-unavailable';
 
 /**
- * Past this event-loop delay (p99 of the last half second) no further read is admitted while one is in
- * flight: a replica's reads are bounded by its one JavaScript thread (parsing rows, writing JSON) as
- * much as by its connections, and that thread also flushes the stream's bars and runs the backfill.
+ * Past this event-loop delay (p99 of the last half second) at most LAGGING_READS_IN_FLIGHT reads are
+ * served at once: a replica's reads are bounded by its one JavaScript thread (parsing rows, writing
+ * JSON) as much as by its connections, and that thread also flushes the stream's bars and runs the
+ * backfill.
  */
 export const READ_LOOP_DELAY_LIMIT_MS = 100;
+/**
+ * Reads served at once while the loop lags and the replica refuses nothing yet; beyond them a read is
+ * refused at once. Not one: a page opening fires a handful of reads at once, and a lag of a few
+ * hundred milliseconds (a collection, a large answer) must not refuse them. Once refusals have begun
+ * (a storm), one read at a time while the loop lags: a refusal costs a fiftieth of a read, and every
+ * further read in flight under lag was measured to slow all answers by seconds.
+ */
+export const LAGGING_READS_IN_FLIGHT = 4;
 /**
  * Refusals per admitted read that a replica answers without raising Retry-After: a refusal costs about
  * a fiftieth of a read here, so beyond this the refusals themselves would take the thread. Above it,
@@ -42,8 +51,8 @@ const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
  * beyond that is refused at once with a 503 and `Retry-After`, instead of queueing for the pool's
  * connections until pg-pool gives up (5 s) and the client gets a 500. The slots are a counting
  * semaphore (async-mutex); the queue's length is counted here, since the library keeps no bound.
- * A read is also refused while the event loop lags past READ_LOOP_DELAY_LIMIT_MS and another read is
- * in flight. Retry-After is 1 s, longer while refusals far outnumber admissions.
+ * While the event loop lags past READ_LOOP_DELAY_LIMIT_MS, a read beyond LAGGING_READS_IN_FLIGHT in
+ * flight (beyond the first, once reads are being refused) is refused at once. Retry-After is 1 s, longer while refusals far outnumber admissions.
  */
 @Injectable()
 export class ReadAdmission implements OnModuleDestroy {
@@ -85,7 +94,7 @@ export class ReadAdmission implements OnModuleDestroy {
 
   /** A slot, or a ServiceUnavailableError; the returned function gives the slot back (once). */
   async admit(): Promise<() => void> {
-    if (this.inFlight > 0 && this.loopDelayMs > READ_LOOP_DELAY_LIMIT_MS)
+    if (this.lagging())
       throw this.refuse(`server busy: event loop ${Math.round(this.loopDelayMs)} ms behind`);
     const free = this.slots.getValue() > 0 && this.waiting === 0;
     if (!free && this.waiting >= this.config.API_READ_QUEUE_LENGTH) throw this.refuse();
@@ -112,6 +121,16 @@ export class ReadAdmission implements OnModuleDestroy {
       this.metrics.apiReadsInFlight.dec();
       release();
     };
+  }
+
+  /**
+   * Whether the loop lags with enough reads in flight. A replica that is already refusing (a storm)
+   * serves one read at a time while it lags; one that is not (a page opening its panels) serves a few.
+   */
+  private lagging(): boolean {
+    if (this.loopDelayMs <= READ_LOOP_DELAY_LIMIT_MS) return false;
+    const shedding = this.waiting > 0 || this.refused > 0 || this.refusalRatio > 0.01;
+    return this.inFlight >= (shedding ? 1 : LAGGING_READS_IN_FLIGHT);
   }
 
   /**
