@@ -92,6 +92,10 @@ describe('a settings namespace', () => {
     await moduleRef.close();
   });
 
+  it('has no values of its own: only loadConfig registers them, validated', () => {
+    expect(() => backfillConfig()).toThrow(/loadConfig/);
+  });
+
   it('keeps an application given its own settings out of process.env, so another one in the same process is unaffected', async () => {
     expect(process.env.BACKFILL_CONCURRENCY).toBeUndefined();
     const first = await loadAppConfig({ env: { BACKFILL_CONCURRENCY: '7' }, ...NO_FILE });

@@ -43,14 +43,18 @@ export interface SettingsNamespace<T extends object = any> extends ConfigFactory
 }
 
 /**
- * A feature's namespace. Its factory gives the declared defaults; the application's configuration
- * module registers, under the same token, the values validated at boot (`loadConfig`).
+ * A feature's namespace: its token (`KEY`) and type (`ConfigType`). The values behind the token are
+ * registered by `loadConfig`, validated together with every other namespace; this factory is never
+ * their source, so registering it on its own (`ConfigModule.forFeature`, `asProvider`) fails loudly
+ * instead of shadowing them with unvalidated defaults.
  */
 export function settingsNamespace<T extends object>(
   namespace: string,
   settings: Type<T>,
 ): SettingsNamespace<T> {
-  const factory = registerAs(namespace, (): T => new settings());
+  const factory = registerAs(namespace, (): T => {
+    throw new Error(`the ${namespace} settings come from loadConfig, validated with the others`);
+  });
   return Object.assign(factory, { namespace, settings }) as SettingsNamespace<T>;
 }
 
