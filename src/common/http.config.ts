@@ -30,9 +30,6 @@ export class HttpSettings {
   @IsBoolean(BOOLEAN)
   API_KEY_DISABLED = false;
 
-  // Admission control of the read API: a bounded number of reads in flight and a short, bounded wait
-  // for a slot; beyond it a read is answered 503 with Retry-After at once instead of piling up.
-
   /** Read requests served at once per replica (each holds a slot until it has answered). */
   @Transform(toNumber)
   @IsInt()
