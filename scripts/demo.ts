@@ -20,7 +20,8 @@ import { createWriteStream, readFileSync, WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { ConfigValidationError, loadConfig } from '../src/config/config.loader';
+import { loadAppConfig } from '../src/app.settings';
+import { ConfigValidationError } from '../src/config/config.loader';
 import { marketCalendarOf } from '../src/common/market-time.module';
 import {
   Clock,
@@ -157,7 +158,7 @@ class Demo {
   async run(): Promise<void> {
     let config;
     try {
-      config = loadConfig();
+      ({ config } = await loadAppConfig());
     } catch (error) {
       if (error instanceof ConfigValidationError) throw new DemoError(error.message);
       throw error;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { loadConfig } from '../src/config/config.loader';
+import { loadAppConfig } from '../src/app.settings';
 
 // Runs TEST_QUERIES.sql against a database: every "check" block must return no rows, every "report"
 // block is printed. `npm run verify:db -- <database url>` (DATABASE_URL of the configuration otherwise).
@@ -54,7 +54,7 @@ export async function verifyDatabase(
 }
 
 async function main(): Promise<void> {
-  const databaseUrl = process.argv[2] ?? loadConfig().DATABASE_URL;
+  const databaseUrl = process.argv[2] ?? (await loadAppConfig()).config.DATABASE_URL;
   const results = await verifyDatabase(databaseUrl);
   for (const result of results) {
     const status = result.kind === 'report' ? 'report' : result.healthy ? 'ok' : 'UNHEALTHY';

@@ -4,7 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
-import { AppConfig } from './config/app-config';
+import { AppConfig } from './app.settings';
+import { LoadedConfig } from './config/config.loader';
 import { Clock } from './contracts/market-time';
 import { DeclaredInputInterceptor } from './common/declared-input.interceptor';
 import { createLogger } from './common/logger';
@@ -57,11 +58,12 @@ function keepConnections(server: Server): void {
  * carries subscription events. The caller listens on HTTP before starting the microservice.
  */
 export async function createApp(
-  config: AppConfig,
+  loaded: LoadedConfig<AppConfig>,
   options: CreateAppOptions = {},
 ): Promise<INestApplication> {
+  const { config } = loaded;
   const logger = options.logger ?? createLogger(config);
-  const app = await NestFactory.create(AppModule.forRoot(config, options.clock), {
+  const app = await NestFactory.create(AppModule.forRoot(loaded, options.clock), {
     logger,
     abortOnError: false,
   });

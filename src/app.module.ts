@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { AppConfig } from './config/app-config';
 import { BackfillModule } from './backfill/backfill.module';
 import { FlagsModule } from './flags/flags.module';
 import { ConfigModule } from './config/config.module';
@@ -17,10 +16,13 @@ import { RedisModule } from './redis/redis.module';
 import { SubscriptionEventsModule } from './subscription-events/subscription-events.module';
 import { UdfModule } from './udf/udf.module';
 import { UiModule } from './ui/ui.module';
+import { AppConfig } from './app.settings';
+import { LoadedConfig } from './config/config.loader';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, clock: Clock = new SystemClock()): DynamicModule {
+  static forRoot(loaded: LoadedConfig<AppConfig>, clock: Clock = new SystemClock()): DynamicModule {
+    const { config } = loaded;
     // Built once and the same object handed to every importer: Nest 11 tells dynamic modules apart
     // by object, so a second forRoot would be a second queue, worker and scheduler.
     const backfill = BackfillModule.forRoot(config);
@@ -30,7 +32,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         // Global: read nearly everywhere, depending on nothing of the application.
-        ConfigModule.forRoot(config, clock),
+        ConfigModule.forRoot(loaded, clock),
         DatabaseModule,
         RedisModule,
         MetricsModule,

@@ -1,23 +1,25 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
-import { ConfigValidationError, loadConfig } from './config/config.loader';
+import { loadAppConfig } from './app.settings';
+import { ConfigValidationError } from './config/config.loader';
 import { OffsetClock, SystemClock } from './contracts/market-time';
 import { StorageModeError } from './database/timescaledb';
 
 async function bootstrap(): Promise<void> {
-  let config;
+  let loaded;
   try {
-    config = loadConfig();
+    loaded = await loadAppConfig();
   } catch (error) {
     if (!(error instanceof ConfigValidationError)) throw error;
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
+  const { config } = loaded;
   const logger = new Logger('Bootstrap');
   const offsetMs = config.MARKET_CLOCK_OFFSET_SECONDS * 1000;
   const clock = offsetMs === 0 ? new SystemClock() : new OffsetClock(new Date(Date.now() + offsetMs));
-  const app = await createApp(config, { clock });
+  const app = await createApp(loaded, { clock });
   if (offsetMs !== 0) {
     logger.warn(
       `market clock offset by ${config.MARKET_CLOCK_OFFSET_SECONDS} s: it reads ${clock.now().toISOString()}`,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { badField } from '../common/validation';
-import { AppConfig } from '../config/app-config';
+import { calendarConfig, CalendarConfig } from '../common/market-calendar.config';
 import { CLOCK, Clock, DAY_MS } from '../contracts/market-time';
 import { InstrumentsService } from '../market-data/instruments.service';
 import { BackfillPlanner } from './backfill.planner';
@@ -52,7 +52,7 @@ export class BackfillStatusService {
     private readonly repository: BackfillQueryRepository,
     private readonly planner: BackfillPlanner,
     private readonly instruments: InstrumentsService,
-    private readonly config: AppConfig,
+    @Inject(calendarConfig.KEY) private readonly config: CalendarConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

@@ -2,8 +2,12 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { MarketTimeModule } from '../common/market-time.module';
-import { AppConfig } from '../config/app-config';
+import { upstreamConfig, UpstreamConfig } from '../common/upstream.config';
+import { appConfig } from '../config/app.config';
+import { provideSettings } from '../config/settings';
 import { MarketDataModule } from '../market-data/market-data.module';
+import { redisConfig, RedisConfig } from '../redis/redis.config';
+import { backfillConfig, BackfillConfig } from './backfill.config';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from './backfill.constants';
 import { BackfillController } from './backfill.controller';
 import { BackfillHealthIndicator, DisabledBackfillHealthIndicator } from './backfill.health';
@@ -33,7 +37,7 @@ import { TICKER_WINDOW_REQUEST, TickerWindowRequest, TickerWindowService } from 
  */
 @Module({})
 export class BackfillModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: BackfillConfig & RedisConfig): DynamicModule {
     if (!config.BACKFILL_ENABLED) {
       return {
         module: BackfillModule,
@@ -76,21 +80,26 @@ export class BackfillModule {
         { provide: BACKFILL_REQUESTER, useExisting: BackfillService },
         {
           provide: TICKER_WINDOW_REQUEST,
-          inject: [AppConfig],
+          inject: [upstreamConfig.KEY],
           useFactory:
-            (appConfig: AppConfig): TickerWindowRequest =>
+            (upstream: UpstreamConfig): TickerWindowRequest =>
             (token, window, shiftMinutes, signal) =>
-              requestTickerHistory(appConfig, token, window, shiftMinutes, signal),
+              requestTickerHistory(upstream, token, window, shiftMinutes, signal),
         },
         TickerWindowService,
         {
           provide: HISTORY_PROVIDER,
-          inject: [AppConfig, TickerWindowService],
-          useFactory: (appConfig: AppConfig, window: TickerWindowService): HistoryProvider =>
-            appConfig.HISTORY_PROVIDER === 'kite'
-              ? new KiteHistoryProvider(appConfig)
-              : new TickerHistoryProvider(appConfig, window),
+          inject: [backfillConfig.KEY, upstreamConfig.KEY, TickerWindowService],
+          useFactory: (
+            backfill: BackfillConfig,
+            upstream: UpstreamConfig,
+            window: TickerWindowService,
+          ): HistoryProvider =>
+            backfill.HISTORY_PROVIDER === 'kite'
+              ? new KiteHistoryProvider(upstream)
+              : new TickerHistoryProvider(upstream, window),
         },
+        provideSettings(backfillConfig, redisConfig, appConfig),
         BackfillProcessor,
         BackfillScheduler,
         BackfillHealthIndicator,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { backfillConfig, BackfillConfig } from './backfill.config';
 import { CLOCK, Clock, floorToMinute, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { computeGaps, TimeRange, windowsForGaps } from './backfill-gaps';
 import { MAX_WINDOW_MS } from './backfill.constants';
@@ -24,7 +24,7 @@ export class BackfillPlanner {
   constructor(
     private readonly repository: BackfillRepository,
     private readonly calendar: MarketCalendar,
-    private readonly config: AppConfig,
+    @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

@@ -17,7 +17,10 @@ import {
 } from '../common/dependency-errors';
 import { ThrottledLog } from '../common/throttled-log';
 import { settledWithin, withTimeout } from '../common/with-timeout';
-import { AppConfig } from '../config/app-config';
+import { backfillConfig, BackfillConfig } from './backfill.config';
+import { redisConfig, RedisConfig } from '../redis/redis.config';
+import { appConfig, AppSettingsConfig } from '../config/app.config';
+import { InjectSettings } from '../config/settings';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { CandlesRepository } from '../market-data/candles.repository';
 import { InstrumentsService } from '../market-data/instruments.service';
@@ -97,7 +100,8 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     private readonly candles: CandlesRepository,
     private readonly instruments: InstrumentsService,
     private readonly metrics: MetricsService,
-    private readonly config: AppConfig,
+    @InjectSettings(backfillConfig, redisConfig, appConfig)
+    private readonly config: BackfillConfig & RedisConfig & AppSettingsConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

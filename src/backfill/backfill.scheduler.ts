@@ -11,7 +11,7 @@ import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { isConnectionError } from '../common/dependency-errors';
 import { settledWithin, withTimeout } from '../common/with-timeout';
-import { AppConfig } from '../config/app-config';
+import { backfillConfig, BackfillConfig } from './backfill.config';
 import { CLOCK, Clock, DAY_MS, istDateOf } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
@@ -85,7 +85,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly metrics: MetricsService,
-    private readonly config: AppConfig,
+    @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
 import { DependencyUnavailableError, isConnectionError } from '../common/dependency-errors';
 import { withTimeout } from '../common/with-timeout';
-import { AppConfig } from '../config/app-config';
+import { backfillConfig, BackfillConfig } from './backfill.config';
 import { CLOCK, Clock, floorToMinute, MINUTE_MS } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { TimeRange } from './backfill-gaps';
@@ -60,7 +60,7 @@ export class BackfillService implements BackfillRequester {
     private readonly planner: BackfillPlanner,
     private readonly repository: BackfillRepository,
     private readonly metrics: MetricsService,
-    private readonly config: AppConfig,
+    @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

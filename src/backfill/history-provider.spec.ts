@@ -1,6 +1,6 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../app.settings';
 import { HistoryError } from './history-provider';
 import { KiteHistoryProvider } from './kite-history.provider';
 import { TickerHistoryProvider } from './ticker-history.provider';

@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { parseRetryAfter } from '../common/retry-after';
-import { AppConfig } from '../config/app-config';
+import { upstreamConfig, UpstreamConfig } from '../common/upstream.config';
 import { MINUTE_MS, parseUpstreamTime, toIstWallClock } from '../contracts/market-time';
 import { KiteCandle, KiteHistoricalResponse } from '../contracts/ticker.contracts';
 import { Candle } from '../market-data/market-data.types';
@@ -54,7 +54,7 @@ function kiteError(body: string): string {
 export class KiteHistoryProvider implements HistoryProvider {
   readonly name = 'kite' as const;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(@Inject(upstreamConfig.KEY) private readonly config: UpstreamConfig) {}
 
   async fetch(instrumentToken: number, from: Date, to: Date, signal?: AbortSignal): Promise<HistoryAnswer> {
     if (!this.config.KITE_API_KEY || !this.config.KITE_ACCESS_TOKEN) {

@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { parseRetryAfter } from '../common/retry-after';
 import { isPrintableText } from '../common/strict-values';
-import { AppConfig } from '../config/app-config';
+import { upstreamConfig, UpstreamConfig } from '../common/upstream.config';
 import { MINUTE_MS, parseUpstreamTime } from '../contracts/market-time';
 import { TickerHistoryCandle, TickerHistoryResponse } from '../contracts/ticker.contracts';
 import { Candle } from '../market-data/market-data.types';
@@ -41,7 +41,10 @@ export function tickerCandle(instrumentToken: number, raw: TickerHistoryCandle):
   };
 }
 
-type TickerHistoryConfig = Pick<AppConfig, 'TICKER_SERVICE_URL' | 'HISTORY_TIMEOUT_MS' | 'UPSTREAM_MAX_BODY_BYTES'>;
+type TickerHistoryConfig = Pick<
+  UpstreamConfig,
+  'TICKER_SERVICE_URL' | 'HISTORY_TIMEOUT_MS' | 'UPSTREAM_MAX_BODY_BYTES'
+>;
 
 /**
  * The ticker's `GET /history` for `window` moved by `shiftMinutes`: every candle of the answer, not
@@ -111,7 +114,7 @@ export class TickerHistoryProvider implements HistoryProvider {
   readonly name = 'ticker' as const;
 
   constructor(
-    private readonly config: AppConfig,
+    @Inject(upstreamConfig.KEY) private readonly config: UpstreamConfig,
     private readonly window: TickerWindowService,
   ) {}
 

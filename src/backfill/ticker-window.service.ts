@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import Redis from 'ioredis';
 import { settledWithin } from '../common/with-timeout';
-import { AppConfig } from '../config/app-config';
+import { backfillConfig, BackfillConfig } from './backfill.config';
 import { CLOCK, Clock, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { Candle } from '../market-data/market-data.types';
 import { MetricsService } from '../metrics/metrics.service';
@@ -84,7 +84,7 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
   private readonly warned = new Set<string>();
 
   constructor(
-    private readonly config: AppConfig,
+    @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
     private readonly calendar: MarketCalendar,
     private readonly metrics: MetricsService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,

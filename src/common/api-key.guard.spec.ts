@@ -1,5 +1,5 @@
 import { ExecutionContext, UnauthorizedException } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../app.settings';
 import { ApiKeyGuard } from './api-key.guard';
 
 function request(headers: Record<string, string | string[] | undefined>): ExecutionContext {

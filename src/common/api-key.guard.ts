@@ -1,11 +1,11 @@
-import { CanActivate, Injectable, UnauthorizedException, ExecutionContext } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
-import { AppConfig } from '../config/app-config';
+import { httpConfig, HttpConfig } from './http.config';
 
 /** Mutating routes need `X-API-Key` when API_KEY is set (CONTRACTS.md section 5). */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(private readonly config: AppConfig) {}
+  constructor(@Inject(httpConfig.KEY) private readonly config: HttpConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
     const expected = this.config.API_KEY;

@@ -1,5 +1,5 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
-import { AppConfig, LogLevelName } from '../config/app-config';
+import { AppSettingsConfig, LogLevelName } from '../config/app.config';
 
 const LEVELS: Record<LogLevelName, LogLevel[]> = {
   error: ['fatal', 'error'],
@@ -10,7 +10,7 @@ const LEVELS: Record<LogLevelName, LogLevel[]> = {
 };
 
 /** Nest's own logger: one JSON object per line in staging and production, coloured text in dev. */
-export function createLogger(config: Pick<AppConfig, 'LOG_LEVEL' | 'LOG_FORMAT'>): ConsoleLogger {
+export function createLogger(config: Pick<AppSettingsConfig, 'LOG_LEVEL' | 'LOG_FORMAT'>): ConsoleLogger {
   const json = config.LOG_FORMAT === 'json';
   return new ConsoleLogger({ json, colors: !json, logLevels: LEVELS[config.LOG_LEVEL] });
 }

@@ -5,7 +5,7 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { calendarConfig, CalendarConfig } from './market-calendar.config';
 import { CLOCK, Clock, DAY_MS, istDateOf, MarketCalendar } from '../contracts/market-time';
 import { MarketSessionsRepository } from './market-sessions.repository';
 
@@ -27,7 +27,7 @@ export class MarketSessionsWriter implements OnApplicationBootstrap, BeforeAppli
   constructor(
     private readonly repository: MarketSessionsRepository,
     private readonly calendar: MarketCalendar,
-    private readonly config: AppConfig,
+    @Inject(calendarConfig.KEY) private readonly config: CalendarConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

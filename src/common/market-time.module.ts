@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { calendarConfig, CalendarConfig } from './market-calendar.config';
 import { MarketCalendar } from '../contracts/market-time';
 import { MarketSessionsRepository } from './market-sessions.repository';
 import { MarketSessionsWriter } from './market-sessions.writer';
 
 /** The NSE calendar of the configuration: holidays and special sessions. */
 export function marketCalendarOf(
-  config: Pick<AppConfig, 'MARKET_HOLIDAYS' | 'MARKET_SPECIAL_SESSIONS'>,
+  config: Pick<CalendarConfig, 'MARKET_HOLIDAYS' | 'MARKET_SPECIAL_SESSIONS'>,
 ): MarketCalendar {
   return new MarketCalendar(config.MARKET_HOLIDAYS, config.MARKET_SPECIAL_SESSIONS);
 }
@@ -20,8 +20,8 @@ export function marketCalendarOf(
   providers: [
     {
       provide: MarketCalendar,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => marketCalendarOf(config),
+      inject: [calendarConfig.KEY],
+      useFactory: (config: CalendarConfig) => marketCalendarOf(config),
     },
     MarketSessionsRepository,
     MarketSessionsWriter,

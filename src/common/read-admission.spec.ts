@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { loadConfig } from '../config/config.loader';
+import { loadAppConfig } from '../app.settings';
 import { MetricsService } from '../metrics/metrics.service';
 import { LAGGING_READS_IN_FLIGHT, READ_LOOP_DELAY_LIMIT_MS, ReadAdmission } from './read-admission';
 import { ServiceUnavailableError } from './service-unavailable';
@@ -7,9 +7,11 @@ import { ServiceUnavailableError } from './service-unavailable';
 const made: ReadAdmission[] = [];
 afterEach(() => made.splice(0).forEach((gate) => gate.onModuleDestroy()));
 
-function admission(settings: Record<string, string>): { admission: ReadAdmission; metrics: MetricsService } {
+async function admission(
+  settings: Record<string, string>,
+): Promise<{ admission: ReadAdmission; metrics: MetricsService }> {
   const metrics = new MetricsService();
-  const config = loadConfig({ APP_ENV: 'dev', ...settings }, { envDir: '/nonexistent' });
+  const { config } = await loadAppConfig({ env: { APP_ENV: 'dev', ...settings }, envDir: '/nonexistent' });
   // No query runs here: the pool is only looked at to tell a busy replica from a database that is down.
   const readDataSource = new DataSource({ type: 'postgres', url: 'postgres://127.0.0.1:1/none' });
   const gate = new ReadAdmission(config, metrics, readDataSource);
@@ -29,7 +31,7 @@ async function refusal(promise: Promise<unknown>): Promise<ServiceUnavailableErr
 
 describe('ReadAdmission', () => {
   it('admits up to the slots, lets the queue wait, refuses beyond the queue at once', async () => {
-    const { admission: gate, metrics } = admission({
+    const { admission: gate, metrics } = await admission({
       API_READS_IN_FLIGHT: '2',
       API_READ_QUEUE_LENGTH: '1',
       API_READ_QUEUE_WAIT_MS: '2000',
@@ -56,7 +58,7 @@ describe('ReadAdmission', () => {
   });
 
   it('refuses a read that waited its longest for a slot, and gives the slot to the next', async () => {
-    const { admission: gate } = admission({
+    const { admission: gate } = await admission({
       API_READS_IN_FLIGHT: '1',
       API_READ_QUEUE_LENGTH: '5',
       API_READ_QUEUE_WAIT_MS: '100',
@@ -71,7 +73,7 @@ describe('ReadAdmission', () => {
   });
 
   it('serves a few reads at once while the event loop lags, one at a time once it refuses', async () => {
-    const { admission: gate } = admission({ API_READS_IN_FLIGHT: '10', API_READ_QUEUE_WAIT_MS: '300' });
+    const { admission: gate } = await admission({ API_READS_IN_FLIGHT: '10', API_READ_QUEUE_WAIT_MS: '300' });
     const held = await Promise.all(Array.from({ length: LAGGING_READS_IN_FLIGHT }, () => gate.admit()));
     // The delay monitor measures from its previous sample: give it one before the thread is held.
     await new Promise((resolve) => setTimeout(resolve, 50));

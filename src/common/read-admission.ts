@@ -3,6 +3,7 @@ import {
   applyDecorators,
   CallHandler,
   ExecutionContext,
+  Inject,
   Injectable,
   NestInterceptor,
   OnModuleDestroy,
@@ -13,7 +14,7 @@ import { E_TIMEOUT, Semaphore, withTimeout } from 'async-mutex';
 import { Observable, catchError, finalize, from, mergeMap, throwError } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { AppConfig } from '../config/app-config';
+import { httpConfig, HttpConfig } from './http.config';
 import { READ_DATA_SOURCE } from '../database/data-source';
 import { MetricsService } from '../metrics/metrics.service';
 import { OVERLOAD_RETRY_AFTER_SECONDS, ServiceUnavailableError } from './service-unavailable';
@@ -68,7 +69,7 @@ export class ReadAdmission implements OnModuleDestroy {
   private refusalRatio = 0;
 
   constructor(
-    private readonly config: AppConfig,
+    @Inject(httpConfig.KEY) private readonly config: HttpConfig,
     private readonly metrics: MetricsService,
     @InjectDataSource(READ_DATA_SOURCE) private readonly readDataSource: DataSource,
   ) {

@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import { HistoryError } from '../backfill/history-provider';
 import { KiteHistoryProvider } from '../backfill/kite-history.provider';
 import { TickerHistoryProvider } from '../backfill/ticker-history.provider';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../app.settings';
 import {
   TickerReadError,
   TickerSubscriptionsClient,

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamicModule } from '@nestjs/common';
+import { ConfigModule as NestConfigModule, registerAs } from '@nestjs/config';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { parse } from 'dotenv';
-import { AppConfig, APP_ENVIRONMENTS, AppEnvironment, SECRET_SETTINGS } from './app-config';
+import { APP_ENVIRONMENTS, AppEnvironment } from './app.config';
+import { isSecret, settingNames, SettingsNamespace } from './settings';
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -14,68 +15,97 @@ export class ConfigValidationError extends Error {
   }
 }
 
-const SETTING_NAMES: readonly string[] = Object.keys(new AppConfig());
-const OPTIONAL_SETTINGS = ['API_KEY', 'KITE_API_KEY', 'KITE_ACCESS_TOKEN', 'DATABASE_READ_URL'];
+/** What the application's configuration is made of: every feature's namespace and the rules across them. */
+export interface ConfigDefinition<C extends object> {
+  namespaces: readonly SettingsNamespace[];
+  /** Rules that span several settings, one line per problem. */
+  acrossSettings(config: C): string[];
+}
 
-export interface LoadConfigOptions {
+export interface ConfigSource {
+  /**
+   * The environment; `process.env` by default. A record given here (a test's own settings, a second
+   * application in one process) replaces it: process.env is then neither read nor written.
+   */
+  env?: Record<string, string | undefined>;
   /** Folder holding `.env.dev`, `.env.staging`, `.env.production`; the working directory by default. */
   envDir?: string;
 }
 
+export interface LoadedConfig<C extends object> {
+  /** Every validated setting in one frozen object (the namespaces' instances side by side). */
+  config: C;
+  /** `@nestjs/config`'s module holding the same values, one namespace per feature. */
+  module: DynamicModule;
+}
+
 /**
- * Reads `.env.<APP_ENV>` (APP_ENV defaults to `dev`), lets real environment variables override it,
- * and validates every setting at once. Throws ConfigValidationError naming each bad variable.
+ * Reads `.env.<APP_ENV>` (APP_ENV defaults to `dev`) through `@nestjs/config`'s `ConfigModule.forRoot`,
+ * real environment variables overriding the file, and validates every setting of every namespace at
+ * once (its `validate`). Rejects with ConfigValidationError naming each bad variable. The scripts that
+ * run outside Nest call it too and use `config`.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): AppConfig {
-  const appEnv = (env.APP_ENV ?? 'dev').trim();
+export async function loadConfig<C extends object>(
+  definition: ConfigDefinition<C>,
+  source: ConfigSource = {},
+): Promise<LoadedConfig<C>> {
+  const explicit = source.env;
+  const appEnv = ((explicit ?? process.env).APP_ENV ?? 'dev').trim();
   if (!APP_ENVIRONMENTS.includes(appEnv as AppEnvironment)) {
     throw new ConfigValidationError([
       `APP_ENV must be one of ${APP_ENVIRONMENTS.join(', ')} (got "${appEnv}")`,
     ]);
   }
-  const file = join(options.envDir ?? process.cwd(), `.env.${appEnv}`);
-  const fromFile = existsSync(file) ? parse(readFileSync(file)) : {};
-  const raw: Record<string, string> = { APP_ENV: appEnv };
-  for (const name of [...SETTING_NAMES, ...OPTIONAL_SETTINGS]) {
-    const value = env[name] ?? fromFile[name];
-    // An empty optional setting means "not set"; an empty required one is reported as invalid.
-    if (value === undefined || (value === '' && OPTIONAL_SETTINGS.includes(name))) continue;
-    raw[name] = value;
-  }
-  const config = plainToInstance(AppConfig, raw);
-  const errors = validateSync(config, { forbidUnknownValues: true });
-  const problems = [...errors.flatMap((error) => describe(error, raw)), ...acrossSettings(config)];
-  if (problems.length > 0) throw new ConfigValidationError(problems);
-  return Object.freeze(config);
+  let validated: Record<string, object> | undefined;
+  const module = await NestConfigModule.forRoot({
+    isGlobal: true,
+    envFilePath: join(source.envDir ?? process.cwd(), `.env.${appEnv}`),
+    // forRoot lays process.env over the file itself; an explicit record is laid over it here instead.
+    validatePredefined: explicit === undefined,
+    skipProcessEnv: true,
+    // Returns an object of namespaces, so forRoot copies nothing back into process.env.
+    validate: (merged) =>
+      (validated = validateSettings(definition, { ...merged, ...explicit, APP_ENV: appEnv })),
+    load: definition.namespaces.map((ns) => registerAs(ns.namespace, () => validated?.[ns.namespace] ?? {})),
+  });
+  const config = Object.freeze(Object.assign({}, ...Object.values(validated ?? {}))) as C;
+  return { config, module };
 }
 
-/** Environments whose mutating routes must be guarded by API_KEY unless API_KEY_DISABLED says otherwise. */
-const GUARDED_ENVIRONMENTS: readonly AppEnvironment[] = ['staging', 'production'];
-
-/** Rules that span several settings. */
-function acrossSettings(config: AppConfig): string[] {
+function validateSettings<C extends object>(
+  definition: ConfigDefinition<C>,
+  raw: Record<string, unknown>,
+): Record<string, object> {
+  const namespaces: Record<string, object> = {};
   const problems: string[] = [];
-  if (config.API_KEY_DISABLED === true && config.API_KEY !== undefined)
-    problems.push('API_KEY_DISABLED: true while API_KEY is set; unset one of them');
-  if (
-    GUARDED_ENVIRONMENTS.includes(config.APP_ENV) &&
-    config.API_KEY === undefined &&
-    config.API_KEY_DISABLED !== true
-  )
-    problems.push(
-      `API_KEY: required when APP_ENV is ${config.APP_ENV} (the mutating routes would be open); set it, or API_KEY_DISABLED=true to run without one`,
-    );
-  if (config.INSTRUMENT_LIST_SOURCE === 'kite' && (!config.KITE_API_KEY || !config.KITE_ACCESS_TOKEN))
-    problems.push(
-      'INSTRUMENT_LIST_SOURCE: kite needs KITE_API_KEY and KITE_ACCESS_TOKEN; set them, or use auto, ticker or off',
-    );
-  return problems;
+  const declared = new Set<string>();
+  for (const ns of definition.namespaces) {
+    const defaults = new ns.settings() as Record<string, unknown>;
+    const input: Record<string, string> = {};
+    for (const name of settingNames(ns.settings)) {
+      if (declared.has(name)) throw new Error(`${name} is declared by two settings namespaces`);
+      declared.add(name);
+      const value = raw[name];
+      // An empty optional setting (no default) means "not set"; an empty required one is invalid.
+      if (typeof value !== 'string' || (value === '' && defaults[name] === undefined)) continue;
+      input[name] = value;
+    }
+    const settings = plainToInstance(ns.settings, input);
+    const errors = validateSync(settings, { forbidUnknownValues: true });
+    problems.push(...errors.flatMap((error) => describe(ns, error, input)));
+    namespaces[ns.namespace] = settings;
+  }
+  const all = Object.assign({}, ...Object.values(namespaces)) as C;
+  problems.push(...definition.acrossSettings(all));
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  for (const settings of Object.values(namespaces)) Object.freeze(settings);
+  return namespaces;
 }
 
-function describe(error: ValidationError, raw: Record<string, string>): string[] {
-  const value = SECRET_SETTINGS.has(error.property)
+function describe(ns: SettingsNamespace, error: ValidationError, input: Record<string, string>): string[] {
+  const value = isSecret(ns.settings, error.property)
     ? '<hidden>'
-    : JSON.stringify(raw[error.property] ?? null);
+    : JSON.stringify(input[error.property] ?? null);
   return Object.values(error.constraints ?? {}).map(
     (reason) => `${error.property}: ${reason} (got ${value})`,
   );

@@ -290,54 +290,5 @@ export class MarketCalendar {
   }
 }
 
-/**
- * NSE equity-derivatives trading holidays (IST dates). Deployments override the list with
- * `MARKET_HOLIDAYS`; check it against the exchange's circulars each December and whenever NSE
- * announces a change. The sources are cited where the setting is declared (`MARKET_HOLIDAYS` in
- * src/config/app-config.ts).
- */
-export const DEFAULT_NSE_HOLIDAYS: readonly string[] = [
-  '2025-02-26', // Mahashivratri
-  '2025-03-14', // Holi
-  '2025-03-31', // Id-Ul-Fitr (Ramadan Eid)
-  '2025-04-10', // Shri Mahavir Jayanti
-  '2025-04-14', // Dr. Baba Saheb Ambedkar Jayanti
-  '2025-04-18', // Good Friday
-  '2025-05-01', // Maharashtra Day
-  '2025-08-15', // Independence Day
-  '2025-08-27', // Ganesh Chaturthi
-  '2025-10-02', // Mahatma Gandhi Jayanti / Dussehra
-  '2025-10-21', // Diwali Laxmi Pujan (Muhurat trading session: DEFAULT_NSE_SPECIAL_SESSIONS)
-  '2025-10-22', // Diwali Balipratipada
-  '2025-11-05', // Prakash Gurpurb Sri Guru Nanak Dev
-  '2025-12-25', // Christmas
-  '2026-01-15', // Municipal Corporation Election in Maharashtra (NSE/CMTR/72260)
-  '2026-01-26', // Republic Day
-  '2026-03-03', // Holi
-  '2026-03-26', // Shri Ram Navami
-  '2026-03-31', // Shri Mahavir Jayanti
-  '2026-04-03', // Good Friday
-  '2026-04-14', // Dr. Baba Saheb Ambedkar Jayanti
-  '2026-05-01', // Maharashtra Day
-  '2026-05-28', // Bakri Id
-  '2026-06-26', // Muharram
-  '2026-09-14', // Ganesh Chaturthi
-  '2026-10-02', // Mahatma Gandhi Jayanti
-  '2026-10-20', // Dussehra
-  '2026-11-10', // Diwali Balipratipada (Laxmi Pujan, with Muhurat trading, is Sunday 8 November)
-  '2026-11-24', // Prakash Gurpurb Sri Guru Nanak Dev
-  '2026-12-25', // Christmas
-];
-
-/**
- * NSE special sessions (`YYYY-MM-DD@HH:MM-HH:MM`, IST, end exclusive): the normal market of each, as
- * the exchange notified it. Deployments override the list with `MARKET_SPECIAL_SESSIONS`; the sources,
- * and what could not be confirmed from them (the hours of 8 November 2026), are cited where the setting
- * is declared (`MARKET_SPECIAL_SESSIONS` in src/config/app-config.ts).
- */
-export const DEFAULT_NSE_SPECIAL_SESSIONS: readonly string[] = [
-  '2025-02-01@09:15-15:30',
-  '2025-10-21@13:45-14:45',
-  '2026-02-01@09:15-15:30',
-  '2026-11-08@18:00-19:00',
-];
+// The calendar's data, with the exchange circulars it comes from.
+export { DEFAULT_NSE_HOLIDAYS, DEFAULT_NSE_SPECIAL_SESSIONS } from './nse-calendar';

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
-import { AppConfig } from '../config/app-config';
+import { DatabaseConfig, DatabaseSettings } from './database.config';
 import { DeadlineClient } from './deadline-client';
 import { MIGRATIONS } from './migrations';
 import { prepareSchema, SchemaOutcome, SchemaSettings } from './schema';
@@ -22,8 +22,8 @@ export const READ_DATA_SOURCE = 'read';
 export const READ_CONNECT_TIMEOUT_MS = 1500;
 const CONNECT_TIMEOUT_MS = 5000;
 
-type ConnectionSettings = Pick<AppConfig, 'DATABASE_URL' | 'DB_POOL_SIZE'> &
-  Partial<Pick<AppConfig, 'DB_QUERY_TIMEOUT_MS'>> & {
+type ConnectionSettings = Pick<DatabaseConfig, 'DATABASE_URL' | 'DB_POOL_SIZE'> &
+  Partial<Pick<DatabaseConfig, 'DB_QUERY_TIMEOUT_MS'>> & {
     /** `application_name` of the connections, which pg_stat_activity shows per pool. */
     applicationName?: string;
     connectTimeoutMs?: number;
@@ -67,7 +67,7 @@ export function dataSourceOptions(config: ConnectionSettings): PostgresConnectio
 }
 
 /** The ingestion pool: the stream, the backfill, job records, subscriptions, planning; on the primary. */
-export function ingestionDataSourceOptions(config: AppConfig): PostgresConnectionOptions {
+export function ingestionDataSourceOptions(config: DatabaseConfig): PostgresConnectionOptions {
   return dataSourceOptions({ ...config, applicationName: 'mds-ingest' });
 }
 
@@ -75,7 +75,7 @@ export function ingestionDataSourceOptions(config: AppConfig): PostgresConnectio
  * The read API's pool, on DATABASE_READ_URL (a read replica) or else the primary: its own
  * connections, so a storm of reads never takes those ingestion needs. No migrations run through it.
  */
-export function readDataSourceOptions(config: AppConfig): PostgresConnectionOptions {
+export function readDataSourceOptions(config: DatabaseConfig): PostgresConnectionOptions {
   return {
     ...dataSourceOptions({
       DATABASE_URL: config.DATABASE_READ_URL ?? config.DATABASE_URL,
@@ -102,18 +102,18 @@ export function migrationDataSource(databaseUrl: string, poolSize = 1): DataSour
  * exactly as the service does at boot with DB_MIGRATE_ON_BOOT. Returns the migrations applied.
  */
 export async function runMigrations(
-  config: Pick<AppConfig, 'DATABASE_URL' | 'DB_POOL_SIZE'> & Partial<SchemaSettings>,
+  config: Pick<DatabaseConfig, 'DATABASE_URL' | 'DB_POOL_SIZE'> & Partial<SchemaSettings>,
 ): Promise<string[]> {
   return (await migrateSchema(config)).applied;
 }
 
 export async function migrateSchema(
-  config: Pick<AppConfig, 'DATABASE_URL' | 'DB_POOL_SIZE'> & Partial<SchemaSettings>,
+  config: Pick<DatabaseConfig, 'DATABASE_URL' | 'DB_POOL_SIZE'> & Partial<SchemaSettings>,
 ): Promise<SchemaOutcome> {
   const dataSource = migrationDataSource(config.DATABASE_URL);
   await dataSource.initialize();
   try {
-    const defaults = new AppConfig();
+    const defaults = new DatabaseSettings();
     return await prepareSchema(
       dataSource,
       {

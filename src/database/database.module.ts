@@ -1,6 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AppConfig } from '../config/app-config';
+import { databaseConfig, DatabaseConfig } from './database.config';
+import { backfillConfig } from '../backfill/backfill.config';
+import { provideSettings } from '../config/settings';
 import { ingestionDataSourceOptions, READ_DATA_SOURCE, readDataSourceOptions } from './data-source';
 import { ReadAdmission } from '../common/read-admission';
 import { DatabaseService } from './database.service';
@@ -11,8 +13,8 @@ export { MIGRATION_LOCK_KEY } from './schema';
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
+      inject: [databaseConfig.KEY],
+      useFactory: (config: DatabaseConfig) => ({
         ...ingestionDataSourceOptions(config),
         migrationsRun: false,
         retryAttempts: 3,
@@ -23,9 +25,9 @@ export { MIGRATION_LOCK_KEY } from './schema';
     // ones the stream and the backfill write with.
     TypeOrmModule.forRootAsync({
       name: READ_DATA_SOURCE,
-      inject: [AppConfig],
+      inject: [databaseConfig.KEY],
       // The name again in the options: the module finds its data source by it at shutdown.
-      useFactory: (config: AppConfig) => ({
+      useFactory: (config: DatabaseConfig) => ({
         name: READ_DATA_SOURCE,
         ...readDataSourceOptions(config),
         migrationsRun: false,
@@ -35,7 +37,7 @@ export { MIGRATION_LOCK_KEY } from './schema';
     }),
   ],
   // Admission to the read pool, one per replica, shared by every read route.
-  providers: [DatabaseService, ReadAdmission],
+  providers: [DatabaseService, ReadAdmission, provideSettings(databaseConfig, backfillConfig)],
   exports: [DatabaseService, ReadAdmission],
 })
 export class DatabaseModule {}

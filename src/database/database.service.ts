@@ -1,7 +1,9 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config';
+import { backfillConfig, BackfillConfig } from '../backfill/backfill.config';
+import { InjectSettings } from '../config/settings';
+import { databaseConfig, DatabaseConfig } from './database.config';
 import { migrateSchema } from './data-source';
 import { prepareSchema, StorageMode } from './schema';
 import { compressionLookbackWarning } from './timescaledb';
@@ -17,7 +19,7 @@ export class DatabaseService implements OnModuleInit {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    @InjectSettings(databaseConfig, backfillConfig) private readonly config: DatabaseConfig & BackfillConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {

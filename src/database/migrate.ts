@@ -1,4 +1,5 @@
-import { ConfigValidationError, loadConfig } from '../config/config.loader';
+import { loadAppConfig } from '../app.settings';
+import { ConfigValidationError } from '../config/config.loader';
 import { migrateSchema } from './data-source';
 import { StorageModeError } from './timescaledb';
 
@@ -6,7 +7,7 @@ import { StorageModeError } from './timescaledb';
 // then the storage mode of DB_TIMESCALEDB: installs TimescaleDB where allowed, converts a database
 // first migrated on plain PostgreSQL, sets the compression policy. Safe to run any number of times.
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const { config } = await loadAppConfig();
   const outcome = await migrateSchema(config);
   const lines = [
     outcome.applied.length ? `applied: ${outcome.applied.join(', ')}` : 'schema is up to date',

@@ -1,5 +1,5 @@
 import { DataSource, MigrationExecutor, QueryRunner } from 'typeorm';
-import { AppConfig } from '../config/app-config';
+import { DatabaseConfig } from './database.config';
 import { CHAIN_AGGREGATES } from './migrations/1764300000060-fo-chain-views';
 import {
   applyCompressionPolicy,
@@ -16,7 +16,7 @@ export const MIGRATION_LOCK_KEY = 7_231_001;
 const HYPERTABLE = 'candles_1m';
 const AGGREGATES = CHAIN_AGGREGATES.map(({ suffix }) => `fo_candles_${suffix}`);
 
-export type SchemaSettings = Pick<AppConfig, 'DB_TIMESCALEDB' | 'DB_COMPRESS_AFTER_DAYS'>;
+export type SchemaSettings = Pick<DatabaseConfig, 'DB_TIMESCALEDB' | 'DB_COMPRESS_AFTER_DAYS'>;
 
 export interface StorageMode {
   timescaledb: boolean;

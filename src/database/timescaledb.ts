@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { TimescaleDbSetting } from '../config/app-config';
+import { TimescaleDbSetting } from './database.config';
 
 type Queryable = Pick<QueryRunner, 'query'>;
 

@@ -1,14 +1,15 @@
 import { Controller, Get, Optional } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AppConfig } from '../config/app-config';
+import { InjectSettings } from '../config/settings';
 import { TickerWindowService } from '../backfill/ticker-window.service';
 import { ConfigFlagsDto } from './dto/config-flags.dto';
+import { FLAGS_NAMESPACES, FlagsConfig } from './flags.config';
 
 @ApiTags('config')
 @Controller('api/v1/config')
 export class FlagsController {
   constructor(
-    private readonly config: AppConfig,
+    @InjectSettings(...FLAGS_NAMESPACES) private readonly config: FlagsConfig,
     // Exported by the backfill module (imported by FlagsModule) when the backfill runs; absent otherwise.
     @Optional() private readonly tickerWindow?: TickerWindowService,
   ) {}

@@ -1,4 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { provideSettings } from '../config/settings';
+import { FLAGS_NAMESPACES } from './flags.config';
 import { FlagsController } from './flags.controller';
 
 /**
@@ -10,6 +12,11 @@ import { FlagsController } from './flags.controller';
 export class FlagsModule {
   /** `backfill`: the BackfillModule object AppModule imports (see HealthModule.forRoot). */
   static forRoot(backfill: DynamicModule): DynamicModule {
-    return { module: FlagsModule, imports: [backfill], controllers: [FlagsController] };
+    return {
+      module: FlagsModule,
+      imports: [backfill],
+      controllers: [FlagsController],
+      providers: [provideSettings(...FLAGS_NAMESPACES)],
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { waitFor } from '../../test/support/wait-for';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../app.settings';
 import { FixedClock, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { CandlesRepository } from '../market-data/candles.repository';
 import { InstrumentListService } from '../market-data/instrument-list.service';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { isConnectionError, isRetryableServerState, sqlstateOf } from '../common/dependency-errors';
-import { AppConfig } from '../config/app-config';
+import { streamConfig, StreamConfig } from './fo-stream.config';
 import { CLOCK, Clock, MINUTE_MS } from '../contracts/market-time';
 import { CandlesRepository } from '../market-data/candles.repository';
 import { InstrumentsService } from '../market-data/instruments.service';
@@ -79,7 +79,7 @@ export class FoStreamFlusher {
     private readonly candles: CandlesRepository,
     private readonly instruments: InstrumentsService,
     private readonly metrics: MetricsService,
-    private readonly config: AppConfig,
+    @Inject(streamConfig.KEY) private readonly config: StreamConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { AppConfig } from '../config/app-config';
+import { streamConfig, StreamConfig } from './fo-stream.config';
 import { MAX_PENDING_BARS } from './fo-stream.constants';
 import { FoStreamFlusher } from './fo-stream.flusher';
 
@@ -9,7 +9,7 @@ import { FoStreamFlusher } from './fo-stream.flusher';
 export class FoStreamHealthIndicator {
   constructor(
     private readonly flusher: FoStreamFlusher,
-    private readonly config: AppConfig,
+    @Inject(streamConfig.KEY) private readonly config: StreamConfig,
     private readonly health: HealthIndicatorService,
   ) {}
 

@@ -1,7 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { MarketTimeModule } from '../common/market-time.module';
+import { appConfig } from '../config/app.config';
+import { provideSettings } from '../config/settings';
 import { MarketDataModule } from '../market-data/market-data.module';
+import { redisConfig } from '../redis/redis.config';
+import { streamConfig } from './fo-stream.config';
 import { FoBarBuilder } from './fo-bar.builder';
 import { FoStreamFlusher } from './fo-stream.flusher';
 import { FoStreamHealthIndicator } from './fo-stream.health';
@@ -22,6 +26,7 @@ export class FoStreamModule {
         FoStreamFlusher,
         FoStreamSubscriber,
         FoStreamHealthIndicator,
+        provideSettings(streamConfig, redisConfig, appConfig),
       ],
       exports: [FoStreamService, FoStreamFlusher, FoStreamSubscriber, FoStreamHealthIndicator],
     };

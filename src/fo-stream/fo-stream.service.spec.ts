@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../app.settings';
 import { FixedClock, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { InstrumentInfo } from '../market-data/market-data.types';
 import { MetricsService } from '../metrics/metrics.service';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { ThrottledLog } from '../common/throttled-log';
-import { AppConfig } from '../config/app-config';
+import { streamConfig, StreamConfig } from './fo-stream.config';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../backfill/backfill.requests';
 import { CLOCK, Clock, MINUTE_MS, MarketCalendar, floorToMinute } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
@@ -33,7 +33,7 @@ export class FoStreamService {
     private readonly flusher: FoStreamFlusher,
     private readonly calendar: MarketCalendar,
     private readonly metrics: MetricsService,
-    private readonly config: AppConfig,
+    @Inject(streamConfig.KEY) private readonly config: StreamConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Optional() @Inject(BACKFILL_REQUESTER) private readonly backfill?: BackfillRequester,
   ) {

@@ -6,7 +6,10 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import Redis from 'ioredis';
-import { AppConfig } from '../config/app-config';
+import { streamConfig, StreamConfig } from './fo-stream.config';
+import { redisConfig, RedisConfig } from '../redis/redis.config';
+import { appConfig, AppSettingsConfig } from '../config/app.config';
+import { InjectSettings } from '../config/settings';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { channelsFor } from '../contracts/ticker.contracts';
 import { reconnectForever } from '../redis/redis.constants';
@@ -32,7 +35,8 @@ export class FoStreamSubscriber implements OnApplicationBootstrap, BeforeApplica
   constructor(
     private readonly service: FoStreamService,
     private readonly flusher: FoStreamFlusher,
-    private readonly config: AppConfig,
+    @InjectSettings(streamConfig, redisConfig, appConfig)
+    private readonly config: StreamConfig & RedisConfig & AppSettingsConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import Redis from 'ioredis';
-import { AppConfig } from '../config/app-config';
+import { healthConfig, HealthConfig } from './health.config';
 import { DatabaseService } from '../database/database.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { withTimeout } from '../common/with-timeout';
@@ -13,7 +13,7 @@ export class DependencyHealthIndicator {
     private readonly health: HealthIndicatorService,
     private readonly database: DatabaseService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    private readonly config: AppConfig,
+    @Inject(healthConfig.KEY) private readonly config: HealthConfig,
   ) {}
 
   async checkDatabase(): Promise<HealthIndicatorResult> {

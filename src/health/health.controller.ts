@@ -1,9 +1,9 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult } from '@nestjs/terminus';
 import { BackfillHealthIndicator } from '../backfill/backfill.health';
 import { TickerWindowHealthIndicator } from '../backfill/ticker-window.health';
-import { AppConfig } from '../config/app-config';
+import { healthConfig, HealthConfig } from './health.config';
 import { FoStreamHealthIndicator } from '../fo-stream/fo-stream.health';
 import { SubscriptionEventsHealthIndicator } from '../subscription-events/subscription-events.health';
 import { DependencyHealthIndicator } from './dependency.health';
@@ -47,7 +47,7 @@ export class HealthController {
     private readonly backfill: BackfillHealthIndicator,
     private readonly tickerWindow: TickerWindowHealthIndicator,
     private readonly foStream: FoStreamHealthIndicator,
-    private readonly config: AppConfig,
+    @Inject(healthConfig.KEY) private readonly config: HealthConfig,
   ) {}
 
   @Get('live')

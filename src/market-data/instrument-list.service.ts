@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { bodyTooLarge, withBodyCap } from '../common/read-body';
-import { AppConfig } from '../config/app-config';
+import { instrumentsConfig, InstrumentsConfig } from './instruments.config';
+import { upstreamConfig, UpstreamConfig } from '../common/upstream.config';
+import { InjectSettings } from '../config/settings';
 import { CLOCK, Clock, DAY_MS, IST_OFFSET_MS, MINUTE_MS } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { parseInstrumentList } from './instrument-list';
@@ -24,7 +26,10 @@ export type ListListener = (list: ReadonlyMap<number, InstrumentInfo>) => Promis
 
 /** The source INSTRUMENT_LIST_SOURCE names: `auto` is Kite where both credentials are set. */
 export function resolvedListSource(
-  config: Pick<AppConfig, 'INSTRUMENT_LIST_SOURCE' | 'KITE_API_KEY' | 'KITE_ACCESS_TOKEN'>,
+  config: Pick<
+    InstrumentsConfig & UpstreamConfig,
+    'INSTRUMENT_LIST_SOURCE' | 'KITE_API_KEY' | 'KITE_ACCESS_TOKEN'
+  >,
 ): ResolvedListSource {
   if (config.INSTRUMENT_LIST_SOURCE !== 'auto') return config.INSTRUMENT_LIST_SOURCE;
   return config.KITE_API_KEY && config.KITE_ACCESS_TOKEN ? 'kite' : 'off';
@@ -68,7 +73,8 @@ export class InstrumentListService implements OnApplicationBootstrap, OnApplicat
   private readonly abort = new AbortController();
 
   constructor(
-    private readonly config: AppConfig,
+    @InjectSettings(instrumentsConfig, upstreamConfig)
+    private readonly config: InstrumentsConfig & UpstreamConfig,
     private readonly metrics: MetricsService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {

@@ -1,4 +1,4 @@
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../app.settings';
 import { INSTRUMENT_LIST_COLUMNS, InstrumentListError, parseInstrumentList } from './instrument-list';
 import { nextDailyRefresh, resolvedListSource } from './instrument-list.service';
 

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MarketTimeModule } from '../common/market-time.module';
+import { upstreamConfig } from '../common/upstream.config';
+import { provideSettings } from '../config/settings';
 import { CandleAggregatesRefresher } from './candle-aggregates.refresher';
 import { CandleAggregatesRepository } from './candle-aggregates.repository';
 import { CandlesQueryRepository } from './candles-query.repository';
@@ -8,6 +10,7 @@ import { CandlesRepository } from './candles.repository';
 import { CandlesService } from './candles.service';
 import { InstrumentListService } from './instrument-list.service';
 import { InstrumentsRepository } from './instruments.repository';
+import { instrumentsConfig } from './instruments.config';
 import { InstrumentsService } from './instruments.service';
 
 /**
@@ -22,6 +25,7 @@ import { InstrumentsService } from './instruments.service';
   providers: [
     CandlesRepository,
     InstrumentsRepository,
+    provideSettings(instrumentsConfig, upstreamConfig),
     InstrumentListService,
     InstrumentsService,
     CandlesQueryRepository,

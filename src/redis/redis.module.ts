@@ -1,6 +1,6 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
-import { AppConfig } from '../config/app-config';
+import { redisConfig, RedisConfig } from './redis.config';
 import { REDIS_CLIENT, reconnectForever } from './redis.constants';
 
 /**
@@ -20,8 +20,8 @@ class RedisLifecycle implements OnApplicationShutdown {
   providers: [
     {
       provide: REDIS_CLIENT,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): Redis => {
+      inject: [redisConfig.KEY],
+      useFactory: (config: RedisConfig): Redis => {
         const logger = new Logger('Redis');
         const client = new Redis(config.REDIS_URL, {
           connectionName: 'mds:main',

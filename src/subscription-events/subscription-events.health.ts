@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { AppConfig } from '../config/app-config';
+import { eventsConfig, EventsConfig } from './subscription-events.config';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
 import { SubscriptionReconcilerService } from './subscription-reconciler.service';
 
@@ -11,7 +11,7 @@ import { SubscriptionReconcilerService } from './subscription-reconciler.service
 @Injectable()
 export class SubscriptionEventsHealthIndicator {
   constructor(
-    private readonly config: AppConfig,
+    @Inject(eventsConfig.KEY) private readonly config: EventsConfig,
     @Inject(SubscriptionEventsTransport) private readonly transport: SubscriptionEventsTransport,
     private readonly reconciler: SubscriptionReconcilerService,
     private readonly health: HealthIndicatorService,

@@ -1,6 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { AppConfig } from '../config/app-config';
+import { appConfig } from '../config/app.config';
+import { provideSettings } from '../config/settings';
+import { redisConfig, RedisConfig } from '../redis/redis.config';
+import { eventsConfig } from './subscription-events.config';
 import { MarketDataModule } from '../market-data/market-data.module';
 import { SubscriptionEventsController } from './subscription-events.controller';
 import {
@@ -34,8 +37,8 @@ export class SubscriptionEventsModule {
       providers: [
         {
           provide: SubscriptionEventsTransport,
-          inject: [AppConfig],
-          useFactory: (config: AppConfig) =>
+          inject: [redisConfig.KEY],
+          useFactory: (config: RedisConfig) =>
             new SubscriptionEventsTransport({
               redisUrl: config.REDIS_URL,
               channel: subscriptionEventsChannel(config.REDIS_CHANNEL_PREFIX),
@@ -51,6 +54,7 @@ export class SubscriptionEventsModule {
         SubscriptionReconcilerService,
         SubscriptionEventsService,
         SubscriptionEventsHealthIndicator,
+        provideSettings(eventsConfig, appConfig),
       ],
       exports: [SubscriptionEventsTransport, SubscriptionEventsHealthIndicator],
     };

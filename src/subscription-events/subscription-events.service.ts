@@ -1,7 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { ThrottledLog } from '../common/throttled-log';
 import { settledWithin } from '../common/with-timeout';
-import { AppConfig } from '../config/app-config';
+import { eventsConfig, EventsConfig } from './subscription-events.config';
+import { appConfig, AppSettingsConfig } from '../config/app.config';
+import { InjectSettings } from '../config/settings';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { parseSubscriptionEvent, SubscriptionEvent } from './subscription-event.parser';
@@ -32,7 +34,7 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
   private draining?: Promise<void>;
 
   constructor(
-    private readonly config: AppConfig,
+    @InjectSettings(eventsConfig, appConfig) private readonly config: EventsConfig & AppSettingsConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly metrics: MetricsService,
     private readonly subscriptions: SubscriptionsService,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Subscription } from 'rxjs';
-import { AppConfig } from '../config/app-config';
+import { eventsConfig, EventsConfig } from './subscription-events.config';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
@@ -94,7 +94,7 @@ export class SubscriptionReconcilerService implements OnApplicationBootstrap, On
     private readonly repository: SubscriptionsRepository,
     private readonly subscriptions: SubscriptionsService,
     private readonly transport: SubscriptionEventsTransport,
-    private readonly config: AppConfig,
+    @Inject(eventsConfig.KEY) private readonly config: EventsConfig,
   ) {}
 
   onApplicationBootstrap(): void {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../app.settings';
 import { BackfillRequest, BackfillRequester } from '../backfill/backfill.requests';
 import { InstrumentsService } from '../market-data/instruments.service';
 import { MetricsService } from '../metrics/metrics.service';

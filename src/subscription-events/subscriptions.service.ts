@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { backfillConfig, BackfillConfig } from '../backfill/backfill.config';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../backfill/backfill.requests';
 import { settledWithin } from '../common/with-timeout';
 import { InstrumentsService } from '../market-data/instruments.service';
@@ -61,7 +61,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
   private working?: Promise<void>;
 
   constructor(
-    private readonly config: AppConfig,
+    @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
     private readonly subscriptions: SubscriptionsRepository,
     private readonly instruments: InstrumentsService,
     private readonly metrics: MetricsService,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../app.settings';
 import { TickerReadError, TickerSubscriptionsClient } from './ticker-subscriptions.client';
 
 function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {

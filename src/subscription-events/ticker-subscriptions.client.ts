@@ -1,9 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { withBodyCap } from '../common/read-body';
 import { parseRetryAfter } from '../common/retry-after';
-import { AppConfig } from '../config/app-config';
+import { upstreamConfig, UpstreamConfig } from '../common/upstream.config';
 import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
 
 /** The ticker's page size cap; a shorter page is the last one. */
@@ -30,7 +30,7 @@ export class TickerReadError extends Error {
  */
 @Injectable()
 export class TickerSubscriptionsClient {
-  constructor(private readonly config: AppConfig) {}
+  constructor(@Inject(upstreamConfig.KEY) private readonly config: UpstreamConfig) {}
 
   async fetchActive(signal?: AbortSignal): Promise<TickerSubscriptionDto[]> {
     const all: TickerSubscriptionDto[] = [];

@@ -1,5 +1,5 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { calendarConfig, CalendarConfig } from '../common/market-calendar.config';
 import { CLOCK, Clock, DAY_MS, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { CandlesService } from '../market-data/candles.service';
 import { CandleDto, CandleInterval } from '../market-data/dto/candles.dto';
@@ -55,7 +55,7 @@ export class UdfService {
   constructor(
     private readonly repository: UdfRepository,
     private readonly candles: CandlesService,
-    config: AppConfig,
+    @Inject(calendarConfig.KEY) config: CalendarConfig,
     calendar: MarketCalendar,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {

@@ -6,7 +6,12 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { ConfigValidationError, loadConfig } from '../../src/config/config.loader';
+import { loadAppConfig } from '../../src/app.settings';
+import { ConfigValidationError } from '../../src/config/config.loader';
+
+async function loadConfig(env: Record<string, string>, options: { envDir: string }) {
+  return (await loadAppConfig({ env, ...options })).config;
+}
 import { K8sObject, manifestDir, renderKustomization } from '../support/kustomize';
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
@@ -44,7 +49,7 @@ function find(objects: K8sObject[], kind: string): K8sObject {
   return found;
 }
 
-it('the schema validator rejects a malformed Deployment', () => {
+it('the schema validator rejects a malformed Deployment', async () => {
   const [deployment] = renderKustomization(manifestDir('overlays', 'production')).filter(
     (o) => o.kind === 'Deployment',
   );
@@ -56,7 +61,7 @@ it('the schema validator rejects a malformed Deployment', () => {
 describe.each(['staging', 'production'])('deploy/k8s overlay %s', (environment) => {
   const objects = renderKustomization(manifestDir('overlays', environment));
 
-  it('renders only schema-valid Kubernetes objects', () => {
+  it('renders only schema-valid Kubernetes objects', async () => {
     expect(objects.map((o) => o.kind).sort()).toEqual([
       'ConfigMap',
       'Deployment',
@@ -72,9 +77,9 @@ describe.each(['staging', 'production'])('deploy/k8s overlay %s', (environment) 
 
   const configMap = (): Record<string, string> =>
     (find(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data;
-  it('carries flags that the service itself accepts, with the staged rollout in production', () => {
+  it('carries flags that the service itself accepts, with the staged rollout in production', async () => {
     const data = configMap();
-    const config = loadConfig({ ...data, ...SECRET }, { envDir: '/nonexistent' });
+    const config = await loadConfig({ ...data, ...SECRET }, { envDir: '/nonexistent' });
     expect(config.APP_ENV).toBe(environment);
     const rollout = [
       config.SUBSCRIPTION_EVENTS_ENABLED,
@@ -84,7 +89,7 @@ describe.each(['staging', 'production'])('deploy/k8s overlay %s', (environment) 
     expect(rollout).toEqual(environment === 'production' ? [false, false, false] : [true, true, true]);
   });
 
-  it('probes the health routes and gives shutdown enough grace', () => {
+  it('probes the health routes and gives shutdown enough grace', async () => {
     const deployment = find(objects, 'Deployment') as unknown as {
       spec: {
         replicas: number;
@@ -116,7 +121,7 @@ describe.each(['staging', 'production'])('deploy/k8s overlay %s', (environment) 
     expect(Object.keys(data)).not.toEqual(expect.arrayContaining(['DATABASE_URL']));
   });
 
-  it('keeps a pod available during voluntary disruptions and routes the service to the pods', () => {
+  it('keeps a pod available during voluntary disruptions and routes the service to the pods', async () => {
     const pdb = find(objects, 'PodDisruptionBudget') as unknown as {
       spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } };
     };
@@ -142,7 +147,7 @@ describe.each(['staging', 'production'])('deploy/k8s overlay %s: one source of t
   ).spec.template.spec;
   const envFile = parseEnv(readFileSync(join(ROOT, `.env.${environment}`)));
 
-  it(`agrees with .env.${environment} on every setting both set`, () => {
+  it(`agrees with .env.${environment} on every setting both set`, async () => {
     const both = Object.keys(data).filter((key) => key in envFile);
     expect(both.length).toBeGreaterThan(10);
     const disagreements = both
@@ -151,14 +156,14 @@ describe.each(['staging', 'production'])('deploy/k8s overlay %s: one source of t
     expect(disagreements).toEqual([]);
   });
 
-  it('runs with what the pod really reads (the ConfigMap over the image .env file): no migration at boot', () => {
-    const config = loadConfig({ ...data, ...SECRET }, { envDir: ROOT });
+  it('runs with what the pod really reads (the ConfigMap over the image .env file): no migration at boot', async () => {
+    const config = await loadConfig({ ...data, ...SECRET }, { envDir: ROOT });
     expect(config.APP_ENV).toBe(environment);
     expect(config.DB_MIGRATE_ON_BOOT).toBe(false);
     expect(config.API_KEY).toBe(SECRET.API_KEY);
   });
 
-  it('applies migrations in an init container, with the same image, settings and secrets', () => {
+  it('applies migrations in an init container, with the same image, settings and secrets', async () => {
     const [service] = spec.containers;
     const [migrate] = spec.initContainers ?? [];
     expect(migrate).toBeDefined();
@@ -168,13 +173,17 @@ describe.each(['staging', 'production'])('deploy/k8s overlay %s: one source of t
     expect(migrate.env.map((e) => e.name)).toEqual(expect.arrayContaining(['DATABASE_URL']));
   });
 
-  it('requires API_KEY from the Secret: not optional, and the service refuses to start without it', () => {
+  it('requires API_KEY from the Secret: not optional, and the service refuses to start without it', async () => {
     const [service] = spec.containers;
     const apiKey = service.env.find((e) => e.name === 'API_KEY');
     expect(apiKey?.valueFrom?.secretKeyRef).toEqual({ name: 'market-data-secrets', key: 'API_KEY' });
     const { API_KEY: _omitted, ...withoutKey } = SECRET;
-    expect(() => loadConfig({ ...data, ...withoutKey }, { envDir: ROOT })).toThrow(ConfigValidationError);
-    expect(() => loadConfig({ ...data, ...withoutKey }, { envDir: ROOT })).toThrow(/API_KEY: required/);
+    await expect(loadConfig({ ...data, ...withoutKey }, { envDir: ROOT })).rejects.toThrow(
+      ConfigValidationError,
+    );
+    await expect(loadConfig({ ...data, ...withoutKey }, { envDir: ROOT })).rejects.toThrow(
+      /API_KEY: required/,
+    );
   });
 });
 
@@ -192,7 +201,7 @@ describe('container images', () => {
       expect(image).toMatch(/^node:22\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
   });
 
-  it('docker-compose pins every image it pulls to a full version', () => {
+  it('docker-compose pins every image it pulls to a full version', async () => {
     const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
       services: Record<string, { image?: string; build?: unknown }>;
     };
@@ -201,7 +210,7 @@ describe('container images', () => {
     for (const image of images) expect(image).toMatch(/:\d+\.\d+\.\d+(-[\w.]+)?(@sha256:[0-9a-f]{64})?$/);
   });
 
-  it('the package allows the Node the images run', () => {
+  it('the package allows the Node the images run', async () => {
     const { engines } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       engines: { node: string };
     };

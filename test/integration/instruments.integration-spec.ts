@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../../src/config/app-config';
+import { AppConfig } from '../../src/app.settings';
 import {
   DEFAULT_NSE_HOLIDAYS,
   DEFAULT_NSE_SPECIAL_SESSIONS,

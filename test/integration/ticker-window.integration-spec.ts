@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { requestTickerHistory } from '../../src/backfill/ticker-history.provider';
 import { TickerWindowService } from '../../src/backfill/ticker-window.service';
-import { AppConfig } from '../../src/config/app-config';
+import { AppConfig } from '../../src/app.settings';
 import { DEFAULT_NSE_HOLIDAYS, FixedClock, MarketCalendar } from '../../src/contracts/market-time';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { RunningSimulator } from '../../simulator/simulator';

@@ -1,7 +1,6 @@
 import { INestApplication, LoggerService } from '@nestjs/common';
 import { createApp } from '../../src/app.factory';
-import { AppConfig } from '../../src/config/app-config';
-import { loadConfig } from '../../src/config/config.loader';
+import { AppConfig, loadAppConfig } from '../../src/app.settings';
 import { Clock } from '../../src/contracts/market-time';
 import { createTestDatabase, TestDatabase } from './database';
 import { TEST_REDIS_URL, uniqueName } from './env';
@@ -51,30 +50,33 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const database = options.database ?? (await createTestDatabase(undefined, options.adminUrl));
   const channelPrefix = options.channelPrefix ?? `${uniqueName('t')}:nifty`;
   const queuePrefix = options.queuePrefix ?? uniqueName('q');
-  const config = loadConfig({
-    APP_ENV: 'dev',
-    PORT: '0',
-    DATABASE_URL: database.url,
-    DB_POOL_SIZE: '5',
-    DB_MIGRATE_ON_BOOT: 'true',
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_CHANNEL_PREFIX: channelPrefix,
-    QUEUE_PREFIX: queuePrefix,
-    SUBSCRIPTION_EVENTS_ENABLED: 'false',
-    BACKFILL_ENABLED: 'false',
-    FO_STREAM_ENABLED: 'false',
-    // .env.dev reads the simulator's instrument list; a test that wants one asks for it.
-    INSTRUMENT_LIST_SOURCE: 'off',
-    // The test upstreams answer the window asked for unless a test turns their quirk on, and tests
-    // count their requests: no window probe, the shift verified by the answers alone.
-    TICKER_WINDOW_SHIFT_MINUTES: '0',
-    TICKER_WINDOW_PROBE_INTERVAL_SECONDS: '0',
-    // Reconciliation at boot and after reconnects only, unless a test asks for the period.
-    RECONCILE_INTERVAL_SECONDS: '86400',
-    LOG_LEVEL: 'warn',
-    ...options.env,
+  const loaded = await loadAppConfig({
+    env: {
+      APP_ENV: 'dev',
+      PORT: '0',
+      DATABASE_URL: database.url,
+      DB_POOL_SIZE: '5',
+      DB_MIGRATE_ON_BOOT: 'true',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_CHANNEL_PREFIX: channelPrefix,
+      QUEUE_PREFIX: queuePrefix,
+      SUBSCRIPTION_EVENTS_ENABLED: 'false',
+      BACKFILL_ENABLED: 'false',
+      FO_STREAM_ENABLED: 'false',
+      // .env.dev reads the simulator's instrument list; a test that wants one asks for it.
+      INSTRUMENT_LIST_SOURCE: 'off',
+      // The test upstreams answer the window asked for unless a test turns their quirk on, and tests
+      // count their requests: no window probe, the shift verified by the answers alone.
+      TICKER_WINDOW_SHIFT_MINUTES: '0',
+      TICKER_WINDOW_PROBE_INTERVAL_SECONDS: '0',
+      // Reconciliation at boot and after reconnects only, unless a test asks for the period.
+      RECONCILE_INTERVAL_SECONDS: '86400',
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    },
   });
-  const app = await createApp(config, { clock: options.clock, logger: options.logger ?? quiet });
+  const { config } = loaded;
+  const app = await createApp(loaded, { clock: options.clock, logger: options.logger ?? quiet });
   try {
     await app.listen(0, '127.0.0.1');
     await app.startAllMicroservices();

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { TickerWindowService } from '../../src/backfill/ticker-window.service';
-import { AppConfig } from '../../src/config/app-config';
+import { AppConfig } from '../../src/app.settings';
 import { FixedClock, MarketCalendar } from '../../src/contracts/market-time';
 import { MetricsService } from '../../src/metrics/metrics.service';
 

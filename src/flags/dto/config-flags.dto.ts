@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { APP_ENVIRONMENTS, AppEnvironment } from '../../config/app-config';
+import { APP_ENVIRONMENTS, AppEnvironment } from '../../config/app.config';
 
 export class FeatureFlagsDto {
   @ApiProperty() subscription_events_enabled!: boolean;
