@@ -2,7 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { ingestionDataSourceOptions, READ_DATA_SOURCE, readDataSourceOptions } from './data-source';
-import { ReadAdmission } from '../common/read-admission';
+import { ReadAdmission } from './read-admission';
 import { DatabaseService } from './database.service';
 
 export { MIGRATION_LOCK_KEY } from './schema';
