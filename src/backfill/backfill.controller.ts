@@ -23,7 +23,7 @@ import {
   JobIdParamDto,
   ManualBackfillDto,
 } from './dto/backfill.dto';
-import { AdmittedRead } from '../common/read-admission';
+import { AdmittedRead } from '../database/read-admission';
 
 @ApiTags('backfill')
 @Controller('api/v1')

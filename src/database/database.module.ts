@@ -4,7 +4,7 @@ import { databaseConfig, DatabaseConfig } from './database.config';
 import { backfillConfig } from '../backfill/backfill.config';
 import { provideSettings } from '../config/settings';
 import { ingestionDataSourceOptions, READ_DATA_SOURCE, readDataSourceOptions } from './data-source';
-import { ReadAdmission } from '../common/read-admission';
+import { ReadAdmission } from './read-admission';
 import { DatabaseService } from './database.service';
 
 export { MIGRATION_LOCK_KEY } from './schema';

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CandlesService } from './candles.service';
 import { CandlesQueryDto, CandlesResponseDto, CandlesTokenParamDto } from './dto/candles.dto';
-import { AdmittedRead } from '../common/read-admission';
+import { AdmittedRead } from '../database/read-admission';
 
 @ApiTags('candles')
 @Controller('api/v1/instruments')

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { OptionChainDto, OptionChainParamsDto, OptionChainQueryDto } from './dto/option-chain.dto';
 import { OptionChainService } from './option-chain.service';
-import { AdmittedRead } from '../common/read-admission';
+import { AdmittedRead } from '../database/read-admission';
 
 @ApiTags('options')
 @Controller('api/v1/options')

@@ -3,7 +3,7 @@ import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@ne
 import { ListSubscriptionsQuery } from './dto/list-subscriptions.query';
 import { SubscriptionListDto } from './dto/subscription-view.dto';
 import { SubscriptionsQueryService } from './subscriptions-query.service';
-import { AdmittedRead } from '../common/read-admission';
+import { AdmittedRead } from '../database/read-admission';
 
 @ApiTags('subscriptions')
 @Controller('api/v1/subscriptions')

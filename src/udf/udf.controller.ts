@@ -19,7 +19,7 @@ import {
 } from './dto/udf.dto';
 import { UdfExceptionFilter } from './udf-exception.filter';
 import { UdfService } from './udf.service';
-import { AdmittedRead } from '../common/read-admission';
+import { AdmittedRead } from '../database/read-admission';
 
 // Charting front ends are often served from another origin; everything here is a read.
 const ANY_ORIGIN = ['Access-Control-Allow-Origin', '*'] as const;

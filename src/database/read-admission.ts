@@ -14,10 +14,10 @@ import { E_TIMEOUT, Semaphore, withTimeout } from 'async-mutex';
 import { Observable, catchError, finalize, from, mergeMap, throwError } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { httpConfig, HttpConfig } from './http.config';
-import { READ_DATA_SOURCE } from '../database/data-source';
+import { httpConfig, HttpConfig } from '../common/http.config';
+import { READ_DATA_SOURCE } from './data-source';
 import { MetricsService } from '../metrics/metrics.service';
-import { OVERLOAD_RETRY_AFTER_SECONDS, ServiceUnavailableError } from './service-unavailable';
+import { OVERLOAD_RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../common/service-unavailable';
 
 /**
  * Past this event-loop delay (p99 of the last half second) at most LAGGING_READS_IN_FLIGHT reads are

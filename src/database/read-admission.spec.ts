@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { loadAppConfig } from '../app.settings';
 import { MetricsService } from '../metrics/metrics.service';
 import { LAGGING_READS_IN_FLIGHT, READ_LOOP_DELAY_LIMIT_MS, ReadAdmission } from './read-admission';
-import { ServiceUnavailableError } from './service-unavailable';
+import { ServiceUnavailableError } from '../common/service-unavailable';
 
 const made: ReadAdmission[] = [];
 afterEach(() => made.splice(0).forEach((gate) => gate.onModuleDestroy()));
