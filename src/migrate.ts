@@ -1,7 +1,7 @@
-import { loadAppConfig } from '../app.settings';
-import { ConfigValidationError } from '../config/config.loader';
-import { migrateSchema } from './data-source';
-import { StorageModeError } from './timescaledb';
+import { loadAppConfig } from './app.settings';
+import { ConfigValidationError } from './config/config.loader';
+import { migrateSchema } from './database/data-source';
+import { StorageModeError } from './database/timescaledb';
 
 // `npm run migration:run`: applies pending migrations to DATABASE_URL, read like the service reads it,
 // then the storage mode of DB_TIMESCALEDB: installs TimescaleDB where allowed, converts a database

@@ -13,6 +13,7 @@ import { BackfillController } from './backfill.controller';
 import { BackfillHealthIndicator, DisabledBackfillHealthIndicator } from './backfill.health';
 import { BackfillQueueService } from './backfill-queue.service';
 import { BackfillStatusService } from './backfill-status.service';
+import { CompressionLookbackCheck } from './compression-lookback.check';
 import { BackfillPlanner } from './backfill.planner';
 import { BackfillProcessor } from './backfill.processor';
 import { BackfillQueryRepository } from './backfill-query.repository';
@@ -77,6 +78,7 @@ export class BackfillModule {
         BackfillService,
         BackfillStatusService,
         BackfillQueueService,
+        CompressionLookbackCheck,
         { provide: BACKFILL_REQUESTER, useExisting: BackfillService },
         {
           provide: TICKER_WINDOW_REQUEST,

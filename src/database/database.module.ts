@@ -1,8 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig, DatabaseConfig } from './database.config';
-import { backfillConfig } from '../backfill/backfill.config';
-import { provideSettings } from '../config/settings';
 import { ingestionDataSourceOptions, READ_DATA_SOURCE, readDataSourceOptions } from './data-source';
 import { ReadAdmission } from './read-admission';
 import { DatabaseService } from './database.service';
@@ -37,7 +35,7 @@ export { MIGRATION_LOCK_KEY } from './schema';
     }),
   ],
   // Admission to the read pool, one per replica, shared by every read route.
-  providers: [DatabaseService, ReadAdmission, provideSettings(databaseConfig, backfillConfig)],
+  providers: [DatabaseService, ReadAdmission],
   exports: [DatabaseService, ReadAdmission],
 })
 export class DatabaseModule {}

@@ -1,12 +1,9 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { backfillConfig, BackfillConfig } from '../backfill/backfill.config';
-import { InjectSettings } from '../config/settings';
 import { databaseConfig, DatabaseConfig } from './database.config';
 import { migrateSchema } from './data-source';
 import { prepareSchema, StorageMode } from './schema';
-import { compressionLookbackWarning } from './timescaledb';
 import { withTimeout } from '../common/with-timeout';
 
 export type { StorageMode } from './schema';
@@ -19,7 +16,7 @@ export class DatabaseService implements OnModuleInit {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectSettings(databaseConfig, backfillConfig) private readonly config: DatabaseConfig & BackfillConfig,
+    @Inject(databaseConfig.KEY) private readonly config: DatabaseConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -35,9 +32,7 @@ export class DatabaseService implements OnModuleInit {
       );
     for (const action of outcome.actions) this.logger.log(action);
     this.mode = outcome.mode;
-    const compression = this.mode.timescaledb ? compressionLookbackWarning(this.config) : undefined;
-    for (const warning of [...outcome.warnings, ...(compression ? [compression] : [])])
-      this.logger.warn(warning);
+    for (const warning of outcome.warnings) this.logger.warn(warning);
     this.logger.log(
       this.mode.timescaledb
         ? `storage mode: TimescaleDB ${this.mode.version} (candles_1m is a compressed hypertable; continuous aggregates: ${this.mode.aggregates.join(', ') || 'none'})`

@@ -168,7 +168,7 @@ describe.each(['staging', 'production'])('deploy/k8s overlay %s: one source of t
     const [migrate] = spec.initContainers ?? [];
     expect(migrate).toBeDefined();
     expect(migrate.image).toBe(service.image);
-    expect(migrate.command).toEqual(['node', 'dist/database/migrate.js']);
+    expect(migrate.command).toEqual(['node', 'dist/migrate.js']);
     expect(migrate.envFrom).toEqual(service.envFrom);
     expect(migrate.env.map((e) => e.name)).toEqual(expect.arrayContaining(['DATABASE_URL']));
   });

@@ -10,7 +10,7 @@ const ROOT = resolve(__dirname, '..', '..');
 
 /** Runs the migration command (the Kubernetes init container's) to its end. */
 function migrate(databaseUrl: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', 'src/database/migrate.ts'], {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register', 'src/migrate.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -212,14 +212,14 @@ describeWithCluster(
     it('`npm run migration:run`: plain with the warning in auto, one line and exit 1 in require', async () => {
       const db = await database();
       const env = { DATABASE_URL: db.url };
-      const refused = await runToExit({ ...env, DB_TIMESCALEDB: 'require' }, 'src/database/migrate.ts');
+      const refused = await runToExit({ ...env, DB_TIMESCALEDB: 'require' }, 'src/migrate.ts');
       expect(refused).toEqual({
         code: 1,
         lines: [
           expect.stringMatching(/^DB_TIMESCALEDB=require, but the server does not preload TimescaleDB/),
         ],
       });
-      const auto = await runToExit(env, 'src/database/migrate.ts');
+      const auto = await runToExit(env, 'src/migrate.ts');
       expect(auto.code).toBe(0);
       expect(auto.lines).toEqual([
         expect.stringMatching(/^applied: InitialSchema1764300000000, TimescaleDb1764300000001/),
