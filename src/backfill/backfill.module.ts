@@ -10,7 +10,11 @@ import { BackfillHealthIndicator, DisabledBackfillHealthIndicator } from './back
 import { BackfillQueueService } from './backfill-queue.service';
 import { BackfillStatusService } from './backfill-status.service';
 import { BackfillPlanner } from './backfill.planner';
+import { BackfillFailurePolicy } from './backfill-failure.policy';
+import { BackfillGate } from './backfill.gate';
 import { BackfillProcessor } from './backfill.processor';
+import { BackfillRecorder } from './backfill.recorder';
+import { BackfillWindowJob } from './backfill-window.job';
 import { BackfillQueryRepository } from './backfill-query.repository';
 import { BackfillRepository } from './backfill.repository';
 import { BACKFILL_REQUESTER } from './backfill.requests';
@@ -91,6 +95,10 @@ export class BackfillModule {
               ? new KiteHistoryProvider(appConfig)
               : new TickerHistoryProvider(appConfig, window),
         },
+        BackfillRecorder,
+        BackfillFailurePolicy,
+        BackfillGate,
+        BackfillWindowJob,
         BackfillProcessor,
         BackfillScheduler,
         BackfillHealthIndicator,
