@@ -7,7 +7,7 @@ import {
 } from '../common/dependency-errors';
 import { withTimeout } from '../common/with-timeout';
 import { BackfillRecorder } from './backfill.recorder';
-import { BackfillRepository } from './backfill.repository';
+import { BackfillJobsRepository } from './backfill-jobs.repository';
 import { CircuitBreaker } from './circuit-breaker';
 import { HistoryError, HistoryErrorKind } from './history-provider';
 import { UpstreamHealth } from './upstream-health';
@@ -60,7 +60,7 @@ export class BackfillFailurePolicy {
   readonly upstream = new UpstreamHealth();
 
   constructor(
-    private readonly jobs: BackfillRepository,
+    private readonly jobs: BackfillJobsRepository,
     private readonly recorder: BackfillRecorder,
   ) {}
 

@@ -12,7 +12,9 @@ import { BackfillFailurePolicy, failureKind } from './backfill-failure.policy';
 import { BackfillGate } from './backfill.gate';
 import { BackfillOutcome } from './backfill.outcome';
 import { BackfillRecorder } from './backfill.recorder';
-import { BackfillRepository, isUnsupportedAt, NewJobRecord } from './backfill.repository';
+import { BackfillCoverageRepository } from './backfill-coverage.repository';
+import { BackfillJobsRepository, NewJobRecord } from './backfill-jobs.repository';
+import { isUnsupportedAt, UnsupportedInstrumentsRepository } from './unsupported-instruments.repository';
 import { HISTORY_PROVIDER, HistoryProvider } from './history-provider';
 import { coveredRange, HistoryAnswer, WindowMismatchError } from './history-window';
 
@@ -40,7 +42,9 @@ export class BackfillWindowJob {
 
   constructor(
     @Inject(HISTORY_PROVIDER) private readonly provider: HistoryProvider,
-    private readonly repository: BackfillRepository,
+    private readonly jobs: BackfillJobsRepository,
+    private readonly coverage: BackfillCoverageRepository,
+    private readonly unsupported: UnsupportedInstrumentsRepository,
     private readonly candles: CandlesRepository,
     private readonly instruments: InstrumentsService,
     private readonly policy: BackfillFailurePolicy,
@@ -84,7 +88,7 @@ export class BackfillWindowJob {
     const run: Run = { job, record, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 };
     if (stopping.aborted) return shutdown();
 
-    const marks = await this.policy.database(() => this.repository.findUnsupported([record.instrumentToken]));
+    const marks = await this.policy.database(() => this.unsupported.find([record.instrumentToken]));
     const unsupported = marks.get(record.instrumentToken);
     if (unsupported && isUnsupportedAt(unsupported, this.clock.now())) {
       const reason = `unsupported upstream: ${unsupported.reason}`;
@@ -147,21 +151,21 @@ export class BackfillWindowJob {
     // What the answer is known to span (coveredRange): the window up to the minute in progress (not
     // final) when it is trusted, else only between its first and last candle; nothing when empty.
     const covered = coveredRange(record, candles, answer.spansWindow, fetchedAt);
-    const written = await this.repository.transaction(async (manager) => {
+    const written = await this.jobs.transaction(async (manager) => {
       const rows = await this.candles.upsertHistory(
         candles,
         manager,
         covered && { instrumentToken: record.instrumentToken, ...covered },
       );
       if (covered)
-        await this.repository.addCoverage(manager, {
+        await this.coverage.addCoverage(manager, {
           instrumentToken: record.instrumentToken,
           from: covered.from,
           to: covered.to,
           jobId: record.id,
           fetchedAt,
         });
-      if (wasUnsupported) await this.repository.clearUnsupported(record.instrumentToken, manager);
+      if (wasUnsupported) await this.unsupported.clear(record.instrumentToken, manager);
       // A manual backfill may name a token nothing else has: the answer's name describes it. Every
       // other trigger's instrument was described when it was subscribed or first ticked.
       if (answer.instrument && record.trigger === 'manual')
@@ -219,7 +223,7 @@ export class BackfillWindowJob {
     let written: number;
     try {
       written = await this.policy.database(() =>
-        this.repository.transaction(async (manager) => {
+        this.jobs.transaction(async (manager) => {
           const rows = await this.candles.upsertHistory(answer.candles, manager);
           if (!mismatch.retryable)
             await this.recorder.finish(
@@ -258,8 +262,8 @@ export class BackfillWindowJob {
         const ttl = this.config.BACKFILL_UNSUPPORTED_TTL_SECONDS;
         const now = this.clock.now();
         await this.policy.database(() =>
-          this.repository.transaction(async (manager) => {
-            await this.repository.markUnsupported(record.instrumentToken, error.message, now, ttl, manager);
+          this.jobs.transaction(async (manager) => {
+            await this.unsupported.mark(record.instrumentToken, error.message, now, ttl, manager);
             await this.recorder.finish(
               record,
               { state: 'skipped', error: error.message, finishedAt: now, attempts: attempt },

@@ -4,8 +4,11 @@ import { TerminusModule } from '@nestjs/terminus';
 import { MarketTimeModule } from '../common/market-time.module';
 import { AppConfig } from '../config/app-config';
 import { MarketDataModule } from '../market-data/market-data.module';
+import { SubscriptionsStoreModule } from '../subscriptions-store/subscriptions-store.module';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from './backfill.constants';
 import { BackfillController } from './backfill.controller';
+import { BackfillCoverageRepository } from './backfill-coverage.repository';
+import { BackfillJobsRepository } from './backfill-jobs.repository';
 import { BackfillHealthIndicator, DisabledBackfillHealthIndicator } from './backfill.health';
 import { BackfillQueueService } from './backfill-queue.service';
 import { BackfillStatusService } from './backfill-status.service';
@@ -16,7 +19,6 @@ import { BackfillProcessor } from './backfill.processor';
 import { BackfillRecorder } from './backfill.recorder';
 import { BackfillWindowJob } from './backfill-window.job';
 import { BackfillQueryRepository } from './backfill-query.repository';
-import { BackfillRepository } from './backfill.repository';
 import { BACKFILL_REQUESTER } from './backfill.requests';
 import { BackfillScheduler } from './backfill.scheduler';
 import { BackfillService, DisabledBackfillRequester } from './backfill.service';
@@ -25,6 +27,8 @@ import { KiteHistoryProvider } from './kite-history.provider';
 import { requestTickerHistory, TickerHistoryProvider } from './ticker-history.provider';
 import { TickerWindowHealthIndicator } from './ticker-window.health';
 import { TICKER_WINDOW_REQUEST, TickerWindowRequest, TickerWindowService } from './ticker-window.service';
+import { SweepCandidatesService } from './sweep-candidates.service';
+import { UnsupportedInstrumentsRepository } from './unsupported-instruments.repository';
 
 /**
  * Backfill: a BullMQ queue shared by every replica, one job per upstream history request. Exports
@@ -44,7 +48,9 @@ export class BackfillModule {
         imports: [MarketDataModule, MarketTimeModule],
         controllers: [BackfillController],
         providers: [
-          BackfillRepository,
+          BackfillJobsRepository,
+          BackfillCoverageRepository,
+          UnsupportedInstrumentsRepository,
           BackfillQueryRepository,
           BackfillPlanner,
           BackfillStatusService,
@@ -68,10 +74,13 @@ export class BackfillModule {
         TerminusModule,
         MarketDataModule,
         MarketTimeModule,
+        SubscriptionsStoreModule,
       ],
       controllers: [BackfillController],
       providers: [
-        BackfillRepository,
+        BackfillJobsRepository,
+        BackfillCoverageRepository,
+        UnsupportedInstrumentsRepository,
         BackfillQueryRepository,
         BackfillPlanner,
         BackfillService,
@@ -100,6 +109,7 @@ export class BackfillModule {
         BackfillGate,
         BackfillWindowJob,
         BackfillProcessor,
+        SweepCandidatesService,
         BackfillScheduler,
         BackfillHealthIndicator,
         TickerWindowHealthIndicator,

@@ -4,7 +4,7 @@ import { Dependency } from '../common/dependency-errors';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { DeferCause } from './backfill.outcome';
-import { BackfillJobState, BackfillRepository, NewJobRecord } from './backfill.repository';
+import { BackfillJobState, BackfillJobsRepository, NewJobRecord } from './backfill-jobs.repository';
 import { BACKFILL_TRIGGER_TABLE, BackfillTrigger } from './backfill.requests';
 import { CircuitState } from './circuit-breaker';
 
@@ -28,7 +28,7 @@ export interface RunResult {
 @Injectable()
 export class BackfillRecorder {
   constructor(
-    private readonly repository: BackfillRepository,
+    private readonly repository: BackfillJobsRepository,
     private readonly metrics: MetricsService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
