@@ -7,7 +7,7 @@ import { FixedClock } from '../src/contracts/market-time';
 import { MetricsService } from '../src/metrics/metrics.service';
 import { SubscriptionEventsService } from '../src/subscription-events/subscription-events.service';
 import { SubscriptionEventsTransport } from '../src/subscription-events/subscription-events.transport';
-import { SubscriptionsRepository } from '../src/subscription-events/subscriptions.repository';
+import { SubscriptionsRepository } from '../src/subscriptions-store/subscriptions.repository';
 import { startTestApp, TestApp } from '../test/support/app-harness';
 import { TEST_REDIS_URL, uniqueName } from '../test/support/env';
 import { percentile, rawQueueAddRate, rawRedisReceiveRate, report } from './support/limits';

@@ -1,5 +1,5 @@
 import { MINUTE_MS } from '../contracts/market-time';
-import { CoverageRange } from './backfill.repository';
+import { CoverageRange } from './backfill-coverage.repository';
 
 export interface TimeRange {
   from: Date;

@@ -3,22 +3,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { READ_DATA_SOURCE } from '../database/data-source';
 import { newestMinuteSql } from '../market-data/candles.queries';
-import {
-  BackfillJobRow,
-  CoverageRange,
-  coverageOf,
-  JOB_COLUMNS,
-  JOB_COUNT_LIMIT,
-  JobFilter,
-  storedMinutesOf,
-  UnsupportedRow,
-  unsupportedOf,
-} from './backfill.repository';
+import { storedMinutesOf } from '../market-data/candles.repository';
+import { CoverageRange, coverageOf } from './backfill-coverage.repository';
+import { BackfillJobRow, JOB_COLUMNS, JOB_COUNT_LIMIT, JobFilter } from './backfill-jobs.repository';
+import { UnsupportedRow, unsupportedOf } from './unsupported-instruments.repository';
 
 /**
  * The backfill API's reads (job records, an instrument's coverage and gaps), on the read pool: a
  * client polling them never takes a connection the backfill writes with. Planning work reads the
- * same tables through BackfillRepository, on the primary.
+ * same tables through their repositories (BackfillJobsRepository, BackfillCoverageRepository,
+ * UnsupportedInstrumentsRepository, CandlesRepository), on the primary.
  */
 @Injectable()
 export class BackfillQueryRepository {

@@ -5,7 +5,8 @@ import { CLOCK, Clock, DAY_MS } from '../contracts/market-time';
 import { InstrumentsService } from '../market-data/instruments.service';
 import { BackfillPlanner } from './backfill.planner';
 import { BackfillQueryRepository } from './backfill-query.repository';
-import { BackfillJobRow, isUnsupportedAt } from './backfill.repository';
+import { BackfillJobRow } from './backfill-jobs.repository';
+import { isUnsupportedAt } from './unsupported-instruments.repository';
 import { BACKFILL_REQUESTER, BackfillRequester } from './backfill.requests';
 import {
   BackfillAcceptedDto,

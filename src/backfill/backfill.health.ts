@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { BackfillProcessor } from './backfill.processor';
+import { BackfillGate } from './backfill.gate';
 import { BackfillService } from './backfill.service';
 
 /**
@@ -13,14 +13,14 @@ import { BackfillService } from './backfill.service';
 @Injectable()
 export class BackfillHealthIndicator {
   constructor(
-    private readonly processor: BackfillProcessor,
+    private readonly gate: BackfillGate,
     private readonly service: BackfillService,
     private readonly health: HealthIndicatorService,
   ) {}
 
   async isHealthy(key: string): Promise<HealthIndicatorResult> {
     const indicator = this.health.check(key);
-    const status = this.processor.status();
+    const status = this.gate.status();
     // The connection's state, no round trip: readiness must not wait on a queue that holds commands.
     if (await this.service.queueReachable(0))
       return indicator.up({ ...status, queue: 'ready', accepts_requests: true });

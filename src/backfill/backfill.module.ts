@@ -8,16 +8,22 @@ import { provideSettings } from '../config/settings';
 import { MarketDataModule } from '../market-data/market-data.module';
 import { redisConfig, RedisConfig } from '../redis/redis.config';
 import { backfillConfig, BackfillConfig } from './backfill.config';
+import { SubscriptionsStoreModule } from '../subscriptions-store/subscriptions-store.module';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from './backfill.constants';
 import { BackfillController } from './backfill.controller';
+import { BackfillCoverageRepository } from './backfill-coverage.repository';
+import { BackfillJobsRepository } from './backfill-jobs.repository';
 import { BackfillHealthIndicator, DisabledBackfillHealthIndicator } from './backfill.health';
 import { BackfillQueueService } from './backfill-queue.service';
 import { BackfillStatusService } from './backfill-status.service';
 import { CompressionLookbackCheck } from './compression-lookback.check';
 import { BackfillPlanner } from './backfill.planner';
+import { BackfillFailurePolicy } from './backfill-failure.policy';
+import { BackfillGate } from './backfill.gate';
 import { BackfillProcessor } from './backfill.processor';
+import { BackfillRecorder } from './backfill.recorder';
+import { BackfillWindowJob } from './backfill-window.job';
 import { BackfillQueryRepository } from './backfill-query.repository';
-import { BackfillRepository } from './backfill.repository';
 import { BACKFILL_REQUESTER } from './backfill.requests';
 import { BackfillScheduler } from './backfill.scheduler';
 import { BackfillService, DisabledBackfillRequester } from './backfill.service';
@@ -26,6 +32,8 @@ import { KiteHistoryProvider } from './kite-history.provider';
 import { requestTickerHistory, TickerHistoryProvider } from './ticker-history.provider';
 import { TickerWindowHealthIndicator } from './ticker-window.health';
 import { TICKER_WINDOW_REQUEST, TickerWindowRequest, TickerWindowService } from './ticker-window.service';
+import { SweepCandidatesService } from './sweep-candidates.service';
+import { UnsupportedInstrumentsRepository } from './unsupported-instruments.repository';
 
 /**
  * Backfill: a BullMQ queue shared by every replica, one job per upstream history request. Exports
@@ -45,7 +53,9 @@ export class BackfillModule {
         imports: [MarketDataModule, MarketTimeModule],
         controllers: [BackfillController],
         providers: [
-          BackfillRepository,
+          BackfillJobsRepository,
+          BackfillCoverageRepository,
+          UnsupportedInstrumentsRepository,
           BackfillQueryRepository,
           BackfillPlanner,
           BackfillStatusService,
@@ -69,10 +79,13 @@ export class BackfillModule {
         TerminusModule,
         MarketDataModule,
         MarketTimeModule,
+        SubscriptionsStoreModule,
       ],
       controllers: [BackfillController],
       providers: [
-        BackfillRepository,
+        BackfillJobsRepository,
+        BackfillCoverageRepository,
+        UnsupportedInstrumentsRepository,
         BackfillQueryRepository,
         BackfillPlanner,
         BackfillService,
@@ -102,7 +115,12 @@ export class BackfillModule {
               : new TickerHistoryProvider(upstream, window),
         },
         provideSettings(backfillConfig, redisConfig, appConfig),
+        BackfillRecorder,
+        BackfillFailurePolicy,
+        BackfillGate,
+        BackfillWindowJob,
         BackfillProcessor,
+        SweepCandidatesService,
         BackfillScheduler,
         BackfillHealthIndicator,
         TickerWindowHealthIndicator,

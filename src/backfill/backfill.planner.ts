@@ -3,10 +3,14 @@ import { backfillConfig, BackfillConfig } from './backfill.config';
 import { CLOCK, Clock, floorToMinute, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
 import { computeGaps, TimeRange, windowsForGaps } from './backfill-gaps';
 import { MAX_WINDOW_MS } from './backfill.constants';
-import { BackfillRepository } from './backfill.repository';
+import { CandlesRepository } from '../market-data/candles.repository';
+import { BackfillCoverageRepository, CoverageRange } from './backfill-coverage.repository';
 
 /** Where a plan reads coverage and stored minutes: the primary to decide work, the read pool to show it. */
-export type PlanReads = Pick<BackfillRepository, 'coverage' | 'storedMinutes'>;
+export interface PlanReads {
+  coverage(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, CoverageRange[]>>;
+  storedMinutes(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, number[]>>;
+}
 
 export interface InstrumentPlan {
   lookbackFrom: Date;
@@ -20,13 +24,21 @@ export interface InstrumentPlan {
 @Injectable()
 export class BackfillPlanner {
   private minutesCache?: { key: string; minutes: number[] };
+  /** The primary: the coverage table and the stored candles, each through its repository. */
+  private readonly primary: PlanReads;
 
   constructor(
-    private readonly repository: BackfillRepository,
+    coverage: BackfillCoverageRepository,
+    candles: CandlesRepository,
     private readonly calendar: MarketCalendar,
     @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  ) {
+    this.primary = {
+      coverage: (tokens, from, to) => coverage.coverage(tokens, from, to),
+      storedMinutes: (tokens, from, to) => candles.storedMinutes(tokens, from, to),
+    };
+  }
 
   lookback(): TimeRange {
     const now = this.clock.now();
@@ -36,7 +48,7 @@ export class BackfillPlanner {
     };
   }
 
-  async plan(instrumentToken: number, reads: PlanReads = this.repository): Promise<InstrumentPlan> {
+  async plan(instrumentToken: number, reads: PlanReads = this.primary): Promise<InstrumentPlan> {
     const plans = await this.planMany([instrumentToken], reads);
     return plans.get(instrumentToken)!;
   }
@@ -44,7 +56,7 @@ export class BackfillPlanner {
   /** Plans of many instruments with two queries in all, on the primary unless `reads` says otherwise. */
   async planMany(
     tokens: readonly number[],
-    reads: PlanReads = this.repository,
+    reads: PlanReads = this.primary,
   ): Promise<Map<number, InstrumentPlan>> {
     const { from, to } = this.lookback();
     const plans = new Map<number, InstrumentPlan>();

@@ -16,7 +16,8 @@ import { CLOCK, Clock, DAY_MS, istDateOf } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { BACKFILL_QUEUE, BackfillJobData } from './backfill.constants';
-import { BackfillRepository } from './backfill.repository';
+import { BackfillJobsRepository } from './backfill-jobs.repository';
+import { SweepCandidatesService } from './sweep-candidates.service';
 import { OVER_BUDGET } from './backfill.requests';
 import { BackfillService } from './backfill.service';
 
@@ -80,7 +81,8 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   private lockReusable = false;
 
   constructor(
-    private readonly repository: BackfillRepository,
+    private readonly repository: BackfillJobsRepository,
+    private readonly candidates: SweepCandidatesService,
     private readonly service: BackfillService,
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
@@ -280,7 +282,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     result.recordsPruned = await this.prune(now);
     // Contracts that expired before today (IST) are never asked for again: the upstream has nothing
     // new for them, and Kite answers them with errors.
-    const tokens = await this.repository.instrumentsByStaleness(
+    const tokens = await this.candidates.byStaleness(
       this.config.BACKFILL_SUBSCRIPTION_AWARE,
       now,
       istDateOf(now),

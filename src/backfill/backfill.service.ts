@@ -15,7 +15,8 @@ import {
   splitWindow,
 } from './backfill.constants';
 import { BackfillPlanner } from './backfill.planner';
-import { BackfillRepository, isUnsupportedAt, NewJobRecord } from './backfill.repository';
+import { BackfillJobsRepository, NewJobRecord } from './backfill-jobs.repository';
+import { isUnsupportedAt, UnsupportedInstrumentsRepository } from './unsupported-instruments.repository';
 import {
   BACKFILL_TRIGGER_TABLE,
   BackfillBatchOptions,
@@ -58,7 +59,8 @@ export class BackfillService implements BackfillRequester {
   constructor(
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
     private readonly planner: BackfillPlanner,
-    private readonly repository: BackfillRepository,
+    private readonly repository: BackfillJobsRepository,
+    private readonly unsupportedInstruments: UnsupportedInstrumentsRepository,
     private readonly metrics: MetricsService,
     @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -97,7 +99,7 @@ export class BackfillService implements BackfillRequester {
     const tokens = [...new Set(requests.map((request) => request.instrumentToken))];
     const toPlan = [...new Set(requests.filter((r) => !r.from && !r.to).map((r) => r.instrumentToken))];
     const [unsupported, plans] = await Promise.all([
-      this.repository.findUnsupported(tokens),
+      this.unsupportedInstruments.find(tokens),
       this.planner.planMany(toPlan),
     ]);
     const records: NewJobRecord[] = [];

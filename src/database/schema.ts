@@ -1,6 +1,6 @@
 import { DataSource, MigrationExecutor, QueryRunner } from 'typeorm';
 import { DatabaseConfig } from './database.config';
-import { CHAIN_AGGREGATES } from './migrations/1764300000060-fo-chain-views';
+import { CHAIN_AGGREGATES } from './chain-aggregates';
 import {
   applyCompressionPolicy,
   existingContinuousAggregates,

@@ -10,7 +10,7 @@ import { isLockNotAvailable } from '../common/dependency-errors';
 import { settledWithin } from '../common/with-timeout';
 import { CLOCK, Clock, DAY_MS, MINUTE_MS } from '../contracts/market-time';
 import { DatabaseService } from '../database/database.service';
-import { CHAIN_AGGREGATES } from '../database/migrations/1764300000060-fo-chain-views';
+import { CHAIN_AGGREGATES } from '../database/chain-aggregates';
 import { MetricsService } from '../metrics/metrics.service';
 import { CandleAggregatesRepository } from './candle-aggregates.repository';
 

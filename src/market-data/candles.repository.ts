@@ -187,11 +187,34 @@ export interface HistoryWindow {
   to: Date;
 }
 
+/** Minute starts (ms) of the candles stored in `[from, to)`, by instrument, in time order. One query. */
+export async function storedMinutesOf(
+  q: Pick<DataSource, 'query'>,
+  tokens: readonly number[],
+  from: Date,
+  to: Date,
+): Promise<Map<number, number[]>> {
+  const rows: { instrument_token: string; time: Date }[] = await q.query(
+    `SELECT instrument_token, time FROM candles_1m
+      WHERE instrument_token = ANY($1::bigint[]) AND time >= $2 AND time < $3
+      ORDER BY instrument_token, time`,
+    [tokens, from, to],
+  );
+  const byToken = new Map<number, number[]>();
+  for (const row of rows) {
+    const token = Number(row.instrument_token);
+    const list = byToken.get(token) ?? [];
+    list.push(new Date(row.time).getTime());
+    byToken.set(token, list);
+  }
+  return byToken;
+}
+
 /** Pooled connections that already hold the staging table (it lives as long as the session). */
 const stagedClients = new WeakSet<PoolClient>();
 
 /**
- * The only writer of `candles_1m`. Pass an EntityManager to write inside a caller's transaction.
+ * The only writer of `candles_1m` (and the backfill planner's reader of what it stores). Pass an EntityManager to write inside a caller's transaction.
  * Both writes are idempotent: history replaces stream bars, and stream bars are full-state merges.
  */
 @Injectable()
@@ -200,6 +223,11 @@ export class CandlesRepository {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Optional() private readonly aggregates?: CandleAggregatesRefresher,
   ) {}
+
+  /** Which minutes of `[from, to)` each of `tokens` has stored (see `storedMinutesOf`). */
+  storedMinutes(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, number[]>> {
+    return storedMinutesOf(this.dataSource, tokens, from, to);
+  }
 
   /**
    * After a commit that changed `rows` history rows in [from, to]: brings the continuous aggregates

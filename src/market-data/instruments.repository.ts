@@ -112,4 +112,27 @@ export class InstrumentsRepository {
     );
     return rows.map((row) => Number(row.instrument_token));
   }
+
+  /**
+   * Instruments that have not expired before `today` (an IST date; those without an expiry, the
+   * indices, stay): of `tokens` when given (a token `instruments` does not hold stays too), else
+   * every instrument held.
+   */
+  async unexpired(tokens: readonly number[] | undefined, today: string): Promise<number[]> {
+    if (tokens === undefined) {
+      const rows: { instrument_token: string }[] = await this.dataSource.query(
+        `SELECT instrument_token FROM instruments WHERE expiry IS NULL OR expiry >= $1::date`,
+        [today],
+      );
+      return rows.map((row) => Number(row.instrument_token));
+    }
+    if (tokens.length === 0) return [];
+    const expired: { instrument_token: string }[] = await this.dataSource.query(
+      `SELECT instrument_token FROM instruments
+        WHERE instrument_token = ANY($1::bigint[]) AND expiry < $2::date`,
+      [tokens, today],
+    );
+    const gone = new Set(expired.map((row) => Number(row.instrument_token)));
+    return tokens.filter((token) => !gone.has(token));
+  }
 }

@@ -33,6 +33,6 @@ import { InstrumentsService } from './instruments.service';
     CandleAggregatesRefresher,
     CandleAggregatesRepository,
   ],
-  exports: [CandlesRepository, InstrumentsService, CandlesService],
+  exports: [CandlesRepository, InstrumentsRepository, InstrumentsService, CandlesService],
 })
 export class MarketDataModule {}

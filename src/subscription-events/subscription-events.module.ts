@@ -5,6 +5,7 @@ import { provideSettings } from '../config/settings';
 import { redisConfig, RedisConfig } from '../redis/redis.config';
 import { eventsConfig } from './subscription-events.config';
 import { MarketDataModule } from '../market-data/market-data.module';
+import { SubscriptionsStoreModule } from '../subscriptions-store/subscriptions-store.module';
 import { SubscriptionEventsController } from './subscription-events.controller';
 import {
   subscriptionEventsChannel,
@@ -17,7 +18,6 @@ import { SubscriptionReconcilerService } from './subscription-reconciler.service
 import { SubscriptionsController } from './subscriptions.controller';
 import { SubscriptionsQueryRepository } from './subscriptions-query.repository';
 import { SubscriptionsQueryService } from './subscriptions-query.service';
-import { SubscriptionsRepository } from './subscriptions.repository';
 import { SubscriptionsService } from './subscriptions.service';
 import { TickerSubscriptionsClient } from './ticker-subscriptions.client';
 
@@ -32,7 +32,7 @@ export class SubscriptionEventsModule {
   static forRoot(backfill: DynamicModule): DynamicModule {
     return {
       module: SubscriptionEventsModule,
-      imports: [TerminusModule, MarketDataModule, backfill],
+      imports: [TerminusModule, MarketDataModule, SubscriptionsStoreModule, backfill],
       controllers: [SubscriptionEventsController, SubscriptionsController],
       providers: [
         {
@@ -46,7 +46,6 @@ export class SubscriptionEventsModule {
               connectionName: `${SUBSCRIPTION_EVENTS_CONNECTION_NAME}:${config.REDIS_CHANNEL_PREFIX}`,
             }),
         },
-        SubscriptionsRepository,
         SubscriptionsService,
         SubscriptionsQueryRepository,
         SubscriptionsQueryService,

@@ -12,7 +12,7 @@ import {
   RETRY_AFTER_MAX_MS,
   SubscriptionReconcilerService,
 } from './subscription-reconciler.service';
-import { SubscriptionsRepository } from './subscriptions.repository';
+import { SubscriptionsRepository } from '../subscriptions-store/subscriptions.repository';
 import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
 import { TickerReadError, TickerSubscriptionsClient } from './ticker-subscriptions.client';
 

@@ -4,7 +4,7 @@ import { eventsConfig, EventsConfig } from './subscription-events.config';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
-import { SubscriptionsRepository } from './subscriptions.repository';
+import { SubscriptionsRepository } from '../subscriptions-store/subscriptions.repository';
 import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
 import { TickerReadError, TickerSubscriptionsClient } from './ticker-subscriptions.client';
 import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';

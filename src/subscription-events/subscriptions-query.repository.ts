@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { READ_DATA_SOURCE } from '../database/data-source';
 import { newestMinuteSql } from '../market-data/candles.queries';
-import { SubscriptionStatus, SubscriptionViewRow } from './subscriptions.repository';
+import { SubscriptionStatus, SubscriptionViewRow } from '../subscriptions-store/subscriptions.repository';
 
 /** The subscriptions API's reads, on the read pool (a replica where DATABASE_READ_URL names one). */
 @Injectable()

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SubscriptionListDto, SubscriptionViewDto } from './dto/subscription-view.dto';
 import { SubscriptionsQueryRepository } from './subscriptions-query.repository';
-import { SubscriptionStatus, SubscriptionViewRow } from './subscriptions.repository';
+import { SubscriptionStatus, SubscriptionViewRow } from '../subscriptions-store/subscriptions.repository';
 
 @Injectable()
 export class SubscriptionsQueryService {

@@ -4,7 +4,7 @@ import { AppConfig } from '../app.settings';
 import { BackfillRequest, BackfillRequester } from '../backfill/backfill.requests';
 import { InstrumentsService } from '../market-data/instruments.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { SubscriptionsRepository } from './subscriptions.repository';
+import { SubscriptionsRepository } from '../subscriptions-store/subscriptions.repository';
 import { SubscriptionsService } from './subscriptions.service';
 
 /** Records the order of requester calls; each call waits until the test releases it. */

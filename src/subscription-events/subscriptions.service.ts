@@ -4,7 +4,7 @@ import { BACKFILL_REQUESTER, BackfillRequester } from '../backfill/backfill.requ
 import { settledWithin } from '../common/with-timeout';
 import { InstrumentsService } from '../market-data/instruments.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { SubscriptionsRepository } from './subscriptions.repository';
+import { SubscriptionsRepository } from '../subscriptions-store/subscriptions.repository';
 
 export interface SubscribedInstrument {
   instrumentToken: number;

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { MAX_INSTRUMENT_TOKEN, MAX_OFFSET } from '../../common/strict-values';
 import { IntegerParam, IsInstant } from '../../common/validation';
-import { BACKFILL_JOB_STATES, BackfillJobState, JOB_COUNT_LIMIT } from '../backfill.repository';
+import { BACKFILL_JOB_STATES, BackfillJobState, JOB_COUNT_LIMIT } from '../backfill-jobs.repository';
 import { BACKFILL_TRIGGERS, BackfillTrigger } from '../backfill.requests';
 
 const TOKEN_MESSAGE = { message: `$property must be an integer from 1 to ${MAX_INSTRUMENT_TOKEN}` };

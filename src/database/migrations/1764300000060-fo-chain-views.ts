@@ -1,5 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { TimescaleMigration, timescaleInstalled, timescaleInUse } from '../timescaledb';
+import { CHAIN_AGGREGATES } from '../chain-aggregates';
 
 // The option chain as views over candles_1m and instruments (plain SQL, valid on PostgreSQL and
 // TimescaleDB). Where the timescaledb extension is installed, 5- and 15-minute continuous aggregates
@@ -63,11 +64,6 @@ function expiryMetricsView(name: string, strikeBars: string): string {
                       k.strike) p
         ON p.underlying = t.underlying AND p.expiry = t.expiry AND p.time = t.time`;
 }
-
-export const CHAIN_AGGREGATES = [
-  { suffix: '5m', width: '5 minutes', minutes: 5 },
-  { suffix: '15m', width: '15 minutes', minutes: 15 },
-] as const;
 
 export class FoChainViews1764300000060 implements MigrationInterface, TimescaleMigration {
   name = 'FoChainViews1764300000060';

@@ -1,5 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { CHAIN_AGGREGATES, FoChainViews1764300000060 } from './1764300000060-fo-chain-views';
+import { CHAIN_AGGREGATES } from '../chain-aggregates';
+import { FoChainViews1764300000060 } from './1764300000060-fo-chain-views';
 import { TimescaleMigration, timescaleInstalled, timescaleInUse } from '../timescaledb';
 
 // The option chain with OI as a level. For a minute (or bucket) M every listed strike of the expiry

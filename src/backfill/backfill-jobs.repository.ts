@@ -39,36 +39,12 @@ export interface NewJobRecord {
   requestedAt: Date;
 }
 
-export interface CoverageRange {
-  from: Date;
-  to: Date;
-  candles: number;
-  /** Candles stored in the range now; fewer than `candles` means rows were lost since the fetch. */
-  stored: number;
-}
-
-export interface UnsupportedRow {
-  instrument_token: string;
-  reason: string;
-  first_seen_at: Date;
-  last_seen_at: Date;
-  expires_at: Date;
-  failures: number;
-}
-
-type Queryable = Pick<DataSource, 'query'>;
-
 export interface JobFilter {
   instrumentToken?: number;
   state?: BackfillJobState;
   trigger?: BackfillTrigger;
   limit: number;
   offset: number;
-}
-
-/** Whether an unsupported mark still holds at `now` (the instrument is asked for again after it). */
-export function isUnsupportedAt(mark: Pick<UnsupportedRow, 'expires_at'>, now: Date): boolean {
-  return new Date(mark.expires_at).getTime() > now.getTime();
 }
 
 /**
@@ -95,91 +71,13 @@ function recordColumns(jobs: readonly NewJobRecord[]): unknown[] {
   ];
 }
 
-// Reads both pools make: planning on the primary, the coverage view on the read pool.
-
 /**
- * Coverage of each of `tokens` overlapping `[from, to)`, ranges in time order, with how many candles
- * are stored in each range today. One query for the lot.
- */
-export async function coverageOf(
-  q: Queryable,
-  tokens: readonly number[],
-  from: Date,
-  to: Date,
-): Promise<Map<number, CoverageRange[]>> {
-  const rows: {
-    instrument_token: string;
-    covered_from: Date;
-    covered_to: Date;
-    candles: number;
-    stored: string;
-  }[] = await q.query(
-    `SELECT c.instrument_token, c.covered_from, c.covered_to, c.candles,
-              (SELECT count(*) FROM candles_1m m
-                WHERE m.instrument_token = c.instrument_token
-                  AND m.time >= c.covered_from AND m.time < c.covered_to) AS stored
-         FROM backfill_coverage c
-        WHERE c.instrument_token = ANY($1::bigint[]) AND c.covered_to > $2 AND c.covered_from < $3
-        ORDER BY c.instrument_token, c.covered_from`,
-    [tokens, from, to],
-  );
-  const byToken = new Map<number, CoverageRange[]>();
-  for (const row of rows) {
-    const token = Number(row.instrument_token);
-    const list = byToken.get(token) ?? [];
-    list.push({
-      from: new Date(row.covered_from),
-      to: new Date(row.covered_to),
-      candles: Number(row.candles),
-      stored: Number(row.stored),
-    });
-    byToken.set(token, list);
-  }
-  return byToken;
-}
-
-/** Minute starts (ms) of the candles stored in `[from, to)`, by instrument, in time order. One query. */
-export async function storedMinutesOf(
-  q: Queryable,
-  tokens: readonly number[],
-  from: Date,
-  to: Date,
-): Promise<Map<number, number[]>> {
-  const rows: { instrument_token: string; time: Date }[] = await q.query(
-    `SELECT instrument_token, time FROM candles_1m
-      WHERE instrument_token = ANY($1::bigint[]) AND time >= $2 AND time < $3
-      ORDER BY instrument_token, time`,
-    [tokens, from, to],
-  );
-  const byToken = new Map<number, number[]>();
-  for (const row of rows) {
-    const token = Number(row.instrument_token);
-    const list = byToken.get(token) ?? [];
-    list.push(new Date(row.time).getTime());
-    byToken.set(token, list);
-  }
-  return byToken;
-}
-
-/** Unsupported marks of `tokens`, expired or not (`isUnsupportedAt` tells), by instrument. */
-export async function unsupportedOf(
-  q: Queryable,
-  tokens: readonly number[],
-): Promise<Map<number, UnsupportedRow>> {
-  const rows: UnsupportedRow[] = await q.query(
-    `SELECT instrument_token, reason, first_seen_at, last_seen_at, expires_at, failures
-       FROM unsupported_instruments WHERE instrument_token = ANY($1::bigint[])`,
-    [tokens],
-  );
-  return new Map(rows.map((row) => [Number(row.instrument_token), row]));
-}
-
-/**
- * The backfill's SQL on the ingestion pool: job records, coverage, unsupported instruments, work
- * selection. The API's views of them read through BackfillQueryRepository, on the read pool.
+ * `backfill_jobs` on the ingestion pool: one record per run of a job (trigger, window, state,
+ * attempts, rows, duration, time to data, error). The API reads them through BackfillQueryRepository,
+ * on the read pool. Also the backfill's transaction and its database probe.
  */
 @Injectable()
-export class BackfillRepository {
+export class BackfillJobsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
@@ -339,73 +237,6 @@ export class BackfillRepository {
   }
 
   /**
-   * Records a fetched window, merged with the trusted coverage it overlaps or touches, so an instrument
-   * keeps a few rows however often its tail is refetched. A merged row's `candles` is what is stored in
-   * it at commit (the candles just written included); rows that have lost candles since their fetch are
-   * left alone, so the holes in them stay visible. Called after the candles, in the same transaction.
-   */
-  async addCoverage(
-    manager: EntityManager,
-    coverage: { instrumentToken: number; from: Date; to: Date; jobId: string; fetchedAt: Date },
-  ): Promise<void> {
-    if (coverage.to.getTime() <= coverage.from.getTime()) return;
-    await manager.query(
-      `WITH merged AS (
-         DELETE FROM backfill_coverage c
-          WHERE c.instrument_token = $1 AND c.covered_to >= $2 AND c.covered_from <= $3
-            AND (SELECT count(*) FROM candles_1m m
-                  WHERE m.instrument_token = c.instrument_token
-                    AND m.time >= c.covered_from AND m.time < c.covered_to) >= c.candles
-         RETURNING c.covered_from, c.covered_to
-       ), bounds AS (
-         SELECT LEAST($2::timestamptz, min(covered_from)) AS f, GREATEST($3::timestamptz, max(covered_to)) AS t
-           FROM merged
-       )
-       INSERT INTO backfill_coverage (instrument_token, covered_from, covered_to, candles, job_id, fetched_at)
-       SELECT $1, f, t,
-              (SELECT count(*) FROM candles_1m WHERE instrument_token = $1 AND time >= f AND time < t),
-              $4, $5
-         FROM bounds`,
-      [coverage.instrumentToken, coverage.from, coverage.to, coverage.jobId, coverage.fetchedAt],
-    );
-  }
-
-  coverage(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, CoverageRange[]>> {
-    return coverageOf(this.dataSource, tokens, from, to);
-  }
-
-  storedMinutes(tokens: readonly number[], from: Date, to: Date): Promise<Map<number, number[]>> {
-    return storedMinutesOf(this.dataSource, tokens, from, to);
-  }
-
-  findUnsupported(tokens: readonly number[]): Promise<Map<number, UnsupportedRow>> {
-    return unsupportedOf(this.dataSource, tokens);
-  }
-
-  async markUnsupported(
-    instrumentToken: number,
-    reason: string,
-    now: Date,
-    ttlSeconds: number,
-    manager?: EntityManager,
-  ): Promise<void> {
-    await (manager ?? this.dataSource.manager).query(
-      `INSERT INTO unsupported_instruments (instrument_token, reason, first_seen_at, last_seen_at, expires_at)
-       VALUES ($1, $2, $3, $3, $3::timestamptz + make_interval(secs => $4))
-       ON CONFLICT (instrument_token) DO UPDATE SET reason = EXCLUDED.reason, last_seen_at = EXCLUDED.last_seen_at,
-         expires_at = EXCLUDED.expires_at, failures = unsupported_instruments.failures + 1`,
-      [instrumentToken, reason.slice(0, 500), now, ttlSeconds],
-    );
-  }
-
-  async clearUnsupported(instrumentToken: number, manager?: EntityManager): Promise<void> {
-    await (manager ?? this.dataSource.manager).query(
-      `DELETE FROM unsupported_instruments WHERE instrument_token = $1`,
-      [instrumentToken],
-    );
-  }
-
-  /**
    * Deletes up to `limit` finished records (succeeded, failed, skipped, cancelled) that finished
    * before `before`, oldest first; records of work queued or running are never touched. Returns how
    * many went.
@@ -423,35 +254,21 @@ export class BackfillRepository {
   }
 
   /**
-   * Instruments the cycle looks after (active subscriptions, or every known instrument), skipping
-   * contracts that expired before `today` (an IST date; instruments without an expiry, the indices,
-   * stay), those marked unsupported until their mark expires and those with work already queued or
-   * running, stalest first: never covered, then by how old their newest coverage is.
+   * Of `tokens`, those with work queued or running that was requested within `horizonSeconds` of
+   * `now` (older records may have lost their queue entry: they no longer keep the instrument out).
    */
-  async instrumentsByStaleness(
-    subscriptionAware: boolean,
+  async pendingAmong(
+    tokens: readonly number[],
     now: Date,
-    today: string,
-    pendingHorizonSeconds = PENDING_HORIZON_SECONDS,
-  ): Promise<number[]> {
-    const source = subscriptionAware
-      ? `SELECT s.instrument_token FROM subscriptions s
-           LEFT JOIN instruments i ON i.instrument_token = s.instrument_token
-          WHERE s.status = 'active' AND (i.expiry IS NULL OR i.expiry >= $3::date)`
-      : `SELECT instrument_token FROM instruments WHERE expiry IS NULL OR expiry >= $3::date`;
+    horizonSeconds = PENDING_HORIZON_SECONDS,
+  ): Promise<Set<number>> {
+    if (tokens.length === 0) return new Set();
     const rows: { instrument_token: string }[] = await this.dataSource.query(
-      `SELECT s.instrument_token
-         FROM (${source}) s
-         LEFT JOIN backfill_coverage c ON c.instrument_token = s.instrument_token
-        WHERE NOT EXISTS (SELECT 1 FROM unsupported_instruments u
-                           WHERE u.instrument_token = s.instrument_token AND u.expires_at > $1)
-          AND NOT EXISTS (SELECT 1 FROM backfill_jobs j
-                           WHERE j.instrument_token = s.instrument_token AND j.state IN ('queued', 'running')
-                             AND j.requested_at > $1::timestamptz - make_interval(secs => $2))
-        GROUP BY s.instrument_token
-        ORDER BY max(c.covered_to) ASC NULLS FIRST, s.instrument_token`,
-      [now, pendingHorizonSeconds, today],
+      `SELECT DISTINCT instrument_token FROM backfill_jobs
+        WHERE instrument_token = ANY($1::bigint[]) AND state IN ('queued', 'running')
+          AND requested_at > $2::timestamptz - make_interval(secs => $3)`,
+      [tokens, now, horizonSeconds],
     );
-    return rows.map((row) => Number(row.instrument_token));
+    return new Set(rows.map((row) => Number(row.instrument_token)));
   }
 }
