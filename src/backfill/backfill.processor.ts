@@ -29,6 +29,7 @@ import { BackfillRepository, isUnsupportedAt, NewJobRecord } from './backfill.re
 import { BACKFILL_TRIGGER_TABLE } from './backfill.requests';
 import { HISTORY_PROVIDER, HistoryError, HistoryProvider } from './history-provider';
 import { coveredRange, HistoryAnswer, WindowMismatchError } from './history-window';
+import { PeriodicJobsService } from './periodic-jobs.service';
 import { UpstreamHealth } from './upstream-health';
 
 /** Set while the queue is paused because the upstream refused our credentials; cleared at boot. */
@@ -99,6 +100,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly periodic: PeriodicJobsService,
   ) {}
 
   /** Fails the boot when a trigger of the table has no handler (see backfill.jobs.ts). */
@@ -178,7 +180,8 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
   }
 
   private tracked(job: Job<BackfillJobData>, token?: string): Promise<void> {
-    const handler = this.handlers.get(job.name);
+    // Periodic jobs (periodic-jobs.ts) go to their owners; every other job is a history request.
+    const handler = this.periodic.handlerFor(job.name) ?? this.handlers.get(job.name);
     // A job of a name this version does not know (written by a newer replica, say): failed at once,
     // with the reason in the queue; the records' comparison with the queue then marks its record.
     if (!handler) return Promise.reject(new UnrecoverableError(`no handler for backfill job "${job.name}"`));
