@@ -1,6 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
+import { backoff } from '../common/backoff';
 import { isConnectionError, sqlstateOf } from '../common/dependency-errors';
+import { startInterval, stopTimer } from '../common/named-timers';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MINUTE_MS } from '../contracts/market-time';
 import { CandlesRepository } from '../market-data/candles.repository';
@@ -29,6 +32,8 @@ interface RefusedRow {
   message: string;
 }
 
+/** Name of the flush timer in the SchedulerRegistry. */
+export const FO_FLUSH_TIMER = 'fo-stream:flush';
 /**
  * SQLSTATEs of a server asking to be asked again, not refusing a row: transaction rollback (class 40:
  * a deadlock between replicas writing the same minutes, a serialization failure), insufficient
@@ -73,7 +78,7 @@ export class FoStreamFlusher {
   private readonly inFlight = new Map<string, PendingBar>();
   private readonly registrations = new Map<number, DescribedInstrument>();
   private readonly listeners: CommitListener[] = [];
-  private timer?: NodeJS.Timeout;
+  private started = false;
   private writing?: Promise<void>;
   private failures = 0;
   private retryAt = 0;
@@ -91,6 +96,7 @@ export class FoStreamFlusher {
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly timers: SchedulerRegistry,
   ) {}
 
   /** Closed bars not yet committed (waiting or being written). */
@@ -117,15 +123,15 @@ export class FoStreamFlusher {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.flushDue(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
+    if (this.started) return;
+    this.started = true;
+    startInterval(this.timers, FO_FLUSH_TIMER, FLUSH_INTERVAL_MS, () => void this.flushDue());
   }
 
   /** Stops the timer, closes every open minute (the session's last one too) and writes what it can. */
   async stop(timeoutMs: number): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    stopTimer(this.timers, FO_FLUSH_TIMER);
+    this.started = false;
     this.enqueue(this.builder.closeAll());
     const deadline = performance.now() + timeoutMs;
     while (this.backlog > 0 && performance.now() < deadline) {
@@ -225,7 +231,7 @@ export class FoStreamFlusher {
       this.returnInFlight();
       this.failures++;
       this.lastError = (error as Error).message;
-      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.failures - 1, 10));
+      const delay = backoff({ baseMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS }, this.failures - 1);
       this.retryAt = performance.now() + delay;
       if (this.failures === 1 || this.failures % 20 === 0)
         this.logger.warn(

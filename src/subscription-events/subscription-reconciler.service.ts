@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { Subscription } from 'rxjs';
 import { RunsPeriodically } from '../backfill/periodic-jobs';
 import { backoff } from '../common/backoff';
+import { hasTimeout, startTimeout, stopTimer } from '../common/named-timers';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
@@ -136,21 +137,15 @@ export class SubscriptionReconcilerService implements OnApplicationBootstrap, On
   }
 
   private hasTimer(name: string): boolean {
-    return this.timers.doesExist('timeout', name);
+    return hasTimeout(this.timers, name);
   }
 
   private setTimer(name: string, ms: number, fire: () => void): void {
-    this.clearTimer(name);
-    const timer = setTimeout(() => {
-      this.clearTimer(name);
-      fire();
-    }, ms);
-    timer.unref();
-    this.timers.addTimeout(name, timer);
+    startTimeout(this.timers, name, ms, fire);
   }
 
   private clearTimer(name: string): void {
-    if (this.hasTimer(name)) this.timers.deleteTimeout(name);
+    stopTimer(this.timers, name);
   }
 
   /** Called by the event listener so that a reconciliation in flight does not undo a newer event. */
