@@ -22,8 +22,8 @@ import {
 
 /** Upserting the schedulers at boot while Redis does not answer: from 250 ms, backing off to 5 s. */
 const UPSERT_RETRY = { baseMs: 250, maxMs: 5000 };
-/** Finished periodic jobs are not kept; a few failed ones are, to be looked at. */
-const TEMPLATE_OPTS = { attempts: 1, removeOnComplete: true, removeOnFail: 20 };
+/** Finished periodic jobs are not kept (a failure is logged): the queue's counts are backfill work. */
+const TEMPLATE_OPTS = { attempts: 1, removeOnComplete: true, removeOnFail: true };
 
 function logged(logger: Logger, job: PeriodicJob): PeriodicJobHandler {
   return async () => {
