@@ -85,6 +85,8 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
   private lastRecheckAt = 0;
   private firstRound?: Promise<void>;
   private booted = false;
+  /** Until the boot probe (or a finding of another replica) has settled the shift. */
+  private bootProbePending = true;
   private readonly warned = new Set<string>();
 
   constructor(
@@ -134,7 +136,7 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
     this.firstRound = this.tick().finally(() => {
       this.booted = true;
     });
-    const follow = setInterval(() => void this.follow(), Math.min(POLL_MS, this.intervalMs));
+    const follow = setInterval(() => void this.tick(), Math.min(POLL_MS, this.intervalMs));
     follow.unref();
     this.timers.addInterval(TICKER_WINDOW_FOLLOW_TIMER, follow);
   }
@@ -227,13 +229,18 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
     return `${this.config.QUEUE_PREFIX}:${name}`;
   }
 
-  /** At boot: follows the shared finding, or probes when there is none younger than the interval. */
+  /**
+   * Follows the shared finding. At boot, and every poll after a boot probe the upstream did not
+   * answer, probes when there is no finding younger than the interval (the periodic probe is the
+   * queue's, once the boot has settled the shift).
+   */
   private async tick(): Promise<void> {
     try {
       const shared = await this.follow();
       const age = Date.now() - (shared?.checkedAt ?? 0);
       // Redis unreachable counts as no finding: probe locally; it is shared once Redis is back.
-      if (age >= this.intervalMs) await this.probeRound();
+      if (this.bootProbePending && age >= this.intervalMs) this.bootProbePending = !(await this.probeRound());
+      else if (age < this.intervalMs) this.bootProbePending = false;
     } catch (error) {
       this.logger.warn(`ticker window check failed: ${(error as Error).message}`);
     }
