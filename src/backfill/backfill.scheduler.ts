@@ -23,6 +23,7 @@ import { BackfillService } from './backfill.service';
 import { RunsPeriodically } from './periodic-jobs';
 
 export interface CycleResult {
+  /** False only on a replica shutting down (`reason` says so). */
   ran: boolean;
   reason?: string;
   /** Requests the upstream can serve before the next cycle, minus what is already waiting. */
