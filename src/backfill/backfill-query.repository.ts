@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { READ_DATA_SOURCE } from '../database/data-source';
+import { newestMinuteSql } from '../market-data/candles.queries';
 import {
   BackfillJobRow,
   CoverageRange,
@@ -37,7 +38,7 @@ export class BackfillQueryRepository {
 
   async lastCandleTime(instrumentToken: number): Promise<Date | null> {
     const rows: { time: Date | null }[] = await this.dataSource.query(
-      `SELECT max(time) AS time FROM candles_1m WHERE instrument_token = $1`,
+      `SELECT ${newestMinuteSql('$1')} AS time`,
       [instrumentToken],
     );
     return rows[0]?.time ? new Date(rows[0].time) : null;

@@ -25,6 +25,9 @@ const SERVER_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
 /** SQLSTATE of a statement the server cancelled at `statement_timeout` (DB_QUERY_TIMEOUT_MS). */
 const STATEMENT_TIMEOUT = '57014';
 
+/** SQLSTATE of a lock that was not available (`lock_not_available`), e.g. a refresh already running. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
 /** Messages of pg, pg-pool and ioredis that carry no code. */
 const MESSAGES = [
   'Connection terminated',
@@ -56,6 +59,24 @@ export function isConnectionError(error: unknown): boolean {
  */
 export function isStatementTimeout(error: unknown): boolean {
   return someLayer(error, (code) => code === STATEMENT_TIMEOUT);
+}
+
+/** Whether the server refused for a lock that another session holds (`lock_not_available`). */
+export function isLockNotAvailable(error: unknown): boolean {
+  return someLayer(error, (code) => code === LOCK_NOT_AVAILABLE);
+}
+
+/**
+ * Whether SQLSTATE `code` is a server asking to be asked again rather than refusing the statement's
+ * rows: transaction rollback (class 40: a deadlock between replicas writing the same minutes, a
+ * serialization failure), insufficient resources (class 53: disk full, out of memory, too many
+ * connections), a lock not available (55P03), a statement cancelled at `statement_timeout` (57014).
+ */
+export function isRetryableServerState(code: string | undefined): boolean {
+  return (
+    code !== undefined &&
+    (code.startsWith('40') || code.startsWith('53') || code === LOCK_NOT_AVAILABLE || code === STATEMENT_TIMEOUT)
+  );
 }
 
 /** The PostgreSQL SQLSTATE that `error` (or an error it wraps) carries, if any. */

@@ -51,4 +51,15 @@ describe('ThrottledLog', () => {
       ['error', expect.objectContaining({ job: 'bf-3', suppressed: 1 })],
     ]);
   });
+
+  it('warns once per reason for good when made with once()', () => {
+    const { logger, lines } = recorder();
+    const log = ThrottledLog.once(logger, 'error');
+    for (let i = 0; i < 3; i++) log.report('probe', `unverified ${i}`);
+    expect(lines).toEqual([
+      ['error', 'unverified 0; further probe lines are logged at debug level'],
+      ['debug', 'unverified 1'],
+      ['debug', 'unverified 2'],
+    ]);
+  });
 });

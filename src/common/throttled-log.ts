@@ -16,6 +16,11 @@ type Message = string | Record<string, unknown>;
 export class ThrottledLog {
   private readonly reasons = new Map<string, { warnedAt: number; quiet: number }>();
 
+  /** Warns once per reason for the life of the process; every later line of the reason goes to debug. */
+  static once(logger: Logger, level: 'warn' | 'error' = 'warn'): ThrottledLog {
+    return new ThrottledLog(logger, level, Date.now, Number.POSITIVE_INFINITY);
+  }
+
   constructor(
     private readonly logger: Logger,
     private readonly level: 'warn' | 'error' = 'warn',
@@ -38,10 +43,10 @@ export class ThrottledLog {
     }
     const quiet = state?.quiet ?? 0;
     this.reasons.set(reason, { warnedAt: at, quiet: 0 });
-    const minutes = Math.round(this.periodMs / 60_000);
+    const until = Number.isFinite(this.periodMs) ? ` for ${Math.round(this.periodMs / 60_000)} min` : '';
     const note =
       `${quiet > 0 ? `${quiet} more ${reason} since the last warning; ` : ''}` +
-      `further ${reason} lines are logged at debug level for ${minutes} min`;
+      `further ${reason} lines are logged at debug level${until}`;
     this.logger[this.level](
       typeof message === 'string' ? `${message}; ${note}` : { ...message, suppressed: quiet, throttle: note },
     );

@@ -95,11 +95,13 @@ export function parseUpstreamTime(text: string): Date {
   return new Date(ms);
 }
 
-function weekdayOfIstDate(istDate: string): number {
+/** Day of the week of an IST date (`YYYY-MM-DD`): 0 Sunday to 6 Saturday. */
+export function weekdayOfIstDate(istDate: string): number {
   return new Date(`${istDate}T00:00:00Z`).getUTCDay();
 }
 
-function addDays(istDate: string, days: number): string {
+/** The IST date `days` after `istDate` (before it when negative), both `YYYY-MM-DD`. */
+export function addDays(istDate: string, days: number): string {
   return new Date(Date.parse(`${istDate}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 }
 

@@ -1,4 +1,4 @@
-import { DAY_MS, MarketCalendar } from './market-time';
+import { addDays, MarketCalendar, weekdayOfIstDate } from './market-time';
 
 /** Days of the week as `Date.getUTCDay()` numbers them. */
 const TUESDAY = 2;
@@ -18,14 +18,6 @@ const MONTHLY_EXPIRY_WEEKDAYS: readonly { from: string; weekday: number; names?:
   { from: '2000-01', weekday: THURSDAY, names: ['NIFTY'] },
 ];
 
-function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
-
-function weekdayOf(date: string): number {
-  return new Date(`${date}T00:00:00Z`).getUTCDay();
-}
-
 /**
  * A day an expiry can fall on: a regular trading day. A day with only a special session (Muhurat
  * trading on a holiday, a weekend Budget session) is no expiry day.
@@ -44,7 +36,7 @@ export function movedBackOverHolidays(date: string, calendar: MarketCalendar): s
 /** The last `weekday` of a month, `YYYY-MM-DD`. */
 export function lastWeekdayOfMonth(year: number, month: number, weekday: number): string {
   const lastDay = new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10);
-  return addDays(lastDay, -((weekdayOf(lastDay) - weekday + 7) % 7));
+  return addDays(lastDay, -((weekdayOfIstDate(lastDay) - weekday + 7) % 7));
 }
 
 /**

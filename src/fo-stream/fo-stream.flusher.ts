@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
 import { backoff } from '../common/backoff';
-import { isConnectionError, sqlstateOf } from '../common/dependency-errors';
+import { isConnectionError, isRetryableServerState, sqlstateOf } from '../common/dependency-errors';
 import { startInterval, stopTimer } from '../common/named-timers';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MINUTE_MS } from '../contracts/market-time';
@@ -35,25 +35,15 @@ interface RefusedRow {
 /** Name of the flush timer in the SchedulerRegistry. */
 export const FO_FLUSH_TIMER = 'fo-stream:flush';
 /**
- * SQLSTATEs of a server asking to be asked again, not refusing a row: transaction rollback (class 40:
- * a deadlock between replicas writing the same minutes, a serialization failure), insufficient
- * resources (class 53: disk full, out of memory, too many connections), a lock not available
- * (55P03), a statement cancelled at DB_QUERY_TIMEOUT_MS (57014). Splitting the batch cannot find a
- * bad row there, and would park good ones.
- */
-function isRetryableState(code: string | undefined): boolean {
-  return code !== undefined && (/^(40|53)/.test(code) || code === '55P03' || code === '57014');
-}
-
-/**
  * Why the database refused the rows, when it was the rows: every failure except a connection-class
- * one (the database unreachable, hung, shutting down) and a server asking to retry (above). A
+ * one (the database unreachable, hung, shutting down) and a server asking to retry
+ * (`isRetryableServerState`: splitting the batch cannot find a bad row there, and would park good ones). A
  * constraint, a value out of range, a trigger's exception (P0001), an internal error: retrying the
  * same rows would fail the same way, so they are split out. Undefined: retry the batch whole.
  */
 function refusedRows(error: unknown): RefusedRow | undefined {
   const code = sqlstateOf(error);
-  if (isConnectionError(error) || isRetryableState(code)) return undefined;
+  if (isConnectionError(error) || isRetryableServerState(code)) return undefined;
   return { code: code ?? 'other', message: String((error as { message?: unknown })?.message ?? error) };
 }
 

@@ -6,6 +6,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isLockNotAvailable } from '../common/dependency-errors';
 import { settledWithin } from '../common/with-timeout';
 import { CLOCK, Clock, DAY_MS, MINUTE_MS } from '../contracts/market-time';
 import { DatabaseService } from '../database/database.service';
@@ -31,7 +32,6 @@ const SHUTDOWN_WAIT_MS = 2000;
  * TimescaleDB refuses a refresh whose window overlaps one in progress (lock_not_available): another
  * replica's, or the policy's. It is tried again after a pause, this many times at most.
  */
-const CONCURRENT_REFRESH = '55P03';
 const CONFLICT_RETRIES = 10;
 const CONFLICT_DELAY_MS = 2000;
 
@@ -189,7 +189,7 @@ export class CandleAggregatesRefresher implements OnApplicationBootstrap, Before
         return;
       } catch (error) {
         if (this.stopping.signal.aborted) return;
-        const conflict = (error as { code?: string }).code === CONCURRENT_REFRESH;
+        const conflict = isLockNotAvailable(error);
         if (conflict && attempt < CONFLICT_RETRIES) {
           this.metrics.aggregateRefreshes.inc({ aggregate: name, outcome: 'retried' });
           await sleep(this.conflictDelayMs, undefined, { signal: this.stopping.signal }).catch(

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { ThrottledLog } from '../common/throttled-log';
 import { MarketCalendar } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { InstrumentListService } from './instrument-list.service';
@@ -58,7 +59,8 @@ const rankOf = (source: DescriptionSource): number => DESCRIPTION_SOURCES.indexO
 @Injectable()
 export class InstrumentsService implements OnModuleInit {
   private readonly logger = new Logger('Instruments');
-  private readonly disagreementsLogged = new Set<string>();
+  /** One warning per field and source; the rest at debug, with the count in the metric. */
+  private readonly disagreementLog = ThrottledLog.once(this.logger);
 
   constructor(
     private readonly repository: InstrumentsRepository,
@@ -144,13 +146,7 @@ export class InstrumentsService implements OnModuleInit {
         const name = FIELD_NAMES[field];
         this.metrics.instrumentTickDisagreements.inc({ field: name, source: label });
         const line = `token ${info.instrumentToken} (${String(stated.tradingsymbol ?? listed.tradingsymbol ?? '?')}): the tick's ${name} ${JSON.stringify(stated[field])} disagrees with the ${label === 'instrument_list' ? 'instrument list' : 'tradingsymbol'}'s ${JSON.stringify(other[field])}; the tick's is kept`;
-        // One warning per field and source; the rest at debug, with the count in the metric.
-        const key = `${name}:${label}`;
-        if (this.disagreementsLogged.has(key)) this.logger.debug(line);
-        else {
-          this.disagreementsLogged.add(key);
-          this.logger.warn(line);
-        }
+        this.disagreementLog.report(`${name} disagreements with the ${label}`, line);
       }
     }
   }

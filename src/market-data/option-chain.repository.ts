@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { READ_DATA_SOURCE } from '../database/data-source';
+import { newestMinuteSql } from './candles.queries';
 
 type LegColumn =
   'token' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'oi' | 'iv' | 'delta' | 'gamma' | 'theta' | 'vega';
@@ -39,11 +40,8 @@ export class OptionChainRepository {
   /** Start of the latest minute at or before `at` with a candle of any option of the expiry. */
   async latestMinute(underlying: string, expiry: string, at: Date): Promise<Date | undefined> {
     const rows: { time: Date | null }[] = await this.dataSource.query(
-      `SELECT max(c.time) AS time
+      `SELECT max(${newestMinuteSql('i.instrument_token', { at: '$3', inclusive: true })}) AS time
          FROM instruments i
-         JOIN LATERAL (SELECT time FROM candles_1m
-                        WHERE instrument_token = i.instrument_token AND time <= $3
-                        ORDER BY time DESC LIMIT 1) c ON true
         WHERE i.name = $1 AND i.expiry = $2::date AND i.instrument_type IN ('CE', 'PE')`,
       [underlying, expiry, at.toISOString()],
     );

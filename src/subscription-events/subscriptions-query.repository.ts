@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { READ_DATA_SOURCE } from '../database/data-source';
+import { newestMinuteSql } from '../market-data/candles.queries';
 import { SubscriptionStatus, SubscriptionViewRow } from './subscriptions.repository';
 
 /** The subscriptions API's reads, on the read pool (a replica where DATABASE_READ_URL names one). */
@@ -30,14 +31,11 @@ export class SubscriptionsQueryRepository {
     return this.dataSource.query(
       `SELECT s.instrument_token, i.tradingsymbol, i.segment, i.exchange, i.instrument_type,
               s.status, s.requested_mode, s.account_id, s.source, s.first_seen_at, s.last_event_at, s.removed_at,
-              c.time AS last_candle_time,
+              ${newestMinuteSql('s.instrument_token')} AS last_candle_time,
               j.id AS last_job_id, j.state AS last_job_state, j.trigger AS last_job_trigger,
               j.requested_at AS last_job_requested_at, j.finished_at AS last_job_finished_at
          FROM subscriptions s
          JOIN instruments i ON i.instrument_token = s.instrument_token
-         LEFT JOIN LATERAL (
-           SELECT time FROM candles_1m WHERE instrument_token = s.instrument_token ORDER BY time DESC LIMIT 1
-         ) c ON true
          LEFT JOIN LATERAL (
            SELECT id, state, trigger, requested_at, finished_at FROM backfill_jobs
             WHERE instrument_token = s.instrument_token ORDER BY requested_at DESC LIMIT 1

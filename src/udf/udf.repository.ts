@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { READ_DATA_SOURCE } from '../database/data-source';
+import { newestMinuteSql } from '../market-data/candles.queries';
 import { UdfSymbolType } from './dto/udf.dto';
 
 export interface UdfInstrumentRow {
@@ -82,10 +83,10 @@ export class UdfRepository {
 
   /** Start of the newest stored minute before `before`: where a UDF client finds data next. */
   async newestMinuteBefore(instrumentToken: number, before: Date): Promise<Date | undefined> {
-    const rows: { time: Date }[] = await this.dataSource.query(
-      `SELECT time FROM candles_1m WHERE instrument_token = $1 AND time < $2 ORDER BY time DESC LIMIT 1`,
+    const rows: { time: Date | null }[] = await this.dataSource.query(
+      `SELECT ${newestMinuteSql('$1', { at: '$2' })} AS time`,
       [instrumentToken, before],
     );
-    return rows[0]?.time;
+    return rows[0]?.time ?? undefined;
   }
 }
