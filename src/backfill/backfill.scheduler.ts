@@ -11,6 +11,7 @@ import Redis from 'ioredis';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { backoff } from '../common/backoff';
 import { isConnectionError } from '../common/dependency-errors';
+import { hasTimeout, startInterval, startTimeout, stopTimer } from '../common/named-timers';
 import { settledWithin, withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, DAY_MS, istDateOf } from '../contracts/market-time';
@@ -88,11 +89,9 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   ) {}
 
   onApplicationBootstrap(): void {
-    const depth = setInterval(() => {
+    startInterval(this.timers, QUEUE_DEPTH_TIMER, QUEUE_DEPTH_PERIOD_MS, () => {
       this.pendingJobs().catch(() => undefined);
-    }, QUEUE_DEPTH_PERIOD_MS);
-    depth.unref();
-    this.timers.addInterval(QUEUE_DEPTH_TIMER, depth);
+    });
     // A Redis that comes back may have come back empty (restarted without persistence, flushed):
     // the jobs of records still queued are then gone, and nothing else would bring them back.
     this.redis.on('close', () => (this.redisLost = true));
@@ -105,13 +104,10 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private scheduleQueueReconcile(): void {
-    if (this.stopped || this.timers.doesExist('timeout', QUEUE_RECONCILE_TIMER)) return;
-    const timer = setTimeout(() => {
-      this.timers.deleteTimeout(QUEUE_RECONCILE_TIMER);
+    if (this.stopped || hasTimeout(this.timers, QUEUE_RECONCILE_TIMER)) return;
+    startTimeout(this.timers, QUEUE_RECONCILE_TIMER, QUEUE_RECONCILE_DELAY_MS, () => {
       this.reconcileQueue().catch(() => undefined);
-    }, QUEUE_RECONCILE_DELAY_MS);
-    timer.unref();
-    this.timers.addTimeout(QUEUE_RECONCILE_TIMER, timer);
+    });
   }
 
   private async reconcileQueue(): Promise<void> {
@@ -125,10 +121,8 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   /** No new cycle; a cycle under way finishes its enqueueing (bounded) before connections close. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    for (const name of [QUEUE_DEPTH_TIMER, QUEUE_RECONCILE_TIMER]) {
-      if (this.timers.doesExist('interval', name)) this.timers.deleteInterval(name);
-      if (this.timers.doesExist('timeout', name)) this.timers.deleteTimeout(name);
-    }
+    stopTimer(this.timers, QUEUE_DEPTH_TIMER);
+    stopTimer(this.timers, QUEUE_RECONCILE_TIMER);
     if (this.running.size === 0) return;
     await settledWithin(Promise.allSettled([...this.running]), CYCLE_SHUTDOWN_WAIT_MS);
   }

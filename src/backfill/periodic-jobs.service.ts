@@ -10,6 +10,7 @@ import { DiscoveryService } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Queue } from 'bullmq';
 import { backoff } from '../common/backoff';
+import { startInterval, stopTimer } from '../common/named-timers';
 import { AppConfig } from '../config/app-config';
 import { BACKFILL_QUEUE, BackfillJobData } from './backfill.constants';
 import {
@@ -154,14 +155,10 @@ export function startLocalPeriodicJobs(
 ): void {
   for (const job of jobs) {
     const run = logged(logger, job);
-    const timer = setInterval(() => void run().catch(() => undefined), job.everyMs);
-    timer.unref();
-    registry.addInterval(localTimerName(job.name), timer);
+    startInterval(registry, localTimerName(job.name), job.everyMs, () => void run().catch(() => undefined));
   }
 }
 
 export function stopLocalPeriodicJobs(registry: SchedulerRegistry, jobs: readonly PeriodicJob[]): void {
-  for (const job of jobs)
-    if (registry.doesExist('interval', localTimerName(job.name)))
-      registry.deleteInterval(localTimerName(job.name));
+  for (const job of jobs) stopTimer(registry, localTimerName(job.name));
 }

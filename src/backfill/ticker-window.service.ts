@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import Redis from 'ioredis';
+import { startInterval, stopTimer } from '../common/named-timers';
 import { settledWithin } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { CLOCK, Clock, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
@@ -136,15 +137,14 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
     this.firstRound = this.tick().finally(() => {
       this.booted = true;
     });
-    const follow = setInterval(() => void this.tick(), Math.min(POLL_MS, this.intervalMs));
-    follow.unref();
-    this.timers.addInterval(TICKER_WINDOW_FOLLOW_TIMER, follow);
+    startInterval(this.timers, TICKER_WINDOW_FOLLOW_TIMER, Math.min(POLL_MS, this.intervalMs), () => {
+      void this.tick();
+    });
   }
 
   beforeApplicationShutdown(): void {
     this.stopping.abort();
-    if (this.timers.doesExist('interval', TICKER_WINDOW_FOLLOW_TIMER))
-      this.timers.deleteInterval(TICKER_WINDOW_FOLLOW_TIMER);
+    stopTimer(this.timers, TICKER_WINDOW_FOLLOW_TIMER);
   }
 
   /**
