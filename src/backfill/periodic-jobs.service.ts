@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import {
   BeforeApplicationShutdown,
+  Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
@@ -9,9 +10,11 @@ import {
 import { DiscoveryService } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { backoff } from '../common/backoff';
 import { startInterval, stopTimer } from '../common/named-timers';
 import { AppConfig } from '../config/app-config';
+import { REDIS_CLIENT } from '../redis/redis.constants';
 import { BACKFILL_QUEUE, BackfillJobData } from './backfill.constants';
 import {
   bindPeriodicJobs,
@@ -50,11 +53,14 @@ export class PeriodicJobsService implements OnModuleInit, OnApplicationBootstrap
   private readonly handlers = new Map<string, PeriodicJobHandler>();
   private jobs: PeriodicJob[] = [];
   private readonly stopping = new AbortController();
+  private upserting?: Promise<void>;
+  private redisLost = false;
 
   constructor(
     private readonly discovery: DiscoveryService,
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
     private readonly config: AppConfig,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
   ) {}
 
   /** Fails the boot when an enabled periodic job has no handler, or one has two. */
@@ -65,7 +71,19 @@ export class PeriodicJobsService implements OnModuleInit, OnApplicationBootstrap
 
   onApplicationBootstrap(): void {
     // In the background: boot does not wait for Redis (readiness reports it).
-    void this.upsertWhenReachable();
+    this.upsertInBackground();
+    // The schedulers live in Redis: one that came back empty (restarted without persistence,
+    // flushed) would run no periodic job until a replica restarted. Upserting again is harmless.
+    this.redis.on('close', () => (this.redisLost = true));
+    this.redis.on('ready', () => {
+      if (!this.redisLost) return;
+      this.redisLost = false;
+      this.upsertInBackground();
+    });
+  }
+
+  private upsertInBackground(): void {
+    this.upserting ??= this.upsertWhenReachable().finally(() => (this.upserting = undefined));
   }
 
   beforeApplicationShutdown(): void {

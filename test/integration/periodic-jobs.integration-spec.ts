@@ -4,6 +4,7 @@ import { DEFAULT_NSE_HOLIDAYS, FixedClock, MarketCalendar } from '../../src/cont
 import { startTestApp, TestApp } from '../support/app-harness';
 import { TEST_REDIS_URL } from '../support/env';
 import { deleteKeys, testRedis } from '../support/redis';
+import { TcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait-for';
 import { HistoryStub } from './backfill-upstream.stub';
 
@@ -108,6 +109,32 @@ describe('periodic jobs on the backfill queue', () => {
       for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(3500);
     } finally {
       await shutDown(apps);
+    }
+  }, 60_000);
+  it('sets the schedulers up again when Redis comes back without them', async () => {
+    const proxy = await TcpProxy.forUrl(TEST_REDIS_URL).start();
+    const apps = await deployment(1, { REDIS_URL: proxy.rewrite(TEST_REDIS_URL) });
+    const queue = new Queue(BACKFILL_QUEUE, {
+      connection: redisOptionsFromUrl(TEST_REDIS_URL),
+      prefix: apps[0].queuePrefix,
+    });
+    try {
+      const schedulers = async (): Promise<string[]> =>
+        (await queue.getJobSchedulers()).map((s) => s.key).sort();
+      await waitFor('the schedulers upserted at boot', async () => (await schedulers()).length === 2);
+      // Redis away, and back empty (a restart without persistence).
+      proxy.cut();
+      await deleteKeys(redis, apps[0].queuePrefix);
+      proxy.restore();
+      await waitFor('the schedulers upserted again', async () => (await schedulers()).length === 2, {
+        timeoutMs: 30_000,
+      });
+      expect(await schedulers()).toEqual(['backfill-cycle', 'subscription-reconcile']);
+    } finally {
+      await queue.close();
+      proxy.restore();
+      await shutDown(apps);
+      await proxy.stop();
     }
   }, 60_000);
 });
