@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { BackfillModule } from './backfill/backfill.module';
 import { FlagsModule } from './flags/flags.module';
 import { ConfigModule } from './config/config.module';
@@ -36,6 +37,8 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         MetricsModule,
+        // The per-process timers (SchedulerRegistry), cleared at shutdown.
+        ScheduleModule.forRoot(),
         // Features, each importing what it uses.
         MarketTimeModule,
         MarketDataModule,

@@ -1,5 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { MarketTimeModule } from '../common/market-time.module';
 import { upstreamConfig, UpstreamConfig } from '../common/upstream.config';
@@ -29,6 +30,7 @@ import { BackfillScheduler } from './backfill.scheduler';
 import { BackfillService, DisabledBackfillRequester } from './backfill.service';
 import { HISTORY_PROVIDER, HistoryProvider } from './history-provider';
 import { KiteHistoryProvider } from './kite-history.provider';
+import { LocalPeriodicJobs, PeriodicJobsService } from './periodic-jobs.service';
 import { requestTickerHistory, TickerHistoryProvider } from './ticker-history.provider';
 import { TickerWindowHealthIndicator } from './ticker-window.health';
 import { TICKER_WINDOW_REQUEST, TickerWindowRequest, TickerWindowService } from './ticker-window.service';
@@ -38,8 +40,9 @@ import { UnsupportedInstrumentsRepository } from './unsupported-instruments.repo
 /**
  * Backfill: a BullMQ queue shared by every replica, one job per upstream history request. Exports
  * `BACKFILL_REQUESTER` (to the subscription events and the tick stream, which import this module) and
- * its readiness indicators; with BACKFILL_ENABLED=false only a requester that declines, indicators that
- * report nothing, and no queue, worker or timer.
+ * its readiness indicators, and runs the periodic jobs of every module (periodic-jobs.ts) as job
+ * schedulers on its queue; with BACKFILL_ENABLED=false only a requester that declines, indicators that
+ * report nothing, the periodic jobs still enabled on per-replica timers, and no queue or worker.
  *
  * A dynamic module: AppModule builds it once and hands that object to every importer, since Nest 11
  * tells dynamic modules apart by object (a second forRoot would be a second queue, worker and scheduler).
@@ -50,7 +53,7 @@ export class BackfillModule {
     if (!config.BACKFILL_ENABLED) {
       return {
         module: BackfillModule,
-        imports: [MarketDataModule, MarketTimeModule],
+        imports: [DiscoveryModule, MarketDataModule, MarketTimeModule],
         controllers: [BackfillController],
         providers: [
           BackfillJobsRepository,
@@ -60,6 +63,7 @@ export class BackfillModule {
           BackfillPlanner,
           BackfillStatusService,
           BackfillQueueService,
+          LocalPeriodicJobs,
           { provide: BACKFILL_REQUESTER, useClass: DisabledBackfillRequester },
           { provide: BackfillHealthIndicator, useClass: DisabledBackfillHealthIndicator },
           { provide: TickerWindowHealthIndicator, useClass: DisabledBackfillHealthIndicator },
@@ -77,6 +81,7 @@ export class BackfillModule {
         }),
         BullModule.registerQueue({ name: BACKFILL_QUEUE }),
         TerminusModule,
+        DiscoveryModule,
         MarketDataModule,
         MarketTimeModule,
         SubscriptionsStoreModule,
@@ -119,6 +124,7 @@ export class BackfillModule {
         BackfillFailurePolicy,
         BackfillGate,
         BackfillWindowJob,
+        PeriodicJobsService,
         BackfillProcessor,
         SweepCandidatesService,
         BackfillScheduler,

@@ -21,6 +21,7 @@ import { BackfillOutcome } from './backfill.outcome';
 import { BackfillRecorder } from './backfill.recorder';
 import { BackfillWindowJob } from './backfill-window.job';
 import { HISTORY_PROVIDER, HistoryProvider } from './history-provider';
+import { PeriodicJobsService } from './periodic-jobs.service';
 
 /** How long a forced close of the worker, then dropping its connections, may take at shutdown. */
 const HARD_CLOSE_MS = 1000;
@@ -55,6 +56,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     private readonly recorder: BackfillRecorder,
     @InjectSettings(backfillConfig, redisConfig, appConfig)
     private readonly config: BackfillConfig & RedisConfig & AppSettingsConfig,
+    private readonly periodic: PeriodicJobsService,
   ) {}
 
   /** Fails the boot when a trigger of the table has no handler (see backfill.jobs.ts). */
@@ -120,7 +122,8 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
   }
 
   private tracked(job: Job<BackfillJobData>, token?: string): Promise<void> {
-    const handler = this.handlers.get(job.name);
+    // Periodic jobs (periodic-jobs.ts) go to their owners; every other job is a history request.
+    const handler = this.periodic.handlerFor(job.name) ?? this.handlers.get(job.name);
     // A job of a name this version does not know (written by a newer replica, say): failed at once,
     // with the reason in the queue; the records' comparison with the queue then marks its record.
     if (!handler) return Promise.reject(new UnrecoverableError(`no handler for backfill job "${job.name}"`));

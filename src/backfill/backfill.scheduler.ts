@@ -8,8 +8,10 @@ import {
 } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { randomUUID } from 'node:crypto';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { backoff } from '../common/backoff';
 import { isConnectionError } from '../common/dependency-errors';
+import { hasTimeout, startInterval, startTimeout, stopTimer } from '../common/named-timers';
 import { settledWithin, withTimeout } from '../common/with-timeout';
 import { backfillConfig, BackfillConfig } from './backfill.config';
 import { CLOCK, Clock, DAY_MS, istDateOf } from '../contracts/market-time';
@@ -20,8 +22,10 @@ import { BackfillJobsRepository } from './backfill-jobs.repository';
 import { SweepCandidatesService } from './sweep-candidates.service';
 import { OVER_BUDGET } from './backfill.requests';
 import { BackfillService } from './backfill.service';
+import { RunsPeriodically } from './periodic-jobs';
 
 export interface CycleResult {
+  /** False only on a replica shutting down (`reason` says so). */
   ran: boolean;
   reason?: string;
   /** Requests the upstream can serve before the next cycle, minus what is already waiting. */
@@ -32,7 +36,9 @@ export interface CycleResult {
   recordsPruned?: number;
 }
 
-export const CYCLE_LOCK_KEY = 'backfill:cycle-lock';
+/** Names of this provider's timers in the SchedulerRegistry. */
+export const QUEUE_DEPTH_TIMER = 'backfill:queue-depth';
+export const QUEUE_RECONCILE_TIMER = 'backfill:queue-reconcile';
 const QUEUE_DEPTH_PERIOD_MS = 15_000;
 const CYCLE_SHUTDOWN_WAIT_MS = 5000;
 /** Instruments requested per batch in a cycle: the budget usually ends the cycle within a batch or two. */
@@ -40,8 +46,7 @@ const REQUEST_CHUNK = 200;
 /** Finished job records deleted per cycle at most: one bounded DELETE, the rest go next cycle. */
 const PRUNE_BATCH = 5000;
 /** Probes after a cycle failed for want of the database or Redis: from 1 s, backing off to 5 s. */
-const RETRY_PROBE_MIN_MS = 1000;
-const RETRY_PROBE_MAX_MS = 5000;
+const RETRY_PROBE = { baseMs: 1000, maxMs: 5000 };
 const RETRY_PROBE_TIMEOUT_MS = 5000;
 
 /** A cycle that could not reach the database or Redis: it runs again once both answer. */
@@ -60,25 +65,18 @@ class CycleDependencyError extends Error {
 const QUEUE_RECONCILE_DELAY_MS = 16_000;
 
 /**
- * The periodic gap fill. Every replica has the timer; a Redis lock held for (almost) one interval lets
- * one of them run each cycle. The cycle only fans out: it hands the instruments, stalest first, to the
- * same `request` as every other trigger, with the cycle's budget.
+ * The periodic gap fill: the `backfill-cycle` periodic job (periodic-jobs.ts), a BullMQ job scheduler
+ * on the backfill queue, so one replica runs each period's cycle. The cycle only fans out: it hands
+ * the instruments, stalest first, to the same `request` as every other trigger, with the cycle's
+ * budget. Each replica also samples the queue depth and compares its job records with the queue.
  */
 @Injectable()
 export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(BackfillScheduler.name);
-  private timer?: NodeJS.Timeout;
-  private depthTimer?: NodeJS.Timeout;
-  private reconcileTimer?: NodeJS.Timeout;
   private redisLost = false;
-  private running?: Promise<CycleResult>;
-  /** Set while a cycle that failed for a dependency waits for it to answer again. */
-  private retrying?: Promise<void>;
+  /** Cycles under way on this replica, for the wait at shutdown. */
+  private readonly running = new Set<Promise<unknown>>();
   private stopped = false;
-  /** This replica's value of the cycle lock: a retry of its own failed cycle may take the lock again. */
-  private readonly lockToken = `${process.pid}:${randomUUID()}`;
-  /** Set when a cycle failed for a dependency: the lock it may hold is its retry's to take. */
-  private lockReusable = false;
 
   constructor(
     private readonly repository: BackfillJobsRepository,
@@ -89,14 +87,13 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     private readonly metrics: MetricsService,
     @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly timers: SchedulerRegistry,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.scheduledCycle(), this.config.BACKFILL_INTERVAL_SECONDS * 1000);
-    this.depthTimer = setInterval(() => {
+    startInterval(this.timers, QUEUE_DEPTH_TIMER, QUEUE_DEPTH_PERIOD_MS, () => {
       this.pendingJobs().catch(() => undefined);
-    }, QUEUE_DEPTH_PERIOD_MS);
-    this.depthTimer.unref();
+    });
     // A Redis that comes back may have come back empty (restarted without persistence, flushed):
     // the jobs of records still queued are then gone, and nothing else would bring them back.
     this.redis.on('close', () => (this.redisLost = true));
@@ -109,12 +106,10 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private scheduleQueueReconcile(): void {
-    if (this.reconcileTimer) return;
-    this.reconcileTimer = setTimeout(() => {
-      this.reconcileTimer = undefined;
+    if (this.stopped || hasTimeout(this.timers, QUEUE_RECONCILE_TIMER)) return;
+    startTimeout(this.timers, QUEUE_RECONCILE_TIMER, QUEUE_RECONCILE_DELAY_MS, () => {
       this.reconcileQueue().catch(() => undefined);
-    }, QUEUE_RECONCILE_DELAY_MS);
-    this.reconcileTimer.unref();
+    });
   }
 
   private async reconcileQueue(): Promise<void> {
@@ -128,40 +123,57 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   /** No new cycle; a cycle under way finishes its enqueueing (bounded) before connections close. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
-    clearInterval(this.depthTimer);
-    clearTimeout(this.reconcileTimer);
-    if (!this.running) return;
-    await settledWithin(this.running, CYCLE_SHUTDOWN_WAIT_MS);
+    stopTimer(this.timers, QUEUE_DEPTH_TIMER);
+    stopTimer(this.timers, QUEUE_RECONCILE_TIMER);
+    if (this.running.size === 0) return;
+    await settledWithin(Promise.allSettled([...this.running]), CYCLE_SHUTDOWN_WAIT_MS);
   }
 
-  /** Jobs waiting (in any waiting state); refreshes the `backfill_queue_depth` gauge on the way. */
+  /**
+   * Jobs waiting (in any waiting state); refreshes the `backfill_queue_depth` gauge on the way. The
+   * next runs of the periodic jobs wait in the queue as delayed jobs: they are not backfill work and
+   * are left out.
+   */
   private async pendingJobs(): Promise<number> {
-    const counts = await this.queue.getJobCounts(
-      'waiting',
-      'prioritized',
-      'delayed',
-      'paused',
-      'active',
-      'failed',
-    );
+    const [counts, schedulers] = await Promise.all([
+      this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'paused', 'active', 'failed'),
+      this.queue.getJobSchedulers(),
+    ]);
+    const now = Date.now();
+    const periodicDelayed = schedulers.filter((s) => s.next !== undefined && s.next > now).length;
+    counts.delayed = Math.max(0, counts.delayed - periodicDelayed);
     for (const [state, count] of Object.entries(counts))
       this.metrics.backfillQueueDepth.set({ state }, count);
     return counts.waiting + counts.prioritized + counts.delayed + counts.paused;
   }
 
-  /** One cycle, unless another replica (or this one) holds the cycle lock. */
+  /** One cycle, now (the period's job, or a caller that wants one). */
   runCycle(): Promise<CycleResult> {
-    this.running ??= this.cycle().finally(() => (this.running = undefined));
-    return this.running;
+    if (this.stopped)
+      return Promise.resolve({
+        ran: false,
+        reason: 'shutting down',
+        budget: 0,
+        instrumentsExamined: 0,
+        jobsEnqueued: 0,
+      });
+    const run = this.cycle();
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
+    return run;
   }
 
   /**
    * The period's cycle. One that fails because the database or Redis cannot be reached is not left
-   * to the next period (its instruments' newest minutes would wait that long): it runs again as
-   * soon as both answer.
+   * to the next period (its instruments' newest minutes would wait that long): the job waits for
+   * both to answer and runs the cycle again.
    */
-  private async scheduledCycle(): Promise<void> {
+  @RunsPeriodically('backfill-cycle')
+  async scheduledCycle(): Promise<void> {
     try {
       await this.runCycle();
     } catch (error) {
@@ -172,14 +184,13 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
       this.logger.warn(
         `backfill cycle failed: ${error.message}; it runs again as soon as the database and Redis answer`,
       );
-      this.retrying ??= this.retryWhenBack().finally(() => (this.retrying = undefined));
+      await this.retryWhenBack();
     }
   }
 
   private async retryWhenBack(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
-      const waitMs = Math.min(RETRY_PROBE_MAX_MS, RETRY_PROBE_MIN_MS * 2 ** attempt);
-      await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+      await new Promise((resolve) => setTimeout(resolve, backoff(RETRY_PROBE, attempt)).unref());
       if (this.stopped || !(await this.dependenciesAnswer())) continue;
       try {
         const result = await this.runCycle();
@@ -207,19 +218,6 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
-  /**
-   * The cycle lock for most of the interval; also, for the retry of a cycle of this replica that
-   * failed for a dependency after taking it, the lock it still holds.
-   */
-  private async lock(ttlMs: number): Promise<boolean> {
-    const key = `${this.config.QUEUE_PREFIX}:${CYCLE_LOCK_KEY}`;
-    const taken =
-      (await this.redis.set(key, this.lockToken, 'PX', ttlMs, 'NX')) === 'OK' ||
-      (this.lockReusable && (await this.redis.get(key)) === this.lockToken);
-    if (taken) this.lockReusable = false;
-    return taken;
-  }
-
   /** Deletes finished job records past their retention, one bounded batch per cycle. */
   private async prune(now: Date): Promise<number> {
     const before = new Date(now.getTime() - this.config.BACKFILL_JOB_RETENTION_DAYS * DAY_MS);
@@ -243,19 +241,11 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
       return await this.cycleOnce();
     } catch (error) {
       if (!isConnectionError(error)) throw error;
-      this.lockReusable = true;
       throw new CycleDependencyError(error);
     }
   }
 
   private async cycleOnce(): Promise<CycleResult> {
-    const intervalMs = this.config.BACKFILL_INTERVAL_SECONDS * 1000;
-    const nothing = { budget: 0, instrumentsExamined: 0, jobsEnqueued: 0 };
-    // Held for most of the interval and never released: replicas whose timers are a few seconds apart
-    // must not run the same cycle one after the other.
-    if (!(await this.lock(Math.max(1000, intervalMs - 2000))))
-      return { ran: false, reason: 'another replica runs this cycle', ...nothing };
-
     // Before anything is planned: a record that says queued while its job is gone keeps its
     // instrument out of the cycle, and the queue would never run it.
     await this.reconcileQueue();

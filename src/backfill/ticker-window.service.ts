@@ -5,7 +5,9 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import Redis from 'ioredis';
+import { startInterval, stopTimer } from '../common/named-timers';
 import { settledWithin } from '../common/with-timeout';
 import { backfillConfig, BackfillConfig } from './backfill.config';
 import { CLOCK, Clock, MarketCalendar, MINUTE_MS } from '../contracts/market-time';
@@ -14,6 +16,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { TimeRange } from './backfill-gaps';
 import { classifyAnswer, KNOWN_QUIRK_MINUTES } from './history-window';
+import { RunsPeriodically } from './periodic-jobs';
 
 export type TickerWindowMode = 'auto' | 'override' | 'none';
 
@@ -44,7 +47,8 @@ export const TICKER_WINDOW_REQUEST = Symbol('TICKER_WINDOW_REQUEST');
 
 /** Shared by the replicas: the latest probe's finding. */
 const STATE_KEY = 'backfill:ticker-window';
-const PROBE_LOCK_KEY = 'backfill:ticker-window:probe';
+/** Name of the timer (SchedulerRegistry) by which a replica follows the shared finding. */
+export const TICKER_WINDOW_FOLLOW_TIMER = 'ticker-window:follow';
 const POLL_MS = 30_000;
 /** A mismatch reported within this long of the last probe reuses its finding. */
 const RECHECK_DEBOUNCE_MS = 10_000;
@@ -60,15 +64,17 @@ interface SharedFinding {
  * Owns the ticker's window shift (TICKER_WINDOW_SHIFT_MINUTES). The ticker answers `/history` for a
  * window 5h30 earlier than asked while its timezone bug is live; the shift moves the request so the
  * answer lands on the window wanted. In `auto` the shift is learned: from a probe (the last hour of the
- * newest complete session of an instrument that trades every minute, at boot and every
- * TICKER_WINDOW_PROBE_INTERVAL_SECONDS, one replica at a time, the finding shared in Redis) and from
- * answers (a wrong-window answer triggers a probe led by the offset it shows). An override is probed
+ * newest complete session of an instrument that trades every minute) and from answers (a wrong-window
+ * answer triggers a probe led by the offset it shows). The finding is shared in Redis: a replica
+ * probes at boot only when no finding younger than TICKER_WINDOW_PROBE_INTERVAL_SECONDS is there,
+ * follows the shared one every 30 s, and the periodic probe is the `ticker-window-probe` job of the
+ * backfill queue (periodic-jobs.ts), run by one replica per interval. An override is probed
  * and reported the same way but never changed. Until a shift is verified, jobs record coverage only
  * between the candles they received (see coveredRange).
  *
- * The probe is not part of BullMQ's limiter: at most four requests a round, one round per interval
- * per deployment plus one after a mismatch (at most one per RECHECK_DEBOUNCE_MS per replica), against
- * the 3 requests/s budget.
+ * The periodic probe is a job of the rate-limited queue, taken like any history request; a round
+ * asks at most four times. The boot probe and the one after a mismatch (at most one per
+ * RECHECK_DEBOUNCE_MS per replica) run where they are needed, outside the limiter.
  */
 @Injectable()
 export class TickerWindowService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -76,11 +82,12 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
   private readonly stopping = new AbortController();
   private readonly override?: number;
   private current: TickerWindowState;
-  private timer?: NodeJS.Timeout;
-  private round?: Promise<void>;
+  private round?: Promise<boolean>;
   private lastRecheckAt = 0;
   private firstRound?: Promise<void>;
   private booted = false;
+  /** Until the boot probe (or a finding of another replica) has settled the shift. */
+  private bootProbePending = true;
   private readonly warned = new Set<string>();
 
   constructor(
@@ -90,6 +97,7 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(TICKER_WINDOW_REQUEST) private readonly request: TickerWindowRequest,
+    private readonly timers: SchedulerRegistry,
   ) {
     const setting = config.TICKER_WINDOW_SHIFT_MINUTES;
     if (config.HISTORY_PROVIDER === 'kite') {
@@ -129,13 +137,25 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
     this.firstRound = this.tick().finally(() => {
       this.booted = true;
     });
-    this.timer = setInterval(() => void this.tick(), Math.min(POLL_MS, this.intervalMs));
-    this.timer.unref();
+    startInterval(this.timers, TICKER_WINDOW_FOLLOW_TIMER, Math.min(POLL_MS, this.intervalMs), () => {
+      void this.tick();
+    });
   }
 
   beforeApplicationShutdown(): void {
     this.stopping.abort();
-    clearInterval(this.timer);
+    stopTimer(this.timers, TICKER_WINDOW_FOLLOW_TIMER);
+  }
+
+  /**
+   * The period's probe, on the replica that took the period's job. A failed probe fails the job,
+   * which BullMQ tries again (see PERIODIC_JOB_TABLE) rather than waiting for the next interval.
+   */
+  @RunsPeriodically('ticker-window-probe')
+  async periodicProbe(): Promise<void> {
+    if (!this.probing || this.stopping.signal.aborted) return;
+    if (!(await this.probeRound()))
+      throw new Error(`ticker window probe (token ${this.config.TICKER_WINDOW_PROBE_TOKEN}) failed`);
   }
 
   get snapshot(): TickerWindowState {
@@ -209,17 +229,26 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
     return `${this.config.QUEUE_PREFIX}:${name}`;
   }
 
-  /** Follows another replica's finding; probes when the last finding is older than the interval. */
+  /**
+   * Follows the shared finding. At boot, and every poll after a boot probe the upstream did not
+   * answer, probes when there is no finding younger than the interval (the periodic probe is the
+   * queue's, once the boot has settled the shift).
+   */
   private async tick(): Promise<void> {
     try {
-      await this.followOrProbe();
+      const shared = await this.follow();
+      const age = Date.now() - (shared?.checkedAt ?? 0);
+      // Redis unreachable counts as no finding: probe locally; it is shared once Redis is back.
+      if (this.bootProbePending && age >= this.intervalMs) this.bootProbePending = !(await this.probeRound());
+      else if (age < this.intervalMs) this.bootProbePending = false;
     } catch (error) {
       this.logger.warn(`ticker window check failed: ${(error as Error).message}`);
     }
   }
 
-  private async followOrProbe(): Promise<void> {
-    if (this.stopping.signal.aborted) return;
+  /** Adopts the shared finding when it is newer than this replica's; returns it. */
+  private async follow(): Promise<SharedFinding | undefined> {
+    if (this.stopping.signal.aborted) return undefined;
     let shared: SharedFinding | undefined;
     try {
       const text = await this.redis.get(this.key(STATE_KEY));
@@ -228,19 +257,11 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
       shared = undefined;
     }
     if (shared && shared.checkedAt > (this.current.checkedAt?.getTime() ?? 0)) this.adopt(shared);
-    const age = Date.now() - (shared?.checkedAt ?? 0);
-    if (age < this.intervalMs) return;
-    let mine = true;
-    try {
-      mine = (await this.redis.set(this.key(PROBE_LOCK_KEY), '1', 'PX', this.intervalMs, 'NX')) === 'OK';
-    } catch {
-      // Redis unreachable: probe locally; the finding is shared once it is back.
-    }
-    if (mine) await this.probeRound();
+    return shared;
   }
 
-  /** One probe round (joined when one is under way). */
-  private probeRound(hint?: number): Promise<void> {
+  /** One probe round (joined when one is under way); false when the upstream could not be asked. */
+  private probeRound(hint?: number): Promise<boolean> {
     this.round ??= this.probe(hint).finally(() => {
       this.round = undefined;
     });
@@ -253,9 +274,9 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
    * either error of the quirk: 5h30 earlier is the session's first 45 minutes (candles outside the
    * window), 5h30 later is the evening (empty, for an instrument that must have a candle a minute).
    */
-  private async probe(hint?: number): Promise<void> {
+  private async probe(hint?: number): Promise<boolean> {
     const session = this.calendar.lastCompleteSession(this.clock.now());
-    if (!session) return;
+    if (!session) return true;
     const window = {
       from: new Date(
         Math.max(session.open.getTime(), session.close.getTime() - PROBE_WINDOW_MINUTES * MINUTE_MS),
@@ -278,18 +299,18 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
           this.stopping.signal,
         );
       } catch (error) {
-        if (this.stopping.signal.aborted) return;
+        if (this.stopping.signal.aborted) return true;
         this.warnOnce(
           `probe-failed:${(error as Error).message.slice(0, 40)}`,
           `ticker window probe (token ${this.config.TICKER_WINDOW_PROBE_TOKEN}) failed: ${(error as Error).message}; the shift stays ${this.current.shiftMinutes} minutes (${this.current.verified ? 'verified' : 'unverified'})`,
         );
-        // The next poll (POLL_MS) tries again rather than the next interval.
-        await this.redis.del(this.key(PROBE_LOCK_KEY)).catch(() => undefined);
-        return;
+        return false;
       }
       const answer = classifyAnswer(window, candles);
-      if (answer.proves)
-        return this.found(shift, `the probe of ${session.date} answered right with ${shift}`);
+      if (answer.proves) {
+        this.found(shift, `the probe of ${session.date} answered right with ${shift}`);
+        return true;
+      }
       const offset = answer.mismatch?.offsetMinutes;
       seen.push(
         `${shift}: ${answer.mismatch ? `${offset ?? '?'} minutes off` : `${answer.inWindow.length} of ${PROBE_WINDOW_MINUTES} minutes`}`,
@@ -298,6 +319,7 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
         queue.splice(i + 1, 0, shift + offset);
     }
     this.found(null, `no shift tried gave the probe's window (${seen.join('; ')})`);
+    return true;
   }
 
   /** Applies a probe's finding here and shares it with the other replicas. */

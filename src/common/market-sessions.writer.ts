@@ -6,12 +6,16 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { calendarConfig, CalendarConfig } from './market-calendar.config';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { CLOCK, Clock, DAY_MS, istDateOf, MarketCalendar } from '../contracts/market-time';
 import { MarketSessionsRepository } from './market-sessions.repository';
+import { startTimeout, stopTimer } from './named-timers';
 
 const FUTURE_DAYS = 30;
 const REFRESH_MS = 6 * 3_600_000;
 const RETRY_MS = 30_000;
+/** Name of the next pass's timer in the SchedulerRegistry. */
+export const MARKET_SESSIONS_TIMER = 'market-sessions:write';
 
 /**
  * Writes the configured calendar into `market_sessions` at boot and every few hours (the window moves
@@ -21,7 +25,6 @@ const RETRY_MS = 30_000;
 @Injectable()
 export class MarketSessionsWriter implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('MarketCalendar');
-  private timer?: NodeJS.Timeout;
   private stopped = false;
 
   constructor(
@@ -29,6 +32,7 @@ export class MarketSessionsWriter implements OnApplicationBootstrap, BeforeAppli
     private readonly calendar: MarketCalendar,
     @Inject(calendarConfig.KEY) private readonly config: CalendarConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly timers: SchedulerRegistry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -37,7 +41,7 @@ export class MarketSessionsWriter implements OnApplicationBootstrap, BeforeAppli
 
   beforeApplicationShutdown(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    stopTimer(this.timers, MARKET_SESSIONS_TIMER);
   }
 
   /** One pass; schedules the next one. */
@@ -57,7 +61,6 @@ export class MarketSessionsWriter implements OnApplicationBootstrap, BeforeAppli
       this.logger.warn(`market_sessions not written yet: ${(error as Error).message}`);
     }
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.write(), next);
-    this.timer.unref();
+    startTimeout(this.timers, MARKET_SESSIONS_TIMER, next, () => void this.write());
   }
 }

@@ -1,3 +1,4 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { loadAppConfig } from '../app.settings';
 import { MetricsService } from '../metrics/metrics.service';
@@ -14,7 +15,7 @@ async function admission(
   const { config } = await loadAppConfig({ env: { APP_ENV: 'dev', ...settings }, envDir: '/nonexistent' });
   // No query runs here: the pool is only looked at to tell a busy replica from a database that is down.
   const readDataSource = new DataSource({ type: 'postgres', url: 'postgres://127.0.0.1:1/none' });
-  const gate = new ReadAdmission(config, metrics, readDataSource);
+  const gate = new ReadAdmission(config, metrics, readDataSource, new SchedulerRegistry());
   made.push(gate);
   return { admission: gate, metrics };
 }

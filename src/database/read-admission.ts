@@ -9,6 +9,7 @@ import {
   OnModuleDestroy,
   UseInterceptors,
 } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { E_TIMEOUT, Semaphore, withTimeout } from 'async-mutex';
 import { Observable, catchError, finalize, from, mergeMap, throwError } from 'rxjs';
@@ -18,6 +19,7 @@ import { httpConfig, HttpConfig } from '../common/http.config';
 import { READ_DATA_SOURCE } from './data-source';
 import { MetricsService } from '../metrics/metrics.service';
 import { OVERLOAD_RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../common/service-unavailable';
+import { startInterval, stopTimer } from '../common/named-timers';
 
 /**
  * Past this event-loop delay (p99 of the last half second) at most LAGGING_READS_IN_FLIGHT reads are
@@ -42,6 +44,8 @@ export const LAGGING_READS_IN_FLIGHT = 4;
 const REFUSALS_PER_ADMISSION = 10;
 const MAX_OVERLOAD_RETRY_AFTER_SECONDS = 30;
 const SAMPLE_MS = 500;
+/** Name of the sampler in the SchedulerRegistry. */
+export const READ_ADMISSION_SAMPLER = 'read-admission:sample';
 
 /** pg-pool's message when no connection of the pool came free (or could be opened) in time. */
 const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
@@ -62,7 +66,6 @@ export class ReadAdmission implements OnModuleDestroy {
   private inFlight = 0;
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private loopDelayMs = 0;
-  private readonly sampler: NodeJS.Timeout;
   private admitted = 0;
   private refused = 0;
   /** Refusals per admission, smoothed over a few samples. */
@@ -72,15 +75,15 @@ export class ReadAdmission implements OnModuleDestroy {
     @Inject(httpConfig.KEY) private readonly config: HttpConfig,
     private readonly metrics: MetricsService,
     @InjectDataSource(READ_DATA_SOURCE) private readonly readDataSource: DataSource,
+    private readonly timers: SchedulerRegistry,
   ) {
     this.slots = new Semaphore(config.API_READS_IN_FLIGHT);
     this.loopDelay.enable();
-    this.sampler = setInterval(() => this.sample(), SAMPLE_MS);
-    this.sampler.unref();
+    startInterval(timers, READ_ADMISSION_SAMPLER, SAMPLE_MS, () => this.sample());
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.sampler);
+    stopTimer(this.timers, READ_ADMISSION_SAMPLER);
     this.loopDelay.disable();
   }
 

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { waitFor } from '../../test/support/wait-for';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../app.settings';
@@ -23,7 +24,7 @@ function instrumentsOver(
   const config = new AppConfig();
   return new InstrumentsService(
     repository as InstrumentsRepository,
-    new InstrumentListService(config, metrics, new FixedClock(new Date(0))),
+    new InstrumentListService(config, metrics, new FixedClock(new Date(0)), new SchedulerRegistry()),
     new MarketCalendar(),
     metrics,
   );
@@ -123,6 +124,7 @@ describe('FoStreamFlusher', () => {
       metrics,
       config,
       clock,
+      new SchedulerRegistry(),
     );
   });
 
@@ -228,6 +230,7 @@ describe('FoStreamFlusher', () => {
         metrics,
         config,
         clock,
+        new SchedulerRegistry(),
       );
     });
     const parked = async (kind: string, reason = '23514'): Promise<number> =>

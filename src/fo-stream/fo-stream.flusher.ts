@@ -1,7 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
+import { backoff } from '../common/backoff';
 import { isConnectionError, isRetryableServerState, sqlstateOf } from '../common/dependency-errors';
 import { streamConfig, StreamConfig } from './fo-stream.config';
+import { startInterval, stopTimer } from '../common/named-timers';
 import { CLOCK, Clock, MINUTE_MS } from '../contracts/market-time';
 import { CandlesRepository } from '../market-data/candles.repository';
 import { InstrumentsService } from '../market-data/instruments.service';
@@ -29,6 +32,8 @@ interface RefusedRow {
   message: string;
 }
 
+/** Name of the flush timer in the SchedulerRegistry. */
+export const FO_FLUSH_TIMER = 'fo-stream:flush';
 /**
  * Why the database refused the rows, when it was the rows: every failure except a connection-class
  * one (the database unreachable, hung, shutting down) and a server asking to retry
@@ -63,7 +68,7 @@ export class FoStreamFlusher {
   private readonly inFlight = new Map<string, PendingBar>();
   private readonly registrations = new Map<number, DescribedInstrument>();
   private readonly listeners: CommitListener[] = [];
-  private timer?: NodeJS.Timeout;
+  private started = false;
   private writing?: Promise<void>;
   private failures = 0;
   private retryAt = 0;
@@ -81,6 +86,7 @@ export class FoStreamFlusher {
     private readonly metrics: MetricsService,
     @Inject(streamConfig.KEY) private readonly config: StreamConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly timers: SchedulerRegistry,
   ) {}
 
   /** Closed bars not yet committed (waiting or being written). */
@@ -107,15 +113,15 @@ export class FoStreamFlusher {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.flushDue(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
+    if (this.started) return;
+    this.started = true;
+    startInterval(this.timers, FO_FLUSH_TIMER, FLUSH_INTERVAL_MS, () => void this.flushDue());
   }
 
   /** Stops the timer, closes every open minute (the session's last one too) and writes what it can. */
   async stop(timeoutMs: number): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    stopTimer(this.timers, FO_FLUSH_TIMER);
+    this.started = false;
     this.enqueue(this.builder.closeAll());
     const deadline = performance.now() + timeoutMs;
     while (this.backlog > 0 && performance.now() < deadline) {
@@ -215,7 +221,7 @@ export class FoStreamFlusher {
       this.returnInFlight();
       this.failures++;
       this.lastError = (error as Error).message;
-      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.failures - 1, 10));
+      const delay = backoff({ baseMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS }, this.failures - 1);
       this.retryAt = performance.now() + delay;
       if (this.failures === 1 || this.failures % 20 === 0)
         this.logger.warn(

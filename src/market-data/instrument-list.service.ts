@@ -1,4 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { backoff } from '../common/backoff';
+import { startTimeout, stopTimer } from '../common/named-timers';
 import { bodyTooLarge, withBodyCap } from '../common/read-body';
 import { instrumentsConfig, InstrumentsConfig } from './instruments.config';
 import { upstreamConfig, UpstreamConfig } from '../common/upstream.config';
@@ -14,8 +17,9 @@ export type ResolvedListSource = 'kite' | 'ticker' | 'off';
 // Kite publishes the day's list in the morning (its documentation suggests reading it around 08:30
 // IST, before the 09:15 open); the refresh runs a quarter of an hour after that.
 const DAILY_REFRESH_IST_MINUTE = 8 * 60 + 45;
-const RETRY_MIN_MS = MINUTE_MS;
-const RETRY_MAX_MS = 30 * MINUTE_MS;
+const RETRY = { baseMs: MINUTE_MS, maxMs: 30 * MINUTE_MS };
+/** Name of the next read's timer in the SchedulerRegistry. */
+export const INSTRUMENT_LIST_TIMER = 'instrument-list:refresh';
 // Kite's NFO list is about 10 MB (some 90,000 contracts): its own bounds, not UPSTREAM_MAX_BODY_BYTES.
 const MAX_LIST_BYTES = 64 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -66,7 +70,6 @@ export class InstrumentListService implements OnApplicationBootstrap, OnApplicat
   private readonly source: ResolvedListSource;
   private list: ReadonlyMap<number, InstrumentInfo> = new Map();
   private readonly listeners: ListListener[] = [];
-  private timer?: NodeJS.Timeout;
   private running?: Promise<boolean>;
   private failures = 0;
   private stopped = false;
@@ -77,6 +80,7 @@ export class InstrumentListService implements OnApplicationBootstrap, OnApplicat
     private readonly config: InstrumentsConfig & UpstreamConfig,
     private readonly metrics: MetricsService,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly timers: SchedulerRegistry,
   ) {
     this.source = resolvedListSource(config);
   }
@@ -111,7 +115,7 @@ export class InstrumentListService implements OnApplicationBootstrap, OnApplicat
 
   onApplicationShutdown(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    stopTimer(this.timers, INSTRUMENT_LIST_TIMER);
     this.abort.abort();
   }
 
@@ -128,7 +132,7 @@ export class InstrumentListService implements OnApplicationBootstrap, OnApplicat
   }
 
   private async readAndApply(): Promise<boolean> {
-    clearTimeout(this.timer);
+    stopTimer(this.timers, INSTRUMENT_LIST_TIMER);
     try {
       const list = await this.read();
       this.list = list;
@@ -145,7 +149,7 @@ export class InstrumentListService implements OnApplicationBootstrap, OnApplicat
       const tomorrow = error instanceof ListReadError && error.untilTomorrow;
       const retryInMs = tomorrow
         ? nextDailyRefresh(this.clock.now()).getTime() - this.clock.now().getTime()
-        : Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.failures - 1, 10));
+        : backoff(RETRY, this.failures - 1);
       const kept =
         this.list.size > 0 ? `keeping the previous list (${this.list.size} instruments)` : 'no list yet';
       const line = `instrument list (${this.source}) not read: ${(error as Error).message}; ${kept}, next try in ${Math.round(retryInMs / 60_000)} min`;
@@ -159,8 +163,7 @@ export class InstrumentListService implements OnApplicationBootstrap, OnApplicat
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.refresh(), Math.max(1000, delayMs));
-    this.timer.unref();
+    startTimeout(this.timers, INSTRUMENT_LIST_TIMER, Math.max(1000, delayMs), () => void this.refresh());
   }
 
   private async read(): Promise<ReadonlyMap<number, InstrumentInfo>> {

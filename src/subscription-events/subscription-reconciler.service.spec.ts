@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { waitFor } from '../../test/support/wait-for';
 import { Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { Subject } from 'rxjs';
 import { AppConfig } from '../app.settings';
 import { FixedClock } from '../contracts/market-time';
+import { startLocalPeriodicJobs, stopLocalPeriodicJobs } from '../backfill/periodic-jobs.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { TickerSubscriptionDto } from './dto/ticker-subscription.dto';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
@@ -15,6 +17,11 @@ import {
 import { SubscriptionsRepository } from '../subscriptions-store/subscriptions.repository';
 import { SubscribedInstrument, SubscriptionsService } from './subscriptions.service';
 import { TickerReadError, TickerSubscriptionsClient } from './ticker-subscriptions.client';
+
+const stopPeriodic: Array<() => void> = [];
+afterEach(() => {
+  for (const stop of stopPeriodic.splice(0)) stop();
+});
 
 /** In-memory stand-ins that record what the reconciler asks for. */
 class World {
@@ -58,6 +65,8 @@ function build(
     refreshActiveGauge: () => undefined,
   } as unknown as SubscriptionsService;
   const transport = { status: world.status.asObservable() } as unknown as SubscriptionEventsTransport;
+  const config = Object.assign(new AppConfig(), settings);
+  const timers = new SchedulerRegistry();
   const reconciler = new SubscriptionReconcilerService(
     new FixedClock('2025-11-03T04:00:00Z'),
     metrics,
@@ -65,8 +74,19 @@ function build(
     repository,
     subscriptions,
     transport,
-    Object.assign(new AppConfig(), settings),
+    config,
+    timers,
   );
+  // The period as the app runs it without the queue: a per-process timer calling the marked method.
+  const periodic = [
+    {
+      name: 'subscription-reconcile' as const,
+      everyMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
+      run: () => reconciler.onPeriod(),
+    },
+  ];
+  startLocalPeriodicJobs(timers, periodic, new Logger('test'));
+  stopPeriodic.push(() => stopLocalPeriodicJobs(timers, periodic));
   return { reconciler, metrics };
 }
 

@@ -1,6 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { Subscription } from 'rxjs';
 import { eventsConfig, EventsConfig } from './subscription-events.config';
+import { RunsPeriodically } from '../backfill/periodic-jobs';
+import { backoff } from '../common/backoff';
+import { hasTimeout, startTimeout, stopTimer } from '../common/named-timers';
 import { CLOCK, Clock } from '../contracts/market-time';
 import { MetricsService } from '../metrics/metrics.service';
 import { SubscriptionEventsTransport } from './subscription-events.transport';
@@ -33,6 +37,10 @@ export const RECONCILE_RETRY_DELAYS_MS = [250, 1000, 3000];
 export const RECOVERY_DELAY_MS = 1000;
 /** Background re-runs after a failed boot or reconnect reconciliation back off up to this. */
 export const RECONCILE_BACKGROUND_MAX_DELAY_MS = 60_000;
+const BACKGROUND_RETRY = { baseMs: 2000, maxMs: RECONCILE_BACKGROUND_MAX_DELAY_MS };
+/** Names of this provider's timers in the SchedulerRegistry. */
+export const RECONCILE_RETRY_TIMER = 'subscription-reconcile:retry';
+export const RECONCILE_GAP_TIMER = 'subscription-reconcile:gap';
 /**
  * Least time between the starts of two triggered reconciliations. Each one reads the ticker's whole
  * list, which is rate limited (100 requests/min): a reconnect storm must not spend that budget.
@@ -58,8 +66,9 @@ export interface LastReconciliation {
  * Brings the service's subscriptions in line with the ticker's list, the truth that events only hint
  * at: a token active upstream but unknown or inactive here is subscribed (trigger `reconcile`); a
  * token active here but absent upstream is unsubscribed. Nothing changes unless the whole list was
- * read. Runs at boot, after every (re)connection of the event channel, and every
- * RECONCILE_INTERVAL_SECONDS.
+ * read. Runs at boot and after every (re)connection of the event channel on each replica, and every
+ * RECONCILE_INTERVAL_SECONDS once for the whole deployment (the `subscription-reconcile` periodic
+ * job, which the backfill queue's worker hands to one replica).
  */
 @Injectable()
 export class SubscriptionReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -70,12 +79,9 @@ export class SubscriptionReconcilerService implements OnApplicationBootstrap, On
   private touched = new Map<number, 'created' | 'removed'>();
   private readonly abort = new AbortController();
   private statusSubscription?: Subscription;
-  private periodTimer?: NodeJS.Timeout;
-  private retryTimer?: NodeJS.Timeout;
-  private retryDelay = 0;
+  /** Background runs in a row that ended incomplete (the backoff of the next one). */
+  private failedRuns = 0;
   private stopped = false;
-  /** A triggered run held back by the gap or by the ticker's `Retry-After`. */
-  private gapTimer?: NodeJS.Timeout;
   /** Real time (ms) at which the last run started, and before which the ticker asked not to be read. */
   private lastStartMs = Number.NEGATIVE_INFINITY;
   private notBeforeMs = 0;
@@ -95,6 +101,7 @@ export class SubscriptionReconcilerService implements OnApplicationBootstrap, On
     private readonly subscriptions: SubscriptionsService,
     private readonly transport: SubscriptionEventsTransport,
     @Inject(eventsConfig.KEY) private readonly config: EventsConfig,
+    private readonly timers: SchedulerRegistry,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -103,31 +110,42 @@ export class SubscriptionReconcilerService implements OnApplicationBootstrap, On
     let first = true;
     this.statusSubscription = this.transport.status.subscribe((status) => {
       if (status !== 'connected') return;
-      this.inBackground(first ? 'boot' : 'reconnect', !first);
+      void this.inBackground(first ? 'boot' : 'reconnect', !first);
       first = false;
     });
     // Never blocks the boot; the ticker may well be down.
-    this.inBackground('boot', false);
-    this.periodTimer = setInterval(
-      () => this.inBackground('cycle'),
-      this.config.RECONCILE_INTERVAL_SECONDS * 1000,
-    );
-    this.periodTimer.unref();
+    void this.inBackground('boot', false);
+  }
+
+  /** The period's reconciliation, on the replica that took the period's job. */
+  @RunsPeriodically('subscription-reconcile')
+  async onPeriod(): Promise<void> {
+    await this.inBackground('cycle');
   }
 
   onApplicationShutdown(): void {
     this.stopped = true;
     this.statusSubscription?.unsubscribe();
-    clearInterval(this.periodTimer);
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.gapTimer);
-    this.gapTimer = undefined;
+    this.clearTimer(RECONCILE_RETRY_TIMER);
+    this.clearTimer(RECONCILE_GAP_TIMER);
     this.abort.abort();
   }
 
   /** True while a reconciliation runs or waits to run. */
   get running(): boolean {
-    return this.current !== undefined || this.next !== undefined || this.gapTimer !== undefined;
+    return this.current !== undefined || this.next !== undefined || this.hasTimer(RECONCILE_GAP_TIMER);
+  }
+
+  private hasTimer(name: string): boolean {
+    return hasTimeout(this.timers, name);
+  }
+
+  private setTimer(name: string, ms: number, fire: () => void): void {
+    startTimeout(this.timers, name, ms, fire);
+  }
+
+  private clearTimer(name: string): void {
+    stopTimer(this.timers, name);
   }
 
   /** Called by the event listener so that a reconciliation in flight does not undo a newer event. */
@@ -140,9 +158,8 @@ export class SubscriptionReconcilerService implements OnApplicationBootstrap, On
    * trying with backoff until a reconciliation completes.
    */
   scheduleRecovery(): void {
-    if (this.stopped || this.retryTimer) return;
-    this.retryTimer = setTimeout(() => this.inBackground('recovery'), RECOVERY_DELAY_MS);
-    this.retryTimer.unref();
+    if (this.stopped || this.hasTimer(RECONCILE_RETRY_TIMER)) return;
+    this.setTimer(RECONCILE_RETRY_TIMER, RECOVERY_DELAY_MS, () => void this.inBackground('recovery'));
   }
 
   /** Concurrent calls coalesce: while one runs, all callers share a single follow-up run. */
@@ -169,38 +186,31 @@ export class SubscriptionReconcilerService implements OnApplicationBootstrap, On
    * a trigger inside the gap holds one run for the gap's end, which covers every trigger until then,
    * since it reads the list after all of them. The two boot triggers (start and first connection) are
    * not held: they come moments apart, and the first connection must be followed by a read at once.
-   * Direct `reconcile()` callers are not held either.
+   * Direct `reconcile()` callers are not held either. Resolves when the run it started is over
+   * (at once when it started none).
    */
-  private inBackground(reason: ReconcileReason, keepGap = true): void {
-    if (this.stopped || this.gapTimer) return;
+  private async inBackground(reason: ReconcileReason, keepGap = true): Promise<void> {
+    if (this.stopped || this.hasTimer(RECONCILE_GAP_TIMER)) return;
     const waitMs = Math.max(
       keepGap ? this.lastStartMs + this.minGapMs - Date.now() : 0,
       this.notBeforeMs - Date.now(),
     );
     if (waitMs > 0) {
-      this.gapTimer = setTimeout(() => {
-        this.gapTimer = undefined;
-        this.inBackground(reason);
-      }, waitMs);
-      this.gapTimer.unref();
+      this.setTimer(RECONCILE_GAP_TIMER, waitMs, () => void this.inBackground(reason));
       return;
     }
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    void this.reconcile(reason).then((result) => {
-      if (this.stopped) return;
-      if (result.complete) {
-        this.retryDelay = 0;
-        return;
-      }
-      this.retryDelay = Math.min(Math.max(this.retryDelay * 2, 2000), RECONCILE_BACKGROUND_MAX_DELAY_MS);
-      // The ticker's Retry-After, when longer, replaces the plain backoff.
-      const delay = Math.max(this.retryDelay, this.notBeforeMs - Date.now());
-      this.logger.warn(`will reconcile again in ${delay} ms`);
-      clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.inBackground(reason), delay);
-      this.retryTimer.unref();
-    });
+    this.clearTimer(RECONCILE_RETRY_TIMER);
+    const result = await this.reconcile(reason);
+    if (this.stopped) return;
+    if (result.complete) {
+      this.failedRuns = 0;
+      return;
+    }
+    const retryDelay = backoff(BACKGROUND_RETRY, this.failedRuns++);
+    // The ticker's Retry-After, when longer, replaces the plain backoff.
+    const delay = Math.max(retryDelay, this.notBeforeMs - Date.now());
+    this.logger.warn(`will reconcile again in ${delay} ms`);
+    this.setTimer(RECONCILE_RETRY_TIMER, delay, () => void this.inBackground(reason));
   }
 
   private async run(reason: ReconcileReason): Promise<ReconcileResult> {

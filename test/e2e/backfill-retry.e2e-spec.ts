@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { RunningSimulator } from '../../simulator/simulator';
-import { BackfillScheduler, CYCLE_LOCK_KEY } from '../../src/backfill/backfill.scheduler';
+import { BackfillScheduler } from '../../src/backfill/backfill.scheduler';
 import { FixedClock, parseUpstreamTime } from '../../src/contracts/market-time';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { storedCandles } from '../support/candles';
@@ -118,7 +118,6 @@ describe('a failed backfill window asked for again', () => {
     await app.database.query(`INSERT INTO instruments (instrument_token) VALUES ($1)`, [token]);
     const scheduler = app.app.get(BackfillScheduler);
     const sweep = async (): Promise<string> => {
-      await redis.del(`${app.queuePrefix}:${CYCLE_LOCK_KEY}`);
       expect(await scheduler.runCycle()).toMatchObject({ ran: true });
       const rows = await app.database.query<{ id: string }>(
         `SELECT id FROM backfill_jobs WHERE instrument_token = $1 AND trigger = 'sweep'`,

@@ -1,4 +1,4 @@
-import { CYCLE_LOCK_KEY, BackfillScheduler } from '../../src/backfill/backfill.scheduler';
+import { BackfillScheduler } from '../../src/backfill/backfill.scheduler';
 import {
   DEFAULT_NSE_HOLIDAYS,
   FixedClock,
@@ -61,9 +61,6 @@ describe('backfill scheduler', () => {
     );
   }
 
-  const nextCycle = (testApp: TestApp): Promise<number> =>
-    redis.del(`${testApp.queuePrefix}:${CYCLE_LOCK_KEY}`);
-
   beforeAll(async () => {
     stub = await new HistoryStub({ clock, calendar }).start();
     app = await startTestApp({ clock, env: env() });
@@ -95,7 +92,6 @@ describe('backfill scheduler', () => {
     await app.database.query(
       `DELETE FROM candles_1m WHERE instrument_token = 702 AND time >= '2026-11-26T05:00:00Z' AND time < '2026-11-26T05:20:00Z'`,
     );
-    await nextCycle(app);
     const second = await scheduler.runCycle();
     expect(second).toMatchObject({ ran: true, jobsEnqueued: 1 });
     await settled();
@@ -103,7 +99,6 @@ describe('backfill scheduler', () => {
     expect(stub.requests.filter((r) => r.token === 702)).toHaveLength(2);
 
     // Every minute is stored or covered as empty (1 in 13 minutes has no trade): nothing to fetch.
-    await nextCycle(app);
     const third = await scheduler.runCycle();
     expect(third).toMatchObject({ ran: true, jobsEnqueued: 0 });
     expect(stub.requests).toHaveLength(4);
@@ -116,24 +111,43 @@ describe('backfill scheduler', () => {
     ).toEqual([[FROM.toISOString(), '2026-11-26T10:00:00.000Z']]);
   });
 
-  it('runs one cycle across two replicas', async () => {
-    const replica = await startTestApp({
-      clock,
-      env: env(),
-      database: app.database,
-      queuePrefix: app.queuePrefix,
-    });
+  it('runs one cycle per period across two replicas', async () => {
+    // Both replicas upsert the same job scheduler; BullMQ hands each period's job to one of them.
+    const queuePrefix = uniqueName('q');
+    const periodS = 10;
+    const replicas = [
+      await startTestApp({
+        clock,
+        env: env({ BACKFILL_INTERVAL_SECONDS: String(periodS) }),
+        database: app.database,
+        queuePrefix,
+      }),
+      await startTestApp({
+        clock,
+        env: env({ BACKFILL_INTERVAL_SECONDS: String(periodS) }),
+        database: app.database,
+        queuePrefix,
+      }),
+    ];
+    const started = Date.now();
     try {
-      await nextCycle(app);
-      const results = await Promise.all([
-        app.app.get(BackfillScheduler).runCycle(),
-        replica.app.get(BackfillScheduler).runCycle(),
-      ]);
-      expect(results.map((r) => r.ran).sort()).toEqual([false, true]);
+      const cycles = replicas.map((replica) => jest.spyOn(replica.app.get(BackfillScheduler), 'runCycle'));
+      const total = (): number => cycles.reduce((sum, spy) => sum + spy.mock.calls.length, 0);
+      await waitFor('two periods', () => total() >= 2, { timeoutMs: 3 * periodS * 1000 });
+      // Half a period past the second: still two cycles, not one per replica per period.
+      await waitFor('half a period more', () => Date.now() - started >= 2.5 * periodS * 1000, {
+        timeoutMs: 3 * periodS * 1000,
+      });
+      expect(total()).toBe(2);
+      const results = await Promise.all(
+        cycles.flatMap((spy) => spy.mock.results.map((r) => r.value as Promise<{ ran: boolean }>)),
+      );
+      expect(results.map((r) => r.ran)).toEqual([true, true]);
     } finally {
-      await replica.close();
+      for (const replica of replicas) await replica.close();
+      await deleteKeys(redis, queuePrefix);
     }
-  });
+  }, 60_000);
 
   it('enqueues no more than rate x interval per cycle, stalest instruments first', async () => {
     await subscribe([705, 706, 707]);
@@ -154,7 +168,6 @@ describe('backfill scheduler', () => {
       );
       expect(rows.map((row) => Number(row.instrument_token))).toEqual([705, 706]);
       // Instruments with work pending are left to it: the next cycle may add 707, never 705 or 706 again.
-      await redis.del(`${queuePrefix}:${CYCLE_LOCK_KEY}`);
       expect(await small.app.get(BackfillScheduler).runCycle()).toMatchObject({ ran: true });
       const after = await app.database.query<{ instrument_token: string; n: string }>(
         `SELECT instrument_token, count(*) AS n FROM backfill_jobs

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import request from 'supertest';
 import { BACKFILL_QUEUE, redisOptionsFromUrl } from '../../src/backfill/backfill.constants';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../../src/backfill/backfill.requests';
-import { BackfillScheduler, CYCLE_LOCK_KEY } from '../../src/backfill/backfill.scheduler';
+import { BackfillScheduler } from '../../src/backfill/backfill.scheduler';
 import { DEFAULT_NSE_HOLIDAYS, FixedClock, MarketCalendar } from '../../src/contracts/market-time';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { TEST_REDIS_URL, uniqueName } from '../support/env';
@@ -30,7 +30,6 @@ describe('backfill upkeep: expired contracts, retention, listing, records withou
   });
 
   const cycle = async (app: TestApp) => {
-    await redis.del(`${app.queuePrefix}:${CYCLE_LOCK_KEY}`);
     return app.app.get(BackfillScheduler).runCycle();
   };
 

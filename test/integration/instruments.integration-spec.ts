@@ -1,5 +1,6 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../src/app.settings';
 import {
@@ -59,7 +60,7 @@ describe('instruments described before their first tick, each field from its str
     });
     metrics = new MetricsService();
     repository = new InstrumentsRepository(dataSource);
-    list = new InstrumentListService(config, metrics, new FixedClock('2025-11-03T03:00:00Z'));
+    list = new InstrumentListService(config, metrics, new FixedClock('2025-11-03T03:00:00Z'), new SchedulerRegistry());
     instruments = new InstrumentsService(
       repository,
       list,
@@ -247,7 +248,7 @@ describe("Kite's instrument list", () => {
       KITE_API_KEY: 'api-key',
       KITE_ACCESS_TOKEN: 'access-token',
     });
-    const list = new InstrumentListService(config, metrics, new FixedClock('2025-11-03T03:00:00Z'));
+    const list = new InstrumentListService(config, metrics, new FixedClock('2025-11-03T03:00:00Z'), new SchedulerRegistry());
     try {
       expect(list.sourceInUse).toBe('kite');
       expect(await list.refresh()).toBe(true);

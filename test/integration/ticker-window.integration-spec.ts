@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import Redis from 'ioredis';
 import { requestTickerHistory } from '../../src/backfill/ticker-history.provider';
 import { TickerWindowService } from '../../src/backfill/ticker-window.service';
@@ -59,6 +60,7 @@ describe('TickerWindowService against the simulator and a shared Redis', () => {
       redis,
       clock,
       (token, window, shift, signal) => requestTickerHistory(config, token, window, shift, signal),
+      new SchedulerRegistry(),
     );
     service.onApplicationBootstrap();
     started.push(service);

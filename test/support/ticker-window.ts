@@ -1,3 +1,4 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
 import Redis from 'ioredis';
 import { TickerWindowService } from '../../src/backfill/ticker-window.service';
 import { AppConfig } from '../../src/app.settings';
@@ -17,5 +18,6 @@ export function probelessTickerWindow(config: AppConfig): TickerWindowService {
     {} as Redis,
     new FixedClock('2026-11-25T06:00:00Z'),
     () => Promise.reject(new Error('no probe in this test')),
+    new SchedulerRegistry(),
   );
 }
