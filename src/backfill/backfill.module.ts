@@ -18,6 +18,7 @@ import { BackfillScheduler } from './backfill.scheduler';
 import { BackfillService, DisabledBackfillRequester } from './backfill.service';
 import { HISTORY_PROVIDER, HistoryProvider } from './history-provider';
 import { KiteHistoryProvider } from './kite-history.provider';
+import { SubscriptionCheck } from './subscription-check';
 import { requestTickerHistory, TickerHistoryProvider } from './ticker-history.provider';
 import { TickerWindowHealthIndicator } from './ticker-window.health';
 import { TICKER_WINDOW_REQUEST, TickerWindowRequest, TickerWindowService } from './ticker-window.service';
@@ -91,6 +92,7 @@ export class BackfillModule {
               ? new KiteHistoryProvider(appConfig)
               : new TickerHistoryProvider(appConfig, window),
         },
+        SubscriptionCheck,
         BackfillProcessor,
         BackfillScheduler,
         BackfillHealthIndicator,

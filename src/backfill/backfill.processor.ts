@@ -28,6 +28,7 @@ import { BackfillJobHandler, bindJobHandlers, HandlesBackfillJobs } from './back
 import { BackfillRepository, isUnsupportedAt, NewJobRecord } from './backfill.repository';
 import { BACKFILL_TRIGGER_TABLE } from './backfill.requests';
 import { HISTORY_PROVIDER, HistoryError, HistoryProvider } from './history-provider';
+import { SubscriptionCheck } from './subscription-check';
 import { coveredRange, HistoryAnswer, WindowMismatchError } from './history-window';
 import { UpstreamHealth } from './upstream-health';
 
@@ -94,6 +95,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
     @Inject(HISTORY_PROVIDER) private readonly provider: HistoryProvider,
     private readonly repository: BackfillRepository,
+    private readonly subscription: SubscriptionCheck,
     private readonly candles: CandlesRepository,
     private readonly instruments: InstrumentsService,
     private readonly metrics: MetricsService,
@@ -222,18 +224,29 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     const maxAttempts = job.opts.attempts ?? 1;
     if (this.stopping.signal.aborted) return this.requeue(job, token);
 
-    const marks = await this.database(() => this.repository.findUnsupported([record.instrumentToken]));
+    const [marks, unsubscribed] = await this.database(() =>
+      Promise.all([
+        this.repository.findUnsupported([record.instrumentToken]),
+        this.subscription.skipReason(data),
+      ]),
+    );
     const unsupported = marks.get(record.instrumentToken);
-    if (unsupported && isUnsupportedAt(unsupported, this.clock.now())) {
+    const skip = unsubscribed
+      ? { reason: 'unsubscribed', error: unsubscribed }
+      : unsupported && isUnsupportedAt(unsupported, this.clock.now())
+        ? { reason: 'unsupported', error: `unsupported upstream: ${unsupported.reason}` }
+        : undefined;
+    if (skip) {
       await this.database(async () => {
         await this.repository.markRunning(record, attempt, this.clock.now());
         await this.repository.finishJob(record.id, {
           state: 'skipped',
-          error: `unsupported upstream: ${unsupported.reason}`,
+          error: skip.error,
           finishedAt: this.clock.now(),
         });
       });
       this.metrics.backfillTriggers.inc({ trigger: record.trigger, outcome: 'skipped' });
+      this.metrics.backfillSkipped.inc({ reason: skip.reason });
       return;
     }
 
