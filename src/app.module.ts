@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { BackfillModule } from './backfill/backfill.module';
 import { FlagsModule } from './flags/flags.module';
@@ -53,7 +52,9 @@ export class AppModule {
         FlagsModule.forRoot(backfill),
       ],
       // Every HTTP route: "not now" (overload, a dependency down) is a 503 with Retry-After, never a 500.
-      providers: [{ provide: APP_INTERCEPTOR, useClass: UnavailableInterceptor }],
+      // Installed on the HTTP application in createApp (app.factory.ts), not as APP_INTERCEPTOR, which
+      // would also wrap every subscription event.
+      providers: [UnavailableInterceptor],
     };
   }
 }

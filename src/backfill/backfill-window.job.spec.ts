@@ -58,6 +58,7 @@ function setup() {
     upstreamRequest: jest.fn(),
     windowMismatch: jest.fn(),
     circuit: jest.fn(),
+    skipped: jest.fn(),
   };
   const policy = new BackfillFailurePolicy(jobs as never, recorder as unknown as BackfillRecorder);
   const gate = {
@@ -74,6 +75,7 @@ function setup() {
     policy,
     gate as unknown as BackfillGate,
     recorder as unknown as BackfillRecorder,
+    { skipReason: jest.fn(() => Promise.resolve(undefined)) } as never,
     { BACKFILL_UNSUPPORTED_TTL_SECONDS: 21_600 } as BackfillConfig,
     new FixedClock(NOW),
   );

@@ -16,6 +16,7 @@ import { BackfillCoverageRepository } from './backfill-coverage.repository';
 import { BackfillJobsRepository, NewJobRecord } from './backfill-jobs.repository';
 import { isUnsupportedAt, UnsupportedInstrumentsRepository } from './unsupported-instruments.repository';
 import { HISTORY_PROVIDER, HistoryProvider } from './history-provider';
+import { SubscriptionCheck } from './subscription-check';
 import { coveredRange, HistoryAnswer, WindowMismatchError } from './history-window';
 
 /** How long a job waits before it looks again at a queue paused for credentials. */
@@ -50,6 +51,7 @@ export class BackfillWindowJob {
     private readonly policy: BackfillFailurePolicy,
     private readonly gate: BackfillGate,
     private readonly recorder: BackfillRecorder,
+    private readonly subscription: SubscriptionCheck,
     @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -88,16 +90,26 @@ export class BackfillWindowJob {
     const run: Run = { job, record, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 };
     if (stopping.aborted) return shutdown();
 
-    const marks = await this.policy.database(() => this.unsupported.find([record.instrumentToken]));
+    const [marks, unsubscribed] = await this.policy.database(() =>
+      Promise.all([
+        this.unsupported.find([record.instrumentToken]),
+        this.subscription.skipReason(data),
+      ]),
+    );
     const unsupported = marks.get(record.instrumentToken);
-    if (unsupported && isUnsupportedAt(unsupported, this.clock.now())) {
-      const reason = `unsupported upstream: ${unsupported.reason}`;
+    const skip = unsubscribed
+      ? { cause: 'unsubscribed' as const, reason: unsubscribed }
+      : unsupported && isUnsupportedAt(unsupported, this.clock.now())
+        ? { cause: 'unsupported' as const, reason: `unsupported upstream: ${unsupported.reason}` }
+        : undefined;
+    if (skip) {
       await this.policy.database(async () => {
         await this.recorder.running(record, run.attempt);
-        await this.recorder.finish(record, { state: 'skipped', error: reason });
+        await this.recorder.finish(record, { state: 'skipped', error: skip.reason });
       });
       this.recorder.ended(record.trigger, 'skipped');
-      return { status: 'skipped', reason };
+      this.recorder.skipped(skip.cause);
+      return { status: 'skipped', reason: skip.reason };
     }
 
     const wait = this.gate.admitUpstream();

@@ -31,6 +31,7 @@ import { BackfillService, DisabledBackfillRequester } from './backfill.service';
 import { HISTORY_PROVIDER, HistoryProvider } from './history-provider';
 import { KiteHistoryProvider } from './kite-history.provider';
 import { LocalPeriodicJobs, PeriodicJobsService } from './periodic-jobs.service';
+import { SubscriptionCheck } from './subscription-check';
 import { requestTickerHistory, TickerHistoryProvider } from './ticker-history.provider';
 import { TickerWindowHealthIndicator } from './ticker-window.health';
 import { TICKER_WINDOW_REQUEST, TickerWindowRequest, TickerWindowService } from './ticker-window.service';
@@ -125,6 +126,7 @@ export class BackfillModule {
         BackfillGate,
         BackfillWindowJob,
         PeriodicJobsService,
+        SubscriptionCheck,
         BackfillProcessor,
         SweepCandidatesService,
         BackfillScheduler,

@@ -60,6 +60,11 @@ export class BackfillRecorder {
     this.metrics.backfillTriggers.inc({ trigger, outcome });
   }
 
+  /** A job that ended skipped before asking the upstream, by why (unsubscribed, unsupported). */
+  skipped(cause: 'unsubscribed' | 'unsupported'): void {
+    this.metrics.backfillSkipped.inc({ reason: cause });
+  }
+
   /** A committed answer: candles changed, duration, and time to data where someone waits for it. */
   committed(record: NewJobRecord, written: number, seconds: number): void {
     const timeToData = Math.max(0, this.clock.now().getTime() - record.requestedAt.getTime()) / 1000;

@@ -51,6 +51,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly backfillSkipped = new Counter({
+    name: 'backfill_jobs_skipped_total',
+    help: 'Backfill jobs that ended skipped when they ran, without asking the upstream, by reason (unsubscribed, unsupported)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly backfillTimeToData = new Histogram({
     name: 'backfill_time_to_data_seconds',
     help: 'From the subscription event arrival to its candles committed',

@@ -14,23 +14,32 @@ import { SubscribedInstrument, SubscriptionsService, tokensOf } from './subscrip
 interface Arrival {
   event: SubscriptionEvent;
   arrivedAt: Date;
-  done: () => void;
 }
 
-// Events that arrive while a batch is written wait and go together in the next one; a burst of
-// thousands then costs a few round trips instead of thousands.
-const MAX_BATCH = 1000;
+/** The events received since the last batch was taken, and one promise their senders wait on. */
+interface OpenBatch {
+  arrivals: Arrival[];
+  applied: Promise<void>;
+  settle: () => void;
+}
+
 const SHUTDOWN_DRAIN_MS = 5000;
+const NOTHING = Promise.resolve();
 
 /**
  * Handles subscription events: validates each message, then applies them in arrival order, in
  * batches. Within a batch the last event of a token decides (created then removed = removed).
+ *
+ * Events that arrive while a batch is written go together in the next one, so a burst of thousands
+ * costs a few round trips instead of thousands. A batch is recorded while the queue work (backfill
+ * requests, drops of waiting jobs) of the batch before it runs; its own queue work starts when that
+ * one is done, so requests and drops reach the queue in the order their events were recorded.
  */
 @Injectable()
 export class SubscriptionEventsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('SubscriptionEvents');
   private readonly rejections = new ThrottledLog(this.logger);
-  private readonly queue: Arrival[] = [];
+  private open?: OpenBatch;
   private draining?: Promise<void>;
 
   constructor(
@@ -45,11 +54,9 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
   /** Stops listening, then lets the events already received be applied (bounded). */
   async beforeApplicationShutdown(): Promise<void> {
     await this.transport.close();
-    const applied = (this.draining ?? Promise.resolve()).then(() => this.subscriptions.settled());
+    const applied = (this.draining ?? NOTHING).then(() => this.subscriptions.settled());
     if (!(await settledWithin(applied, SHUTDOWN_DRAIN_MS)))
-      this.logger.warn(
-        `shutting down with ${this.queue.length} event(s) not applied; the next start reconciles`,
-      );
+      this.logger.warn(`shutting down with ${this.backlog} event(s) not applied; the next start reconciles`);
   }
 
   /** Resolves once the event is applied and its backfill requested (or it is rejected); never rejects. */
@@ -79,32 +86,57 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
       return Promise.resolve();
     }
     this.reconciler.noteEvent(outcome.event.instrumentToken, outcome.event.action);
-    return new Promise<void>((done) => {
-      this.queue.push({ event: outcome.event, arrivedAt, done });
-      // Let the rest of a burst that is already in the socket buffer join the first batch.
-      this.draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
-    });
+    const open = (this.open ??= openBatch());
+    open.arrivals.push({ event: outcome.event, arrivedAt });
+    // Let the rest of a burst that is already in the socket buffer join the first batch.
+    this.draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
+    return open.applied;
   }
 
   /** Events received and not yet applied. */
   get backlog(): number {
-    return this.queue.length;
+    return this.open?.arrivals.length ?? 0;
   }
 
   /** True when every event received so far has been applied, counted and its backfill requested. */
   get idle(): boolean {
-    return !this.draining && this.queue.length === 0 && this.subscriptions.pendingRequests === 0;
+    return !this.draining && !this.open && this.subscriptions.pendingRequests === 0;
   }
 
+  /**
+   * Takes what has arrived as one batch and records it while the queue work of the batch before
+   * runs; starts its queue work when that one is done; goes on until nothing is left.
+   */
   private async drain(): Promise<void> {
+    let previous = NOTHING;
     try {
-      while (this.queue.length > 0) await this.apply(this.queue.splice(0, MAX_BATCH));
+      for (;;) {
+        const batch = this.take();
+        if (!batch) {
+          await previous;
+          // Events that arrived during that wait are this drain's too: nothing else starts one.
+          if (this.open) continue;
+          return;
+        }
+        const { queueWork } = await this.apply(batch.arrivals, previous);
+        void queueWork.then(batch.settle);
+        // The events that arrive meanwhile wait and make the next batch: one queue step at a time.
+        await previous;
+        previous = queueWork;
+      }
     } finally {
       this.draining = undefined;
     }
   }
 
-  private async apply(batch: Arrival[]): Promise<void> {
+  private take(): OpenBatch | undefined {
+    const batch = this.open;
+    this.open = undefined;
+    return batch;
+  }
+
+  /** Records `batch`; returns its queue work, started once `before` (never rejects) is done. */
+  private async apply(batch: Arrival[], before: Promise<void>): Promise<{ queueWork: Promise<void> }> {
     const last = new Map<number, Arrival>();
     const firstArrival = new Map<number, Date>();
     for (const arrival of batch) {
@@ -131,7 +163,7 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
     const outcome = new Map<number, 'processed' | 'ignored' | 'failed'>();
     const queueWork: Promise<void>[] = [];
     try {
-      const { backfill } = await this.subscriptions.subscribe(created, 'event', at);
+      const { backfill } = await this.subscriptions.subscribe(created, 'event', at, before);
       queueWork.push(backfill);
       for (const item of created) outcome.set(item.instrumentToken, 'processed');
     } catch (error) {
@@ -143,7 +175,7 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
       );
     }
     try {
-      const { known, backfill } = await this.subscriptions.unsubscribe(removed, at, 'event');
+      const { known, backfill } = await this.subscriptions.unsubscribe(removed, at, 'event', before);
       queueWork.push(backfill);
       const knownTokens = new Set(known);
       for (const token of removed) {
@@ -165,11 +197,15 @@ export class SubscriptionEventsService implements BeforeApplicationShutdown {
       const result = final ? (outcome.get(event.instrumentToken) ?? 'processed') : 'processed';
       this.metrics.subscriptionEvents.inc({ event_type: event.eventType, outcome: result });
     }
-    // The next batch is recorded meanwhile; the senders learn when the batch's queue work is done.
-    void Promise.all(queueWork).then(() => {
-      for (const { done } of batch) done();
-    });
+    // Both wait for `before`: a batch whose records failed still keeps the order of the ones after.
+    return { queueWork: queueWork.length > 0 ? Promise.all(queueWork).then(() => undefined) : before };
   }
+}
+
+function openBatch(): OpenBatch {
+  let settle!: () => void;
+  const applied = new Promise<void>((resolve) => (settle = resolve));
+  return { arrivals: [], applied, settle };
 }
 
 function preview(raw: unknown): string {

@@ -103,8 +103,8 @@ describe('SubscriptionsService', () => {
   it('drops the waiting jobs of a removal only after the request before it reached the queue', async () => {
     const requester = new RecordingRequester();
     const service = build(requester);
-    await service.subscribe([{ instrumentToken: 7, requestedAt: AT }], 'event', AT);
-    const removal = await service.unsubscribe([7], AT, 'event');
+    const first = await service.subscribe([{ instrumentToken: 7, requestedAt: AT }], 'event', AT);
+    const removal = await service.unsubscribe([7], AT, 'event', first.backfill);
     expect(removal.known).toEqual([7]);
     await flush();
     expect(requester.calls).toEqual(['request event 7@06:00:00']);
@@ -115,9 +115,14 @@ describe('SubscriptionsService', () => {
   it('ends subscribe, unsubscribe, subscribe of one token with its jobs requested again, last', async () => {
     const requester = new RecordingRequester();
     const service = build(requester);
-    await service.subscribe([{ instrumentToken: 7, requestedAt: AT }], 'event', AT);
-    await service.unsubscribe([7], AT, 'event');
-    const again = await service.subscribe([{ instrumentToken: 7, requestedAt: LATER }], 'event', LATER);
+    const first = await service.subscribe([{ instrumentToken: 7, requestedAt: AT }], 'event', AT);
+    const removal = await service.unsubscribe([7], AT, 'event', first.backfill);
+    const again = await service.subscribe(
+      [{ instrumentToken: 7, requestedAt: LATER }],
+      'event',
+      LATER,
+      removal.backfill,
+    );
     await releaseAll(requester, again.backfill);
     expect(requester.calls).toEqual([
       'request event 7@06:00:00',
@@ -131,13 +136,18 @@ describe('SubscriptionsService', () => {
   it('drops the waiting jobs of a batch of removals in one call, after every request before it', async () => {
     const requester = new RecordingRequester();
     const service = build(requester);
-    await service.subscribe(
+    const first = await service.subscribe(
       [7, 8].map((instrumentToken) => ({ instrumentToken, requestedAt: AT })),
       'event',
       AT,
     );
-    await service.subscribe([{ instrumentToken: 9, requestedAt: AT }], 'reconcile', AT);
-    const removal = await service.unsubscribe([7, 8, 9], AT, 'reconcile');
+    const second = await service.subscribe(
+      [{ instrumentToken: 9, requestedAt: AT }],
+      'reconcile',
+      AT,
+      first.backfill,
+    );
+    const removal = await service.unsubscribe([7, 8, 9], AT, 'reconcile', second.backfill);
     await releaseAll(requester, removal.backfill);
     expect(requester.calls).toEqual([
       'request event 7@06:00:00,8@06:00:00',
@@ -148,29 +158,32 @@ describe('SubscriptionsService', () => {
     ]);
   });
 
-  it('joins the batches that wait behind a running request into one request, never across a removal', async () => {
+  it('starts queue work with nothing to follow at once, beside work under way', async () => {
     const requester = new RecordingRequester();
     const service = build(requester);
-    await service.subscribe([{ instrumentToken: 1, requestedAt: AT }], 'event', AT);
+    const first = await service.subscribe([{ instrumentToken: 1, requestedAt: AT }], 'event', AT);
+    // Another caller's removal of other tokens (a reconciliation) does not wait for the events' request.
+    const removal = await service.unsubscribe([3, 4], LATER, 'reconcile');
     await flush();
-    // While 1's request runs: 2 and 3 wait together; the removal of 3 and 4 stays between them and 5.
-    await service.subscribe([{ instrumentToken: 2, requestedAt: AT }], 'event', AT);
-    await service.subscribe([{ instrumentToken: 3, requestedAt: LATER }], 'event', LATER);
-    await service.unsubscribe([3], LATER, 'event');
-    await service.unsubscribe([4], LATER, 'event');
-    const last = await service.subscribe([{ instrumentToken: 5, requestedAt: LATER }], 'event', LATER);
-    expect(service.pendingRequests).toBe(4);
-    await releaseAll(requester, last.backfill);
+    expect(requester.calls).toEqual(['request event 1@06:00:00', 'cancel 3,4']);
+    expect(service.pendingRequests).toBe(2);
+    const after = await service.subscribe(
+      [{ instrumentToken: 5, requestedAt: LATER }],
+      'event',
+      LATER,
+      first.backfill,
+    );
+    expect(service.pendingRequests).toBe(3);
+    await releaseAll(requester, Promise.all([after.backfill, removal.backfill]));
     expect(requester.calls).toEqual([
       'request event 1@06:00:00',
-      'enqueued 1',
-      'request event 2@06:00:00,3@06:00:05',
-      'enqueued 2,3',
       'cancel 3,4',
+      'enqueued 1',
       'request event 5@06:00:05',
       'enqueued 5',
     ]);
     expect(service.pendingRequests).toBe(0);
+    await service.settled();
   });
 
   it('goes on with the next step when a request fails (the sweep catches up)', async () => {
@@ -178,7 +191,12 @@ describe('SubscriptionsService', () => {
     const service = build(requester);
     requester.failNext = true;
     const first = await service.subscribe([{ instrumentToken: 7, requestedAt: AT }], 'event', AT);
-    const second = await service.subscribe([{ instrumentToken: 8, requestedAt: AT }], 'event', AT);
+    const second = await service.subscribe(
+      [{ instrumentToken: 8, requestedAt: AT }],
+      'event',
+      AT,
+      first.backfill,
+    );
     await releaseAll(requester, second.backfill);
     await expect(first.backfill).resolves.toBeUndefined();
     expect(requester.calls).toEqual(['request event 7@06:00:00', 'request event 8@06:00:00', 'enqueued 8']);

@@ -31,24 +31,18 @@ export interface UnsubscribeResult {
 const SHUTDOWN_DRAIN_MS = 5000;
 const NOTHING = Promise.resolve();
 
-/** Work for the queue, in the order the subscription changes were recorded. */
-type QueueWork =
-  | { kind: 'request'; trigger: 'event' | 'reconcile'; items: SubscribedInstrument[] }
-  | { kind: 'drop'; tokens: number[] };
-type QueueStep = QueueWork & { done: (() => void)[] };
-
 /**
  * What "subscribed" and "unsubscribed" mean here, for the event listener and the reconciler alike:
  * record the instrument and the subscription, ask for an immediate backfill; or mark the
  * subscription inactive and drop its waiting jobs, keeping its data. Idempotent, so every replica can
  * apply every event.
  *
- * A batch's backfill request goes to the backfill whole. Its queue work (requests, drops of waiting
- * jobs) runs in the order the batches were recorded, one step after the other, while the next
- * batches are recorded: a removal's drop runs after every request recorded before it, so a removal
- * that follows a creation never leaves a job behind, and a creation that follows a removal gets its
- * jobs back. Steps that wait behind a running one join the waiting step before them when it is of
- * the same kind, so that a steady trickle of events costs one request per round, not one per event.
+ * A batch's backfill request goes to the backfill whole, once the work the caller names as `after`
+ * has settled: the event listener passes the queue work of the batch before, so that a removal's
+ * drop of waiting jobs never overtakes the request recorded before it, nor a new request the drop
+ * before it. What no order can cover (another replica's work, a reconciliation running beside the
+ * events) the job covers itself: a job of an instrument unsubscribed by the time it runs ends
+ * skipped (`SubscriptionCheck`).
  */
 @Injectable()
 export class SubscriptionsService implements BeforeApplicationShutdown {
@@ -56,9 +50,8 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
   private gaugeRun?: Promise<void>;
   private gaugeAgain = false;
   private saidNoRequester = false;
-  /** Queue work waiting for the step under way, in order. */
-  private readonly steps: QueueStep[] = [];
-  private working?: Promise<void>;
+  /** Queue work accepted and not yet done, for `idle` and the shutdown drain. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
@@ -68,20 +61,22 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
     @Optional() @Inject(BACKFILL_REQUESTER) private readonly backfill?: BackfillRequester,
   ) {}
 
-  /** Steps of queue work (backfill requests, drops of waiting jobs) not yet done. */
+  /** Queue work (backfill requests, drops of waiting jobs) accepted and not yet done. */
   get pendingRequests(): number {
-    return this.steps.length + (this.working ? 1 : 0);
+    return this.inFlight.size;
   }
 
-  /** Settles once every step of queue work accepted so far is done. */
+  /** Settles once every piece of queue work accepted so far is done. */
   settled(): Promise<void> {
-    return this.working ?? NOTHING;
+    return this.inFlight.size === 0 ? NOTHING : Promise.all([...this.inFlight]).then(() => undefined);
   }
 
+  /** `after`: queue work that must be done before this batch's request starts (never rejects). */
   async subscribe(
     items: readonly SubscribedInstrument[],
     source: 'event' | 'reconcile',
     at: Date,
+    after: Promise<void> = NOTHING,
   ): Promise<SubscribeResult> {
     if (items.length === 0) return { backfill: NOTHING };
     // Described at once (the list, the tradingsymbol), so the instrument is complete before any tick.
@@ -100,20 +95,23 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
       );
     this.refreshActiveGauge();
     if (!this.config.BACKFILL_IMMEDIATE_ON_SUBSCRIBE) return { backfill: NOTHING };
-    return { backfill: this.inOrder({ kind: 'request', trigger: source, items: [...items] }) };
+    const requested = [...items];
+    return { backfill: this.queueWork(after, (backfill) => this.requestBackfill(backfill, requested, source)) };
   }
 
+  /** `after`: queue work that must be done before this batch's drop starts (never rejects). */
   async unsubscribe(
     tokens: readonly number[],
     at: Date,
     source: 'event' | 'reconcile',
+    after: Promise<void> = NOTHING,
   ): Promise<UnsubscribeResult> {
     if (tokens.length === 0) return { known: [], backfill: NOTHING };
     const known = await this.subscriptions.deactivate(tokens, at);
     for (const token of known) this.logger.log(`unsubscribed token=${token} source=${source}`);
     this.refreshActiveGauge();
     if (known.length === 0) return { known, backfill: NOTHING };
-    return { known, backfill: this.inOrder({ kind: 'drop', tokens: known }) };
+    return { known, backfill: this.queueWork(after, (backfill) => this.dropWaitingJobs(backfill, known)) };
   }
 
   /** Recounts `subscriptions_active`; overlapping calls collapse into one follow-up count. */
@@ -137,38 +135,22 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
 
   /** Lets queue work already accepted reach the queue before it closes (bounded). */
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.working) await settledWithin(this.working, SHUTDOWN_DRAIN_MS);
+    if (this.inFlight.size > 0) await settledWithin(this.settled(), SHUTDOWN_DRAIN_MS);
   }
 
-  /** Runs `step` after every step before it; the returned promise never rejects. */
-  private inOrder(step: QueueWork): Promise<void> {
-    if (!this.backfill) {
+  /** Runs `work` once `after` has settled; the returned promise never rejects. */
+  private queueWork(after: Promise<void>, work: (backfill: BackfillRequester) => Promise<void>): Promise<void> {
+    const backfill = this.backfill;
+    if (!backfill) {
       if (!this.saidNoRequester)
         this.logger.warn('no backfill requester is configured; immediate backfills are not requested');
       this.saidNoRequester = true;
       return NOTHING;
     }
-    return new Promise<void>((done) => {
-      const waiting = this.steps[this.steps.length - 1];
-      if (waiting?.kind === 'request' && step.kind === 'request' && waiting.trigger === step.trigger)
-        waiting.items.push(...step.items);
-      else if (waiting?.kind === 'drop' && step.kind === 'drop') waiting.tokens.push(...step.tokens);
-      else this.steps.push({ ...step, done: [] });
-      this.steps[this.steps.length - 1].done.push(done);
-      this.working ??= this.work(this.backfill!);
-    });
-  }
-
-  private async work(backfill: BackfillRequester): Promise<void> {
-    try {
-      for (let step = this.steps.shift(); step; step = this.steps.shift()) {
-        if (step.kind === 'request') await this.requestBackfill(backfill, step.items, step.trigger);
-        else await this.dropWaitingJobs(backfill, step.tokens);
-        for (const done of step.done) done();
-      }
-    } finally {
-      this.working = undefined;
-    }
+    const done = after.then(() => work(backfill));
+    this.inFlight.add(done);
+    void done.then(() => this.inFlight.delete(done));
+    return done;
   }
 
   private async requestBackfill(

@@ -87,6 +87,19 @@ export class SubscriptionsRepository {
     return rows.map((row) => Number(row.instrument_token));
   }
 
+  /**
+   * The instrument's recorded removal (`at`: when, if known), or undefined when its subscription is
+   * active or was never recorded. The primary key's index, one row at most.
+   */
+  async removal(instrumentToken: number): Promise<{ at: Date | null } | undefined> {
+    const rows: Array<{ removed_at: Date | null }> = await this.dataSource.query(
+      `SELECT removed_at FROM subscriptions WHERE instrument_token = $1 AND status = 'inactive'`,
+      [instrumentToken],
+    );
+    if (rows.length === 0) return undefined;
+    return { at: rows[0].removed_at === null ? null : new Date(rows[0].removed_at) };
+  }
+
   async activeTokens(): Promise<number[]> {
     const rows: Array<{ instrument_token: string }> = await this.dataSource.query(
       `SELECT instrument_token FROM subscriptions WHERE status = 'active' ORDER BY instrument_token`,
