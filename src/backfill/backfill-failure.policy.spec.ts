@@ -1,7 +1,7 @@
 import { DependencyUnavailableError } from '../common/dependency-errors';
 import { backoffDelay, BackfillFailurePolicy, failureKind } from './backfill-failure.policy';
 import { BackfillRecorder } from './backfill.recorder';
-import { BackfillJobsRepository } from './backfill-jobs.repository';
+import { DatabaseService } from '../database/database.service';
 import { HistoryError } from './history-provider';
 
 describe('backoffDelay', () => {
@@ -23,7 +23,7 @@ describe('BackfillFailurePolicy', () => {
     ping = jest.fn(() => Promise.resolve());
     circuit = jest.fn();
     policy = new BackfillFailurePolicy(
-      { ping } as unknown as BackfillJobsRepository,
+      { ping } as unknown as DatabaseService,
       { circuit } as unknown as BackfillRecorder,
     );
   });

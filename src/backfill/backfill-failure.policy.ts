@@ -5,9 +5,8 @@ import {
   isConnectionError,
   isStatementTimeout,
 } from '../common/dependency-errors';
-import { withTimeout } from '../common/with-timeout';
 import { BackfillRecorder } from './backfill.recorder';
-import { BackfillJobsRepository } from './backfill-jobs.repository';
+import { DatabaseService } from '../database/database.service';
 import { CircuitBreaker } from './circuit-breaker';
 import { HistoryError, HistoryErrorKind } from './history-provider';
 import { UpstreamHealth } from './upstream-health';
@@ -60,7 +59,7 @@ export class BackfillFailurePolicy {
   readonly upstream = new UpstreamHealth();
 
   constructor(
-    private readonly jobs: BackfillJobsRepository,
+    private readonly databaseService: DatabaseService,
     private readonly recorder: BackfillRecorder,
   ) {}
 
@@ -144,7 +143,7 @@ export class BackfillFailurePolicy {
 
   async databaseAnswers(): Promise<boolean> {
     try {
-      await withTimeout(this.jobs.ping(), PROBE_TIMEOUT_MS, 'database probe');
+      await this.databaseService.ping(PROBE_TIMEOUT_MS);
       return true;
     } catch {
       return false;

@@ -84,11 +84,6 @@ export class BackfillJobsRepository {
     return this.dataSource.transaction(work);
   }
 
-  /** One round trip: whether the database answers at all. */
-  async ping(): Promise<void> {
-    await this.dataSource.query('SELECT 1');
-  }
-
   /**
    * Records freshly enqueued jobs; a record that exists (its job ran before or is queued or running)
    * is kept. Returns the ids of the records created.

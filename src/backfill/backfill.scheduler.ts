@@ -15,6 +15,7 @@ import { hasTimeout, startInterval, startTimeout, stopTimer } from '../common/na
 import { settledWithin, withTimeout } from '../common/with-timeout';
 import { backfillConfig, BackfillConfig } from './backfill.config';
 import { CLOCK, Clock, DAY_MS, istDateOf } from '../contracts/market-time';
+import { DatabaseService } from '../database/database.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { BACKFILL_QUEUE, BackfillJobData } from './backfill.constants';
@@ -80,6 +81,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
 
   constructor(
     private readonly repository: BackfillJobsRepository,
+    private readonly database: DatabaseService,
     private readonly candidates: SweepCandidatesService,
     private readonly service: BackfillService,
     @InjectQueue(BACKFILL_QUEUE) private readonly queue: Queue<BackfillJobData>,
@@ -208,7 +210,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   private async dependenciesAnswer(): Promise<boolean> {
     try {
       await withTimeout(
-        Promise.all([this.repository.ping(), this.redis.ping()]),
+        Promise.all([this.database.ping(RETRY_PROBE_TIMEOUT_MS), this.redis.ping()]),
         RETRY_PROBE_TIMEOUT_MS,
         'backfill cycle probe',
       );
