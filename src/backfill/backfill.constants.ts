@@ -31,7 +31,7 @@ export function splitWindow(from: Date, to: Date, maxMs = MAX_WINDOW_MS): { from
   return windows;
 }
 
-/** ioredis options from a redis:// URL, for the queue's own connections. */
+/** ioredis options from a redis:// URL. */
 export function redisOptionsFromUrl(redisUrl: string): {
   host: string;
   port: number;
@@ -49,4 +49,15 @@ export function redisOptionsFromUrl(redisUrl: string): {
     db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined,
     tls: url.protocol === 'rediss:' ? {} : undefined,
   };
+}
+
+/**
+ * The connection options of the queue's own connections (the Queue, the Worker and their blocking
+ * clients): BullMQ needs `maxRetriesPerRequest: null`, so that a command waits out a Redis restart
+ * instead of failing the worker's loop.
+ */
+export function queueConnection(redisUrl: string): ReturnType<typeof redisOptionsFromUrl> & {
+  maxRetriesPerRequest: null;
+} {
+  return { ...redisOptionsFromUrl(redisUrl), maxRetriesPerRequest: null };
 }

@@ -10,7 +10,7 @@ import { MarketDataModule } from '../market-data/market-data.module';
 import { redisConfig, RedisConfig } from '../redis/redis.config';
 import { backfillConfig, BackfillConfig } from './backfill.config';
 import { SubscriptionsStoreModule } from '../subscriptions-store/subscriptions-store.module';
-import { BACKFILL_QUEUE, redisOptionsFromUrl } from './backfill.constants';
+import { BACKFILL_QUEUE, queueConnection } from './backfill.constants';
 import { BackfillController } from './backfill.controller';
 import { BackfillCoverageRepository } from './backfill-coverage.repository';
 import { BackfillJobsRepository } from './backfill-jobs.repository';
@@ -77,7 +77,7 @@ export class BackfillModule {
       imports: [
         BullModule.forRoot({
           // BullMQ's blocking commands need unlimited retries; a Redis restart is waited out.
-          connection: { ...redisOptionsFromUrl(config.REDIS_URL), maxRetriesPerRequest: null },
+          connection: queueConnection(config.REDIS_URL),
           prefix: config.QUEUE_PREFIX,
         }),
         BullModule.registerQueue({ name: BACKFILL_QUEUE }),

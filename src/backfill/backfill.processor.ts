@@ -13,7 +13,7 @@ import { appConfig, AppSettingsConfig } from '../config/app.config';
 import { InjectSettings } from '../config/settings';
 import { redisConfig, RedisConfig } from '../redis/redis.config';
 import { backfillConfig, BackfillConfig } from './backfill.config';
-import { BACKFILL_QUEUE, BackfillJobData, redisOptionsFromUrl } from './backfill.constants';
+import { BACKFILL_QUEUE, BackfillJobData, queueConnection } from './backfill.constants';
 import { backoffDelay } from './backfill-failure.policy';
 import { BackfillGate } from './backfill.gate';
 import { BackfillJobHandler, bindJobHandlers, HandlesBackfillJobs } from './backfill.jobs';
@@ -66,7 +66,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
 
   onApplicationBootstrap(): void {
     this.worker = new Worker<BackfillJobData>(BACKFILL_QUEUE, (job, token) => this.tracked(job, token), {
-      connection: { ...redisOptionsFromUrl(this.config.REDIS_URL), maxRetriesPerRequest: null },
+      connection: queueConnection(this.config.REDIS_URL),
       prefix: this.config.QUEUE_PREFIX,
       concurrency: this.config.BACKFILL_CONCURRENCY,
       limiter: limiterFor(this.config.BACKFILL_RATE_LIMIT_PER_SECOND),
