@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import Redis from 'ioredis';
+import { ThrottledLog } from '../common/throttled-log';
 import { startInterval, stopTimer } from '../common/named-timers';
 import { settledWithin } from '../common/with-timeout';
 import { backfillConfig, BackfillConfig } from './backfill.config';
@@ -88,7 +89,8 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
   private booted = false;
   /** Until the boot probe (or a finding of another replica) has settled the shift. */
   private bootProbePending = true;
-  private readonly warned = new Set<string>();
+  /** Each misconfiguration at error level once for the life of the process, then at debug. */
+  private readonly onceLog = ThrottledLog.once(this.logger, 'error');
 
   constructor(
     @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
@@ -203,7 +205,7 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
       `an answer was for another window${offsetMinutes === null ? '' : ` (${offsetMinutes} minutes off)`}`,
     );
     if (this.current.mode === 'override') {
-      this.warnOnce(
+      this.onceLog.report(
         `mismatch:${offsetMinutes}`,
         `TICKER_WINDOW_SHIFT_MINUTES=${this.override} gives answers for another window${
           hint === undefined ? '' : `; they fit a shift of ${hint} minutes`
@@ -300,7 +302,7 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
         );
       } catch (error) {
         if (this.stopping.signal.aborted) return true;
-        this.warnOnce(
+        this.onceLog.report(
           `probe-failed:${(error as Error).message.slice(0, 40)}`,
           `ticker window probe (token ${this.config.TICKER_WINDOW_PROBE_TOKEN}) failed: ${(error as Error).message}; the shift stays ${this.current.shiftMinutes} minutes (${this.current.verified ? 'verified' : 'unverified'})`,
         );
@@ -341,7 +343,7 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
       const agrees = finding.observed === this.override;
       this.settle('override', this.override!, agrees, finding.observed, finding.reason, checkedAt);
       if (!agrees)
-        this.warnOnce(
+        this.onceLog.report(
           `disagree:${finding.observed}`,
           finding.observed === null
             ? `TICKER_WINDOW_SHIFT_MINUTES=${this.override} could not be verified: ${finding.reason}. Coverage is recorded only between returned candles.`
@@ -364,12 +366,6 @@ export class TickerWindowService implements OnApplicationBootstrap, BeforeApplic
   ): void {
     this.current = this.state(mode, shiftMinutes, verified, observed, reason, checkedAt);
     this.updateGauges();
-  }
-
-  private warnOnce(key: string, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.logger.error(message);
   }
 
   private updateGauges(): void {
