@@ -8,6 +8,7 @@ import {
   OnModuleInit,
 } from '@nestjs/common';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { InFlight } from '../common/in-flight';
 import { settledWithin } from '../common/with-timeout';
 import { appConfig, AppSettingsConfig } from '../config/app.config';
 import { InjectSettings } from '../config/settings';
@@ -45,7 +46,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
   private worker?: Worker<BackfillJobData>;
   private readonly stopping = new AbortController();
   /** Jobs this replica is working on, for the drain at shutdown. */
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new InFlight();
   private handlers = new Map<string, BackfillJobHandler>();
 
   constructor(
@@ -110,7 +111,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     // Only flags: no new job is fetched and the stalled checker stops, whatever Redis does.
     await settledWithin(worker.pause(true), HARD_CLOSE_MS);
     const bound = Math.max(500, this.config.SHUTDOWN_TIMEOUT_MS - 2000 - 2 * HARD_CLOSE_MS);
-    if (!(await settledWithin(Promise.allSettled([...this.inFlight]), bound)))
+    if (!(await this.inFlight.settledWithin(bound)))
       this.logger.warn(`backfill worker did not drain within ${bound} ms; closing hard`);
     // BullMQ records a finished job (moveToCompleted) in the promise reactions that follow ours;
     // after this turn its command is on the socket, and a forced close ends the socket after it.
@@ -127,14 +128,7 @@ export class BackfillProcessor implements OnModuleInit, OnApplicationBootstrap, 
     // A job of a name this version does not know (written by a newer replica, say): failed at once,
     // with the reason in the queue; the records' comparison with the queue then marks its record.
     if (!handler) return Promise.reject(new UnrecoverableError(`no handler for backfill job "${job.name}"`));
-    const work = handler(job, token);
-    const settled = work.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.inFlight.add(settled);
-    void settled.then(() => this.inFlight.delete(settled));
-    return work;
+    return this.inFlight.track(handler(job, token));
   }
 
   @HandlesBackfillJobs('event', 'manual', 'reconcile', 'stream_gap', 'sweep')

@@ -9,10 +9,11 @@ import {
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { InFlight } from '../common/in-flight';
 import { backoff } from '../common/backoff';
 import { isConnectionError } from '../common/dependency-errors';
 import { hasTimeout, startInterval, startTimeout, stopTimer } from '../common/named-timers';
-import { settledWithin, withTimeout } from '../common/with-timeout';
+import { withTimeout } from '../common/with-timeout';
 import { backfillConfig, BackfillConfig } from './backfill.config';
 import { CLOCK, Clock, DAY_MS, istDateOf } from '../contracts/market-time';
 import { DatabaseService } from '../database/database.service';
@@ -76,7 +77,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
   private readonly logger = new Logger(BackfillScheduler.name);
   private redisLost = false;
   /** Cycles under way on this replica, for the wait at shutdown. */
-  private readonly running = new Set<Promise<unknown>>();
+  private readonly running = new InFlight();
   private stopped = false;
 
   constructor(
@@ -127,8 +128,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
     this.stopped = true;
     stopTimer(this.timers, QUEUE_DEPTH_TIMER);
     stopTimer(this.timers, QUEUE_RECONCILE_TIMER);
-    if (this.running.size === 0) return;
-    await settledWithin(Promise.allSettled([...this.running]), CYCLE_SHUTDOWN_WAIT_MS);
+    await this.running.settledWithin(CYCLE_SHUTDOWN_WAIT_MS);
   }
 
   /**
@@ -159,14 +159,7 @@ export class BackfillScheduler implements OnApplicationBootstrap, BeforeApplicat
         instrumentsExamined: 0,
         jobsEnqueued: 0,
       });
-    const run = this.cycle();
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.running.add(settled);
-    void settled.then(() => this.running.delete(settled));
-    return run;
+    return this.running.track(this.cycle());
   }
 
   /**

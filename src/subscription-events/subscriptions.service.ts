@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { backfillConfig, BackfillConfig } from '../backfill/backfill.config';
 import { BACKFILL_REQUESTER, BackfillRequester } from '../backfill/backfill.requests';
-import { settledWithin } from '../common/with-timeout';
+import { InFlight } from '../common/in-flight';
 import { InstrumentsService } from '../market-data/instruments.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SubscriptionsRepository } from '../subscriptions-store/subscriptions.repository';
@@ -51,7 +51,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
   private gaugeAgain = false;
   private saidNoRequester = false;
   /** Queue work accepted and not yet done, for `idle` and the shutdown drain. */
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new InFlight();
 
   constructor(
     @Inject(backfillConfig.KEY) private readonly config: BackfillConfig,
@@ -68,7 +68,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
 
   /** Settles once every piece of queue work accepted so far is done. */
   settled(): Promise<void> {
-    return this.inFlight.size === 0 ? NOTHING : Promise.all([...this.inFlight]).then(() => undefined);
+    return this.inFlight.size === 0 ? NOTHING : this.inFlight.settled();
   }
 
   /** `after`: queue work that must be done before this batch's request starts (never rejects). */
@@ -135,7 +135,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
 
   /** Lets queue work already accepted reach the queue before it closes (bounded). */
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.inFlight.size > 0) await settledWithin(this.settled(), SHUTDOWN_DRAIN_MS);
+    await this.inFlight.settledWithin(SHUTDOWN_DRAIN_MS);
   }
 
   /** Runs `work` once `after` has settled; the returned promise never rejects. */
@@ -147,10 +147,7 @@ export class SubscriptionsService implements BeforeApplicationShutdown {
       this.saidNoRequester = true;
       return NOTHING;
     }
-    const done = after.then(() => work(backfill));
-    this.inFlight.add(done);
-    void done.then(() => this.inFlight.delete(done));
-    return done;
+    return this.inFlight.track(after.then(() => work(backfill)));
   }
 
   private async requestBackfill(
