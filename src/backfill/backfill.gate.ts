@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
-import { backoff } from '../common/backoff';
+import { backoff, retryUntilDone } from '../common/backoff';
 import { Dependency } from '../common/dependency-errors';
 import { backfillConfig, BackfillConfig } from './backfill.config';
 import { BACKFILL_QUEUE, BackfillJobData } from './backfill.constants';
@@ -106,16 +106,12 @@ export class BackfillGate {
   }
 
   private async resumeWhenReachable(): Promise<void> {
-    for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
-      try {
-        await this.resumeIfPausedForCredentials();
-        return;
-      } catch (error) {
-        if (attempt === 0)
-          this.logger.warn(`cannot check the queue's pause state yet: ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, backoff(BOOT_CHECK_BACKOFF, attempt)).unref());
-      }
-    }
+    await retryUntilDone(
+      () => this.resumeIfPausedForCredentials(),
+      BOOT_CHECK_BACKOFF,
+      this.stopping.signal,
+      (error) => this.logger.warn(`cannot check the queue's pause state yet: ${error.message}`),
+    );
   }
 
   /** A restart is how a new access token arrives; a queue paused for the old one starts again. */

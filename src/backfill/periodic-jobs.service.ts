@@ -11,7 +11,7 @@ import { DiscoveryService } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { backoff } from '../common/backoff';
+import { retryUntilDone } from '../common/backoff';
 import { startInterval, stopTimer } from '../common/named-timers';
 import { getConfigToken } from '@nestjs/config';
 import { backfillConfig, BackfillConfig } from './backfill.config';
@@ -100,16 +100,12 @@ export class PeriodicJobsService implements OnModuleInit, OnApplicationBootstrap
   }
 
   private async upsertWhenReachable(): Promise<void> {
-    for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
-      try {
-        await this.upsertAll();
-        return;
-      } catch (error) {
-        if (attempt === 0)
-          this.logger.warn(`cannot set up the periodic jobs yet: ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, backoff(UPSERT_RETRY, attempt)).unref());
-      }
-    }
+    await retryUntilDone(
+      () => this.upsertAll(),
+      UPSERT_RETRY,
+      this.stopping.signal,
+      (error) => this.logger.warn(`cannot set up the periodic jobs yet: ${error.message}`),
+    );
   }
 
   private async upsertAll(): Promise<void> {

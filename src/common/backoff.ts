@@ -14,3 +14,25 @@ export function backoff(schedule: BackoffSchedule, attempt: number, random?: () 
   const ceiling = Math.min(schedule.maxMs, schedule.baseMs * 2 ** Math.min(Math.max(0, attempt), 30));
   return random === undefined ? ceiling : Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
+
+/**
+ * Runs `work` until it succeeds or `signal` aborts, waiting `backoff(schedule, n)` after the n-th
+ * failure (0 first). `onFirstFailure` hears of the first failure only, so that a dependency that is
+ * down says so once rather than at every try.
+ */
+export async function retryUntilDone(
+  work: () => Promise<void>,
+  schedule: BackoffSchedule,
+  signal: AbortSignal,
+  onFirstFailure: (error: Error) => void,
+): Promise<void> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      await work();
+      return;
+    } catch (error) {
+      if (attempt === 0) onFirstFailure(error as Error);
+      await new Promise((resolve) => setTimeout(resolve, backoff(schedule, attempt)).unref());
+    }
+  }
+}
