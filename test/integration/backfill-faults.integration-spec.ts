@@ -248,9 +248,11 @@ describe('backfill faults', () => {
         await app.close();
         expect(Date.now() - closing).toBeLessThan(5000);
         // A worker whose close never finished keeps renewing its locks forever, and keeps the process
-        // alive. Its blocking read's watchdog (the block timeout, 5 s, plus 1 s) may still run out.
+        // alive. Its blocking read's watchdog may still run out once: the block timeout plus 1 s, where
+        // the block timeout is BullMQ's longest (10 s) while a delayed job waits, and the periodic
+        // jobs' next runs always do.
         await waitFor('every timer of the closed app ended', () => timers.keepingAlive().length === 0, {
-          timeoutMs: 10_000,
+          timeoutMs: 13_000,
           intervalMs: 250,
         }).catch(() => expect(timers.keepingAlive()).toEqual([]));
       } finally {
