@@ -188,6 +188,43 @@ export class AppConfig {
   @Max(2000)
   API_READ_QUEUE_WAIT_MS = 250;
 
+  // Export (GET /api/v1/export/candles): streamed from a cursor, never held whole in memory.
+
+  /** Instruments one export may select (a whole chain of an underlying is a few thousand). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  EXPORT_MAX_INSTRUMENTS = 10_000;
+
+  /** Longest window of an export, in days, at intervals whose candles API allows less (1m: 31). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(3660)
+  EXPORT_MAX_RANGE_DAYS = 366;
+
+  /** An export still running after this is cut off (server and client side): it holds a read connection. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(10_000)
+  @Max(86_400_000)
+  EXPORT_TIMEOUT_MS = 1_800_000;
+
+  /** Rows fetched from the cursor at a time and encoded as one batch. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(100)
+  @Max(100_000)
+  EXPORT_FETCH_ROWS = 10_000;
+
+  /** Rows per Parquet row group: the writer holds one row group in memory. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1000)
+  @Max(1_000_000)
+  EXPORT_PARQUET_ROW_GROUP_ROWS = 100_000;
+
   @Transform(toBoolean)
   @IsBoolean(BOOLEAN)
   DB_MIGRATE_ON_BOOT = false;

@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool, PoolClient } from 'pg';
+import Cursor from 'pg-cursor';
+import { DataSource } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { READ_DATA_SOURCE } from '../database/data-source';
+import { CandlesStatement } from '../market-data/candles-query.repository';
+
+/**
+ * A candle row as PostgreSQL writes it in text, in CANDLE_COLUMNS order (time, open, high, low,
+ * close, volume, oi, iv, delta, gamma, theta, vega), null where unknown. Left as text: an export
+ * turns each value into its file's form once, and millions of rows parsed into numbers and dates
+ * first would only be garbage for the collector (the session's time zone is UTC, so `time` reads
+ * `2025-11-03 03:45:00+00`; floats are printed shortest round-trip, as JavaScript prints them).
+ */
+export type CandleTuple = (string | null)[];
+
+const AS_TEXT = { getTypeParser: () => (value: string) => value };
+
+/** How long the client waits past the server's own statement timeout before it drops the connection. */
+const CLIENT_MARGIN_MS = 5000;
+
+/**
+ * pg's client arms `query_timeout` (the read pool's DB_QUERY_TIMEOUT_MS) for every query it is given,
+ * and clears the timer only through the query's `callback`, which a cursor never calls. The export's
+ * cursor carries its own (longer) deadline and calls `callback` once it is done, so that no timer outlives it.
+ */
+class ExportCursor extends Cursor<CandleTuple> {
+  callback?: (error?: Error) => void;
+
+  constructor(
+    statement: CandlesStatement,
+    readonly query_timeout: number,
+  ) {
+    super(statement.text, statement.values, { rowMode: 'array', types: AS_TEXT as never });
+  }
+
+  async finish(): Promise<void> {
+    try {
+      await this.close();
+    } finally {
+      this.callback?.();
+    }
+  }
+}
+
+/**
+ * One export's reads: a connection of the read pool, in one read-only REPEATABLE READ transaction
+ * (every instrument of the file from the same snapshot), with the export's own timeouts in place of
+ * the pool's per-query ones. Candles come from a cursor, `fetchRows` at a time.
+ */
+export class ExportSession {
+  private released = false;
+
+  constructor(
+    private readonly client: PoolClient,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** The statement's rows, in batches of at most `fetchRows`; the cursor is closed however the loop ends. */
+  async *rows(statement: CandlesStatement, fetchRows: number): AsyncGenerator<CandleTuple[]> {
+    const cursor = this.client.query(new ExportCursor(statement, this.timeoutMs + CLIENT_MARGIN_MS));
+    try {
+      for (;;) {
+        const rows = await cursor.read(fetchRows);
+        if (rows.length === 0) return;
+        yield rows;
+        if (rows.length < fetchRows) return;
+      }
+    } finally {
+      await cursor.finish();
+    }
+  }
+
+  /**
+   * Ends the transaction and gives the connection back; after a failure (or a cursor left in an
+   * unknown state) the connection is destroyed instead, so the pool never gets one mid-statement.
+   */
+  async release(failure?: unknown): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (failure === undefined) {
+      try {
+        await this.client.query('COMMIT');
+      } catch (error) {
+        this.client.release(error as Error);
+        return;
+      }
+      this.client.release();
+    } else {
+      this.client.release(failure instanceof Error ? failure : new Error(String(failure)));
+    }
+  }
+}
+
+/** The export's SQL: which instruments a selection names, and sessions reading their candles. */
+@Injectable()
+export class ExportRepository {
+  constructor(@InjectDataSource(READ_DATA_SOURCE) private readonly dataSource: DataSource) {}
+
+  /** Tokens of the instruments of an underlying and/or expiry (among `tokens`, if given), ascending; at most `limit`. */
+  async tokensOf(
+    selection: { underlying?: string; expiry?: string; tokens?: number[] },
+    limit: number,
+  ): Promise<number[]> {
+    const rows: { instrument_token: string }[] = await this.dataSource.query(
+      `SELECT instrument_token FROM instruments
+        WHERE ($1::text IS NULL OR name = $1) AND ($2::date IS NULL OR expiry = $2::date)
+          AND ($3::bigint[] IS NULL OR instrument_token = ANY($3::bigint[]))
+        ORDER BY instrument_token LIMIT $4`,
+      [selection.underlying ?? null, selection.expiry ?? null, selection.tokens ?? null, limit],
+    );
+    return rows.map((row) => Number(row.instrument_token));
+  }
+
+  /** A session on a connection of the read pool; a database that is down fails here, before any answer. */
+  async session(timeoutMs: number): Promise<ExportSession> {
+    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // Server side, the whole export is one deadline: a slow client stalls between fetches.
+      await client.query(
+        `SELECT set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $1, true)`,
+        [String(timeoutMs)],
+      );
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
+    }
+    return new ExportSession(client, timeoutMs);
+  }
+}
