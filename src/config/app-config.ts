@@ -211,12 +211,12 @@ export class AppConfig {
   @Max(86_400_000)
   EXPORT_TIMEOUT_MS = 1_800_000;
 
-  /** Rows fetched from the cursor at a time and encoded as one batch. */
+  /** Rows fetched from the cursor at a time (one round trip each; 1,000 measured as fast as 5,000 or 10,000). */
   @Transform(toNumber)
   @IsInt()
   @Min(100)
   @Max(100_000)
-  EXPORT_FETCH_ROWS = 10_000;
+  EXPORT_FETCH_ROWS = 1000;
 
   /** Rows per Parquet row group: the writer holds one row group in memory. */
   @Transform(toNumber)

@@ -77,6 +77,12 @@ const SCHEMA = new Schema([
 const TWO_32 = 2 ** 32;
 
 /**
+ * Rows per Arrow record batch handed to the Parquet writer: fewer, larger hand-overs than the
+ * cursor's fetches (which stay small so that their rows die young), far below a row group.
+ */
+export const ARROW_BATCH_ROWS = 10_000;
+
+/**
  * An INT64 column written through its two 32-bit halves (little-endian), from non-negative numbers
  * below 2^53: no BigInt per value.
  */

@@ -21,46 +21,50 @@ const AS_TEXT = { getTypeParser: () => (value: string) => value };
 /** How long the client waits past the server's own statement timeout before it drops the connection. */
 const CLIENT_MARGIN_MS = 5000;
 
-/**
- * pg's client arms `query_timeout` (the read pool's DB_QUERY_TIMEOUT_MS) for every query it is given,
- * and clears the timer only through the query's `callback`, which a cursor never calls. The export's
- * cursor carries its own (longer) deadline and calls `callback` once it is done, so that no timer outlives it.
- */
-class ExportCursor extends Cursor<CandleTuple> {
-  callback?: (error?: Error) => void;
-
-  constructor(
-    statement: CandlesStatement,
-    readonly query_timeout: number,
-  ) {
-    super(statement.text, statement.values, { rowMode: 'array', types: AS_TEXT as never });
-  }
-
-  async finish(): Promise<void> {
-    try {
-      await this.close();
-    } finally {
-      this.callback?.();
-    }
-  }
+/** pg's per-client settings; `query_timeout` is read there for every query without its own. */
+interface ClientParameters {
+  connectionParameters: { query_timeout?: number };
+  connection: { stream: { destroy(): void } };
 }
 
 /**
  * One export's reads: a connection of the read pool, in one read-only REPEATABLE READ transaction
- * (every instrument of the file from the same snapshot), with the export's own timeouts in place of
- * the pool's per-query ones. Candles come from a cursor, `fetchRows` at a time.
+ * (every instrument of the file from the same snapshot), with one deadline for the whole export in
+ * place of the pool's per-query ones. Candles come from a cursor, `fetchRows` at a time.
+ *
+ * pg arms the pool's `query_timeout` (DB_QUERY_TIMEOUT_MS) for every query and clears it only through
+ * a callback that a cursor never calls: an export of minutes would be cut after 32 s, and each
+ * cursor's timer keeps it (and the rows it fills) reachable from the old generation, so that every
+ * fetched row was promoted there and the heap grew by a hundred megabytes of garbage between
+ * collections. While the session holds the connection that setting is off; the session's own
+ * timer drops the connection at the deadline instead, and the setting is put back before release.
  */
 export class ExportSession {
   private released = false;
+  private readonly poolTimeout: number | undefined;
+  private readonly deadline: NodeJS.Timeout;
 
   constructor(
     private readonly client: PoolClient,
-    private readonly timeoutMs: number,
-  ) {}
+    timeoutMs: number,
+  ) {
+    const parameters = (client as unknown as ClientParameters).connectionParameters;
+    this.poolTimeout = parameters.query_timeout;
+    parameters.query_timeout = undefined;
+    this.deadline = setTimeout(
+      () => (client as unknown as ClientParameters).connection.stream.destroy(),
+      timeoutMs + CLIENT_MARGIN_MS,
+    );
+  }
 
   /** The statement's rows, in batches of at most `fetchRows`; the cursor is closed however the loop ends. */
   async *rows(statement: CandlesStatement, fetchRows: number): AsyncGenerator<CandleTuple[]> {
-    const cursor = this.client.query(new ExportCursor(statement, this.timeoutMs + CLIENT_MARGIN_MS));
+    const cursor = this.client.query(
+      new Cursor<CandleTuple>(statement.text, statement.values, {
+        rowMode: 'array',
+        types: AS_TEXT as never,
+      }),
+    );
     try {
       for (;;) {
         const rows = await cursor.read(fetchRows);
@@ -69,7 +73,7 @@ export class ExportSession {
         if (rows.length < fetchRows) return;
       }
     } finally {
-      await cursor.finish();
+      await cursor.close();
     }
   }
 
@@ -80,6 +84,8 @@ export class ExportSession {
   async release(failure?: unknown): Promise<void> {
     if (this.released) return;
     this.released = true;
+    clearTimeout(this.deadline);
+    (this.client as unknown as ClientParameters).connectionParameters.query_timeout = this.poolTimeout;
     if (failure === undefined) {
       try {
         await this.client.query('COMMIT');

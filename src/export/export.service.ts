@@ -9,7 +9,7 @@ import { DatabaseService } from '../database/database.service';
 import { CandleWindow, candleWindow, INTERVALS } from '../market-data/candle-intervals';
 import { candlesStatement } from '../market-data/candles-query.repository';
 import { ExportCandlesQueryDto } from './dto/export.dto';
-import { CONTENT_TYPES, csv, ExportBatch, parquetStream } from './export-formats';
+import { ARROW_BATCH_ROWS, CONTENT_TYPES, csv, ExportBatch, parquetStream } from './export-formats';
 import { ExportRepository, ExportSession } from './export.repository';
 
 /** An export ready to be sent: its first rows already read, so that a failure to read is still an error answer. */
@@ -94,7 +94,7 @@ export class ExportService {
     const body =
       query.format === 'parquet'
         ? await parquetStream(rows, {
-            batchRows: this.config.EXPORT_FETCH_ROWS,
+            batchRows: ARROW_BATCH_ROWS,
             rowGroupRows: this.config.EXPORT_PARQUET_ROW_GROUP_ROWS,
           })
         : Readable.from(csv(rows));
