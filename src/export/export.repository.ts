@@ -43,11 +43,17 @@ export class ExportSession {
   private released = false;
   private readonly poolTimeout: number | undefined;
   private readonly deadline: NodeJS.Timeout;
+  /**
+   * A checked-out client reports a lost connection as an 'error' event, which unheard would end the
+   * process; the pending cursor read fails with it too, and that failure ends the export.
+   */
+  private readonly onError = (): void => undefined;
 
   constructor(
     private readonly client: PoolClient,
     timeoutMs: number,
   ) {
+    client.on('error', this.onError);
     const parameters = (client as unknown as ClientParameters).connectionParameters;
     this.poolTimeout = parameters.query_timeout;
     parameters.query_timeout = undefined;
@@ -65,6 +71,7 @@ export class ExportSession {
         types: AS_TEXT as never,
       }),
     );
+    let failed = false;
     try {
       for (;;) {
         const rows = await cursor.read(fetchRows);
@@ -72,8 +79,13 @@ export class ExportSession {
         yield rows;
         if (rows.length < fetchRows) return;
       }
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      await cursor.close();
+      // A cursor whose connection failed would wait forever for the server's answer to its close;
+      // the session's release destroys that connection instead.
+      if (!failed && (cursor as unknown as { state: string }).state !== 'error') await cursor.close();
     }
   }
 
@@ -85,6 +97,7 @@ export class ExportSession {
     if (this.released) return;
     this.released = true;
     clearTimeout(this.deadline);
+    this.client.off('error', this.onError);
     (this.client as unknown as ClientParameters).connectionParameters.query_timeout = this.poolTimeout;
     if (failure === undefined) {
       try {

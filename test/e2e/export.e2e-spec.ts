@@ -15,6 +15,8 @@ import { RunningSimulator } from '../../simulator/simulator';
 import { FixedClock } from '../../src/contracts/market-time';
 import { READ_DATA_SOURCE } from '../../src/database/data-source';
 import { startTestApp, TestApp } from '../support/app-harness';
+import { createTestDatabase } from '../support/database';
+import { TcpProxy } from '../support/tcp-proxy';
 import { uniqueName } from '../support/env';
 import { startHistorySimulator } from '../support/simulator';
 import { waitFor } from '../support/wait-for';
@@ -278,5 +280,74 @@ describe('export of candles as CSV and Parquet', () => {
       );
       return sessions.length === 0;
     });
+  });
+});
+
+describe('export while PostgreSQL goes away', () => {
+  let proxy: TcpProxy;
+  let app: TestApp;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    proxy = await TcpProxy.forUrl(database.url).start();
+    app = await startTestApp({ database, env: { DATABASE_URL: proxy.rewrite(database.url) } });
+    await database.query(
+      `INSERT INTO candles_1m (instrument_token, time, open, high, low, close, volume, oi, source)
+       SELECT $1, t, 100, 101, 99, 100.5, 10, 1000, 'history'
+         FROM generate_series('2025-06-02T03:45:00Z'::timestamptz, '2025-06-02T03:45:00Z'::timestamptz + interval '199999 minutes', interval '1 minute') AS t`,
+      [BULKY],
+    );
+  });
+
+  afterAll(async () => {
+    proxy?.restore();
+    await app?.close();
+    await proxy?.stop();
+    await database?.drop();
+  });
+
+  const url = (): string =>
+    `${app.url}/api/v1/export/candles?tokens=${BULKY}&from=2025-06-01T00:00:00Z&to=2025-11-01T00:00:00Z`;
+
+  it('answers 503 with Retry-After before the stream starts, and cuts the response short once it has', async () => {
+    proxy.cut();
+    try {
+      const refused = await request(app.url)
+        .get('/api/v1/export/candles')
+        .query({ tokens: String(BULKY), from: '2025-06-01T00:00:00Z', to: '2025-07-01T00:00:00Z' })
+        .expect(503);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      proxy.restore();
+    }
+
+    await waitFor(
+      'the database back',
+      async () => {
+        const back = await fetch(url());
+        await back.arrayBuffer();
+        return back.ok;
+      },
+      { timeoutMs: 15_000 },
+    );
+    const response = await new Promise<IncomingMessage>((resolve, reject) =>
+      get(url(), resolve).on('error', reject),
+    );
+    expect(response.statusCode).toBe(200);
+    const ended = new Promise<string>((resolve) => {
+      response.on('end', () => resolve('complete'));
+      response.on('aborted', () => resolve('aborted'));
+      response.on('error', () => resolve('aborted'));
+    });
+    response.pause();
+    const pool = (app.app.get<DataSource>(getDataSourceToken(READ_DATA_SOURCE)).driver as PostgresDriver)
+      .master as Pool;
+    await waitFor('the export mid-file', () => pool.totalCount - pool.idleCount === 1);
+    proxy.cut();
+    response.resume();
+    expect(await ended).toBe('aborted');
+    proxy.restore();
+    await waitFor('no connection held', () => pool.totalCount - pool.idleCount === 0);
   });
 });
