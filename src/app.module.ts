@@ -7,6 +7,7 @@ import { Clock, SystemClock } from './contracts/market-time';
 import { MarketTimeModule } from './common/market-time.module';
 import { UnavailableInterceptor } from './common/unavailable.interceptor';
 import { DatabaseModule } from './database/database.module';
+import { ExportModule } from './export/export.module';
 import { FoStreamModule } from './fo-stream/fo-stream.module';
 import { HealthModule } from './health/health.module';
 import { OptionChainModule } from './market-data/option-chain.module';
@@ -46,6 +47,7 @@ export class AppModule {
         foStream,
         OptionChainModule,
         UdfModule,
+        ExportModule,
         UiModule,
         // Operations: read the features.
         HealthModule.forRoot([subscriptionEvents, backfill, foStream]),

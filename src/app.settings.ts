@@ -6,6 +6,7 @@ import { AppEnvironment, appConfig } from './config/app.config';
 import { ConfigDefinition, ConfigSource, LoadedConfig, loadConfig } from './config/config.loader';
 import { SettingsOf } from './config/settings';
 import { databaseConfig } from './database/database.config';
+import { exportConfig } from './export/export.config';
 import { streamConfig } from './fo-stream/fo-stream.config';
 import { healthConfig } from './health/health.config';
 import { instrumentsConfig } from './market-data/instruments.config';
@@ -25,6 +26,7 @@ export const APP_NAMESPACES = [
   backfillConfig,
   streamConfig,
   healthConfig,
+  exportConfig,
 ] as const;
 
 /**
