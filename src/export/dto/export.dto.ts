@@ -2,27 +2,14 @@ import { ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { IsCalendarDate } from '../../common/validation';
+import { CANDLE_COLUMNS } from '../../market-data/candles-query.repository';
 import { CandlesQueryDto } from '../../market-data/dto/candles.dto';
 
 export const EXPORT_FORMATS = ['csv', 'parquet'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** The columns of an exported file, in order; greeks are empty (CSV) or null (Parquet) where unknown. */
-export const EXPORT_COLUMNS = [
-  'instrument_token',
-  'time',
-  'open',
-  'high',
-  'low',
-  'close',
-  'volume',
-  'oi',
-  'iv',
-  'delta',
-  'gamma',
-  'theta',
-  'vega',
-] as const;
+export const EXPORT_COLUMNS = ['instrument_token', ...CANDLE_COLUMNS] as const;
 
 /** from, to and interval exactly as the candles API reads them (same validation, same defaults). */
 export class ExportCandlesQueryDto extends PickType(CandlesQueryDto, ['from', 'to', 'interval'] as const) {
